@@ -1,0 +1,44 @@
+# One command sets everything up and synthesizes dist/ (make synth); one runs every test (make test).
+# Both are idempotent: the venv and node_modules are rebuilt only when their lock files change.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# the pinned Node (node_modules/.bin/node) comes first, so cdk8s-cli and jsii never run on Node 20
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup synth test lint crds bench oracle clean
+.DEFAULT_GOAL := synth
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 required" >&2; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	touch $@
+
+crds: $(VENV)/.installed
+	$(BIN)/infergate crds sync --quiet
+
+setup: $(VENV)/.installed node_modules/.installed crds
+
+synth: setup
+	$(BIN)/infergate synth
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: setup
+	for b in bench/*.py; do $(BIN)/python $$b; done
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""cdk8s charts: one module per concern of the inference stack."""

@@ -1,0 +1,176 @@
+"""The `infergate` command line (contract: ARCHITECTURE.md, "CLI contract").
+
+Exit codes: 0 clean, 1 findings at or above the fail threshold, 2 usage/config/input error.
+Heavy modules are imported inside commands so `infergate --help` and the pre-commit hook start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from infergate import __version__
+from infergate.errors import InfergateError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(func: F) -> F:
+    """Turn InfergateError into one line on stderr and exit 2 (never a traceback)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except InfergateError as exc:
+            click.echo(f"error: {exc.one_line()}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def not_implemented(command: str) -> None:
+    click.echo(f"error: `infergate {command}` is not implemented yet", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    """Usage errors exit 2 (click's default too) with one line, and commands list in contract order."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="infergate")
+def main() -> None:
+    """GitOps manifest generator and policy linter for LLM inference on Kubernetes."""
+
+
+@main.command()
+@click.option("--env", "envs", multiple=True, metavar="NAME", help="Environment to synthesize (repeatable).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output directory (default: dist/ of this repository).")
+@reports_errors
+def synth(envs: tuple[str, ...], out: Path | None) -> None:
+    """Synthesize environments/*.yaml into dist/<env>/ (same result as `cdk8s synth`)."""
+    from infergate.synth import DEFAULT_OUT, synthesize
+
+    written = synthesize(list(envs) or None, out or DEFAULT_OUT)
+    for path in written:
+        click.echo(f"synthesized {path}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kubernetes-version", default="1.33", show_default=True)
+@click.option("--strict/--no-strict", default=True, show_default=True)
+@click.option("--no-cel", is_flag=True, help="Do not evaluate the CRDs' CEL rules.")
+@click.option("--ignore-missing-schemas", is_flag=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif"]), default="text")
+@click.option("--summary", is_flag=True, help="Print a summary line.")
+@reports_errors
+def validate(paths: tuple[Path, ...], **options: Any) -> None:
+    """Validate objects against Kubernetes and pinned CRD schemas (and their CEL rules)."""
+    not_implemented("validate")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--select", default=None, help="Comma-separated rule codes or prefixes to run.")
+@click.option("--ignore", default=None, help="Comma-separated rule codes or prefixes to skip.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit"]),
+              default="text")
+@reports_errors
+def lint(paths: tuple[Path, ...], **options: Any) -> None:
+    """Check the security model and the inference wiring across all objects."""
+    not_implemented("lint")
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--env", "envs", multiple=True, metavar="NAME")
+@reports_errors
+def check(path: Path | None, envs: tuple[str, ...]) -> None:
+    """Synthesize to a temp dir, fail if dist/ differs, then validate and lint dist/."""
+    not_implemented("check")
+
+
+@main.command()
+@reports_errors
+def rules() -> None:
+    """List every lint rule."""
+    not_implemented("rules")
+
+
+@main.command()
+@click.argument("code")
+@reports_errors
+def explain(code: str) -> None:
+    """Explain one rule: what, why, how to fix, examples."""
+    not_implemented("explain")
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "mermaid"]), default="table")
+@reports_errors
+def flows(path: Path, fmt: str) -> None:
+    """Show who can talk to whom on which port (NetworkPolicy reachability)."""
+    not_implemented("flows")
+
+
+@main.group(cls=_Group)
+def crds() -> None:
+    """Pinned upstream CRDs and schemas (crds/crds.lock)."""
+
+
+@crds.command("sync")
+@click.option("--mirror", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Copy from this directory instead of downloading (default: $INFERGATE_MIRROR).")
+@click.option("--quiet", "-q", is_flag=True)
+@reports_errors
+def crds_sync(mirror: Path | None, quiet: bool) -> None:
+    """Fetch every pinned file into the cache and verify its sha256."""
+    from infergate import crds as lock
+
+    results = lock.sync(mirror=mirror)
+    if not quiet:
+        for entry, source in results:
+            click.echo(f"{entry.name}: {'ok (cached)' if source == 'cached' else 'fetched from ' + source}")
+        click.echo(f"{len(results)} files verified in {lock.cache_root() / 'files'}")
+
+
+@crds.command("list")
+@reports_errors
+def crds_list() -> None:
+    """Show the pinned files and whether the cache holds a verified copy."""
+    from infergate import crds as lock
+
+    for entry in lock.read_lock():
+        state = "cached" if lock.is_cached(entry) else "missing"
+        click.echo(f"{entry.name}\t{entry.version}\t{state}\t{entry.url}")
+
+
+@main.group(cls=_Group)
+def schemas() -> None:
+    """JSON schemas derived from the pinned CRDs."""
+
+
+@schemas.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@reports_errors
+def schemas_export(directory: Path) -> None:
+    """Write kubeconform-compatible JSON schemas for every pinned CRD."""
+    not_implemented("schemas export")
+
+
+if __name__ == "__main__":
+    main()

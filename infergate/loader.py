@@ -1,0 +1,320 @@
+"""Strict, fast loading of Kubernetes YAML/JSON with file and line for every object.
+
+One loader for validate, lint and flows. Files are split into YAML documents on ``---``/``...``
+markers (the YAML spec forbids them inside content, so the split is exact), each document is parsed
+with libyaml, and a document's problem never stops the others. Line numbers of nested paths are only
+computed when a finding needs one (``line_of``), so the fast path pays nothing for them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 200
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+
+_DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$)", re.MULTILINE)
+
+
+class _StrictLoader(yaml.CSafeLoader):
+    """libyaml parser; rejects duplicate and non-string keys; timestamps stay strings (as in JSON)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    mapping: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if not isinstance(key, str):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"mapping key {key!r} is not a string", key_node.start_mark)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+@dataclass(slots=True)
+class Document:
+    """One Kubernetes object (or other YAML document) and where it came from."""
+
+    file: str
+    index: int  # 0-based position of the document in its file
+    line: int  # 1-based line of the document's first content line
+    obj: Any
+    text: str = field(repr=False, default="")  # the document's source, for line_of()
+    first_line: int = 1  # 1-based line where ``text`` starts in the file
+
+    @property
+    def ref(self) -> str:
+        return object_ref(self.obj)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProblem:
+    """A file or document that could not be read; becomes a finding (exit 2 territory)."""
+
+    file: str
+    line: int | None
+    message: str
+    index: int | None = None
+
+
+def object_ref(obj: Any) -> str:
+    if not isinstance(obj, dict):
+        return "<not an object>"
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    kind = obj.get("kind", "?")
+    ns, name = meta.get("namespace"), meta.get("name", "?")
+    return f"{kind}/{ns}/{name}" if ns else f"{kind}/{name}"
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | LoadProblem]:
+    """Expand directories recursively (sorted, hidden entries skipped); keep explicit files as given."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                        yield Path(root) / name
+        elif path.exists():
+            yield path
+        else:
+            yield LoadProblem(str(path), None, "no such file or directory")
+
+
+def _split_documents(text: str) -> Iterator[tuple[int, str]]:
+    """Yield (1-based start line, source) for each YAML document in ``text``."""
+    start_offset, start_line = 0, 1
+    for match in _DOC_MARKER.finditer(text):
+        yield start_line, text[start_offset:match.start()]
+        start_line = text.count("\n", 0, match.start()) + 1
+        # keep the marker line in the document (it may carry content: `--- {a: 1}`), blanked out
+        start_offset = match.start()
+    yield start_line, text[start_offset:]
+
+
+def _content_line(source: str, first_line: int) -> int | None:
+    for offset, raw in enumerate(source.splitlines()):
+        stripped = raw.strip()
+        if stripped.startswith(("---", "...")):
+            stripped = stripped[3:].strip()
+        if stripped and not stripped.startswith(("#", "%")):
+            return first_line + offset
+    return None
+
+
+def _check_size(obj: Any, file: str, line: int) -> LoadProblem | None:
+    """Guard against alias bombs and absurd nesting before anything walks the object."""
+    seen: dict[int, int] = {}
+
+    def count(node: Any, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise _TooDeep
+        if not isinstance(node, dict | list):
+            return 1
+        key = id(node)
+        if key in seen:
+            return seen[key]
+        children = node.values() if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += count(child, depth + 1)
+            if total > MAX_EXPANDED_NODES:
+                raise _TooBig
+        seen[key] = total
+        return total
+
+    try:
+        count(obj, 0)
+    except _TooDeep:
+        return LoadProblem(file, line, f"document nests deeper than {MAX_DEPTH} levels")
+    except _TooBig:
+        return LoadProblem(file, line, f"document expands to more than {MAX_EXPANDED_NODES} nodes "
+                                       "(YAML alias bomb?)")
+    return None
+
+
+class _TooDeep(Exception):
+    pass
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _nesting_too_deep(text: str) -> bool:
+    """Cheap pre-parse bound: libyaml's composer recurses, so refuse pathological flow nesting."""
+    depth = max_depth = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                max_depth = depth
+                if max_depth > MAX_DEPTH:
+                    return True
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return False
+
+
+def _yaml_problem(exc: yaml.YAMLError, file: str, first_line: int, index: int) -> LoadProblem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = first_line + mark.line if mark is not None else first_line
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context and context not in problem else "")
+    return LoadProblem(file, line, " ".join(message.split()), index)
+
+
+def read_text(path: Path) -> str | LoadProblem:
+    file = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return LoadProblem(file, None, f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+        data = path.read_bytes()
+    except OSError as exc:
+        return LoadProblem(file, None, f"cannot read file: {exc.strerror}")
+    if b"\x00" in data:
+        return LoadProblem(file, None, "binary file (contains NUL bytes), not YAML or JSON")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return LoadProblem(file, line, f"invalid UTF-8 at byte {exc.start}")
+
+
+def load_text(text: str, file: str) -> Iterator[Document | LoadProblem]:
+    if file.endswith(".json"):
+        yield from _load_json(text, file)
+        return
+    if len(text) > 1024 and _nesting_too_deep(text):  # the cheap guard only matters for big inputs
+        yield LoadProblem(file, None, f"flow collections nest deeper than {MAX_DEPTH} levels")
+        return
+    index = 0
+    for first_line, source in _split_documents(text):
+        line = _content_line(source, first_line)
+        if line is None:
+            continue  # empty document (comments only)
+        try:
+            obj = yaml.load(source, Loader=_StrictLoader)
+        except yaml.YAMLError as exc:
+            yield _yaml_problem(exc, file, first_line, index)
+            index += 1
+            continue
+        except RecursionError:
+            yield LoadProblem(file, line, "document nests too deeply", index)
+            index += 1
+            continue
+        if obj is None:
+            continue
+        if ("*" in source and "&" in source) or len(source) > 262_144:
+            problem = _check_size(obj, file, line)
+            if problem is not None:
+                yield problem
+                index += 1
+                continue
+        yield Document(file, index, line, obj, source, first_line)
+        index += 1
+
+
+def _load_json(text: str, file: str) -> Iterator[Document | LoadProblem]:
+    try:
+        obj = json.loads(text, object_pairs_hook=_json_pairs)
+    except json.JSONDecodeError as exc:
+        yield LoadProblem(file, exc.lineno, f"invalid JSON: {exc.msg}")
+        return
+    except _DuplicateKey as exc:
+        yield LoadProblem(file, None, f"duplicate key {exc.args[0]!r}")
+        return
+    except RecursionError:
+        yield LoadProblem(file, None, "document nests too deeply")
+        return
+    yield Document(file, 0, 1, obj, text, 1)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+def expand_lists(doc: Document) -> Iterator[Document]:
+    """A ``kind: List`` (or ``*List``) stands for its items; each item keeps the List's location."""
+    obj = doc.obj
+    if isinstance(obj, dict) and isinstance(obj.get("kind"), str) and obj["kind"].endswith("List") \
+            and isinstance(obj.get("items"), list) and "apiVersion" in obj:
+        for item in obj["items"]:
+            yield Document(doc.file, doc.index, doc.line, item, doc.text, doc.first_line)
+    else:
+        yield doc
+
+
+def load_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Document], list[LoadProblem]]:
+    """Every object under ``paths`` (Lists expanded) and every problem met on the way."""
+    documents: list[Document] = []
+    problems: list[LoadProblem] = []
+    for item in iter_files(paths):
+        if isinstance(item, LoadProblem):
+            problems.append(item)
+            continue
+        text = read_text(item)
+        if isinstance(text, LoadProblem):
+            problems.append(text)
+            continue
+        for loaded in load_text(text, str(item)):
+            if isinstance(loaded, LoadProblem):
+                problems.append(loaded)
+            else:
+                documents.extend(expand_lists(loaded))
+    return documents, problems
+
+
+def line_of(doc: Document, path: Iterable[str | int]) -> int:
+    """1-based line of the node at ``path`` inside ``doc`` (the deepest existing ancestor if absent)."""
+    if not doc.text or doc.file.endswith(".json"):
+        return doc.line
+    try:
+        node = yaml.compose(doc.text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError:
+        return doc.line
+    best = node.start_mark.line if node is not None else 0
+    for step in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+            for key_node, value_node in node.value:
+                if key_node.value == step:
+                    best, node = key_node.start_mark.line, value_node
+                    break
+            else:
+                break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
+            node = node.value[step]
+            best = node.start_mark.line
+        else:
+            break
+    return doc.first_line + best

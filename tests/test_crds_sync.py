@@ -1,0 +1,164 @@
+"""Pinned files: sync from the mirror, from a loopback HTTP server, and refuse anything unverified."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infergate import crds
+from tests.conftest import run_infergate
+
+ENTRY = "gateway-api/gateway.networking.k8s.io_referencegrants"
+
+
+@pytest.fixture
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home
+
+
+def _cached_files(home: Path) -> list[Path]:
+    return sorted(p for p in home.rglob("*") if p.is_file())
+
+
+def test_lock_pins_every_mirrored_file_with_its_hash(mirror: Path) -> None:
+    entries = crds.read_lock()
+    assert len(entries) == 25
+    for entry in entries:
+        data = (mirror / entry.mirror).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry.sha256, entry.name
+        assert entry.url.startswith("https://raw.githubusercontent.com/")
+        assert "/" + entry.url.split("/")[5] + "/" in entry.url  # a commit sha, not a branch
+        assert len(entry.url.split("/")[5]) == 40
+
+
+def test_sync_from_mirror_is_verified_and_idempotent(mirror: Path, cache_home: Path) -> None:
+    results = crds.sync(mirror=mirror)
+    assert all(source != "cached" for _, source in results)
+    assert len(_cached_files(cache_home)) == 25
+    assert all(source == "cached" for _, source in crds.sync(mirror=mirror))
+
+
+def _tampered_mirror(mirror: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "mirror"
+    shutil.copytree(mirror, copy)
+    target = copy / crds.entry_named(ENTRY).mirror
+    target.chmod(0o644)
+    target.write_bytes(target.read_bytes().replace(b"ReferenceGrant", b"ReferenceGrunt", 1))
+    return copy
+
+
+def test_tampered_mirror_exits_2_names_file_and_hashes_and_leaves_nothing(
+        mirror: Path, cache_home: Path, tmp_path: Path) -> None:
+    bad = _tampered_mirror(mirror, tmp_path)
+    result = run_infergate("crds", "sync", "--mirror", str(bad), env={"XDG_CACHE_HOME": str(cache_home)})
+    assert result.returncode == 2
+    entry = crds.entry_named(ENTRY)
+    actual = hashlib.sha256((bad / entry.mirror).read_bytes()).hexdigest()
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert entry.mirror in message and entry.sha256 in message and actual in message
+    assert not (cache_home / "infergate" / "files" / entry.mirror).exists()
+    assert not [p for p in _cached_files(cache_home) if p.name.endswith(".part")]
+
+
+def test_tampered_cache_copy_is_replaced_by_a_verified_one(mirror: Path, cache_home: Path) -> None:
+    entry = crds.entry_named(ENTRY)
+    crds.sync([entry], mirror=mirror)
+    crds.cached_file(entry).write_text("tampered")
+    assert not crds.is_cached(entry)
+    crds.sync([entry], mirror=mirror)
+    assert crds.is_cached(entry)
+
+
+def test_missing_mirror_file_exits_2(cache_home: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_infergate("crds", "sync", "--mirror", str(empty), env={"XDG_CACHE_HOME": str(cache_home)})
+    assert result.returncode == 2
+    assert "missing from mirror" in result.stderr and "Traceback" not in result.stderr
+
+
+class _UpstreamHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves <repo>/<commit>/<path> like the upstream raw host, from a directory tree; can misbehave."""
+
+    truncate: set[str] = set()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        local = Path(self.translate_path(self.path))
+        if not local.is_file():
+            self.send_error(404)
+            return
+        data = local.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.path in self.truncate:
+            data = data[: len(data) // 2]  # announce the full length, send half
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def upstream(mirror: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A loopback server laid out like upstream (repo/commit/path) with the mirror's bytes."""
+    root = tmp_path / "upstream"
+    for entry in crds.read_lock():
+        target = root / entry.url.removeprefix(crds.UPSTREAM_HOST + "/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(mirror / entry.mirror, target)
+    _UpstreamHandler.truncate = set()
+    handler = functools.partial(_UpstreamHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+
+
+def test_download_path_fetches_and_verifies_every_file(
+        upstream: tuple[str, Path], cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, _ = upstream
+    monkeypatch.setenv("INFERGATE_UPSTREAM_BASE", base)
+    monkeypatch.delenv("INFERGATE_MIRROR", raising=False)
+    results = crds.sync(mirror=None)
+    assert {source.split("/")[2] for _, source in results} == {base.split("/")[2]}
+    assert all(crds.is_cached(entry) for entry, _ in results)
+
+
+def test_download_truncated_response_fails_and_caches_nothing(
+        upstream: tuple[str, Path], cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, _ = upstream
+    entry = crds.entry_named(ENTRY)
+    _UpstreamHandler.truncate = {"/" + entry.url.removeprefix(crds.UPSTREAM_HOST + "/")}
+    result = run_infergate("crds", "sync", env={"XDG_CACHE_HOME": str(cache_home),
+                                                "INFERGATE_UPSTREAM_BASE": base, "INFERGATE_MIRROR": ""})
+    assert result.returncode == 2, result.stderr
+    assert "truncated" in result.stderr or "mismatch" in result.stderr
+    assert not crds.cached_file(entry).exists()
+    assert not [p for p in _cached_files(cache_home) if p.name.endswith(".part")]
+
+
+def test_download_wrong_hash_fails_and_caches_nothing(
+        upstream: tuple[str, Path], cache_home: Path) -> None:
+    base, root = upstream
+    entry = crds.entry_named(ENTRY)
+    served = root / entry.url.removeprefix(crds.UPSTREAM_HOST + "/")
+    served.write_bytes(served.read_bytes() + b"\n# extra\n")
+    result = run_infergate("crds", "sync", env={"XDG_CACHE_HOME": str(cache_home),
+                                                "INFERGATE_UPSTREAM_BASE": base, "INFERGATE_MIRROR": ""})
+    assert result.returncode == 2
+    assert f"expected {entry.sha256}" in result.stderr
+    assert not crds.cached_file(entry).exists()
