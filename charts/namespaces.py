@@ -1,4 +1,4 @@
-"""The namespaces the stack owns."""
+"""The namespaces the stack owns: the gateway's and one per model namespace (never sidecar-injected)."""
 
 from __future__ import annotations
 
@@ -12,5 +12,6 @@ from infergate.config import Environment
 class NamespacesChart(cdk8s.Chart):
     def __init__(self, scope: Construct, id_: str, env: Environment) -> None:
         super().__init__(scope, id_, disable_resource_name_hashes=True)
-        k8s.KubeNamespace(self, env.namespace, metadata=k8s.ObjectMeta(
-            name=env.namespace, labels={"app.kubernetes.io/managed-by": "infergate"}))
+        for ns in sorted({env.gateway.namespace, *env.model_namespaces}):
+            k8s.KubeNamespace(self, ns, metadata=k8s.ObjectMeta(
+                name=ns, labels={"app.kubernetes.io/managed-by": "infergate"}))

@@ -1,32 +1,251 @@
-"""Environment files (environments/<env>.yaml): strict YAML, JSON-Schema-checked, typed.
+"""Environment files (environments/<env>.yaml): strict YAML, inheritance, JSON Schema, typed model.
 
-Placeholder model for the foundation: the reference namespace only. The full model lands with the
-charts (issue 3).
+Loading order: read the file and its `base:` chain (strict loader: duplicate keys etc. are errors),
+deep-merge (maps merged, lists replaced), check the merged document against
+data/environment.schema.json, then build the frozen model below and check what a schema cannot
+(TPU table, duplicate models, derived name lengths). Every error is a ConfigError naming the file
+and line that defined the offending key — in a base file when the value came from there.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+from infergate import tpu
 from infergate.errors import ConfigError
 from infergate.loader import Document, LoadProblem, line_of, load_text, read_text
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "environment.schema.json"
+RESERVED_ENV_NAMES = frozenset({"fleet"})  # dist/fleet/ holds the ApplicationSet
+MAX_BASE_DEPTH = 8
+
+# Defaults are the reference deployment's values (SEED-FACTS (b)); each is overridable per environment.
+KSERVE_REPO = "https://github.com/opendatahub-io/kserve.git"
+KSERVE_REVISION = "a445a17f482ffdb7287830e5d8ed58cee0c915f4"
+DEFAULT_EPP_IMAGE = "quay.io/opendatahub/llm-d-inference-scheduler:release-v0.4"
+DEFAULT_SCORERS = {"prefix-cache-scorer": 2.0, "load-aware-scorer": 1.0}
+PILOT_ENV = {
+    "PILOT_ENABLE_GATEWAY_API": "true",
+    "PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER": "true",
+    "PILOT_ENABLE_GATEWAY_API_STATUS": "true",
+    "ENABLE_GATEWAY_API_INFERENCE_EXTENSION": "true",
+}
+# Kubernetes object-name limits for names KServe/Istio derive from ours (SEED-FACTS (b)).
+SERVICE_NAME_MAX = 63
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformFacts:
+    """What the cluster looks like from a NetworkPolicy's and a linter's point of view."""
+
+    kubernetes_version: str
+    api_server_cidrs: tuple[str, ...]
+    api_server_ports: tuple[int, ...]
+    pod_cidrs: tuple[str, ...]
+    service_cidrs: tuple[str, ...]
+    dns_namespace: str
+    dns_pod_labels: dict[str, str]
+    model_download_cidrs: tuple[str, ...]
+    model_download_except: tuple[str, ...]
+    monitoring_namespace: str | None
+    provided_secrets: frozenset[tuple[str, str]]
+    istio_version: str
+    kserve_ingress_gateway: str  # "<namespace>/<name>" the controller uses for router: managed
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    name: str
+    server: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArgoSettings:
+    namespace: str
+    project: str
+    repo_url: str
+    target_revision: str
+    dist_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class HelmSource:
+    repo_url: str
+    chart: str
+    version: str
+    namespace: str
+
+
+@dataclass(frozen=True, slots=True)
+class KustomizeSource:
+    repo_url: str
+    revision: str
+    path: str
+    kustomize_version: str
+    namespace: str
+
+
+@dataclass(frozen=True, slots=True)
+class Operators:
+    cert_manager: HelmSource
+    sail_operator: HelmSource
+    kserve: KustomizeSource
+
+
+@dataclass(frozen=True, slots=True)
+class Mesh:
+    version: str
+    namespace: str
+    pilot_env: dict[str, str]
+    access_log_file: str
+    cni_enabled: bool
+    cni_namespace: str
+    cni_bin_dir: str
+    cni_conf_dir: str
+
+
+@dataclass(frozen=True, slots=True)
+class Issuer:
+    kind: str
+    name: str
+    create_ca_chain: bool
+    ca_certificate_name: str
+    self_signed_issuer_name: str
+    ca_namespace: str
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayTls:
+    certificate_name: str
+    secret_name: str
+    common_name: str
+    dns_names: tuple[str, ...]
+    duration: str
+    renew_before: str
+    issuer: Issuer
+
+
+@dataclass(frozen=True, slots=True)
+class Gateway:
+    name: str
+    namespace: str
+    class_name: str
+    http: str  # off | redirect | serve
+    addresses: tuple[str, ...]
+    image_pull_secrets: tuple[str, ...]
+    parameters_config_map: str
+    tls: GatewayTls
+
+    @property
+    def pod_labels(self) -> dict[str, str]:
+        """Istio's gateway deployment controller labels the gateway pods with this."""
+        return {"gateway.networking.k8s.io/gateway-name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Vllm:
+    tls: bool
+    dtype: str | None
+    max_model_len: int | None
+    prefix_caching: bool
+    extra_args: tuple[str, ...]
+    requests: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Epp:
+    image: str
+    secure_serving: bool
+    failure_mode: str
+    scorer_weights: dict[str, float]
+    requests: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    name: str
+    namespace: str
+    uri: str
+    served_name: str
+    criticality: str
+    replicas: int
+    image: str
+    tpu: tpu.TpuSlice
+    path_prefix: str
+    router: str  # explicit | managed
+    port: int
+    vllm: Vllm
+    epp: Epp
+    hf_token_secret: str | None
+    hf_token_key: str
+    image_pull_secrets: tuple[str, ...]
+
+    # Names and labels KServe's controller derives from the LLMInferenceService (SEED-FACTS (b.1)).
+    @property
+    def workload_labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/part-of": "llminferenceservice",
+                "kserve.io/component": "workload"}
+
+    @property
+    def managed_scheduler_labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/part-of": "llminferenceservice",
+                "app.kubernetes.io/component": "llminferenceservice-router-scheduler"}
+
+    @property
+    def tls_secret(self) -> str:
+        return f"{self.name}-kserve-self-signed-certs"
+
+    # Names infergate gives the objects it emits in router mode `explicit`.
+    @property
+    def pool_name(self) -> str:
+        return f"{self.name}-inference-pool"
+
+    @property
+    def epp_name(self) -> str:
+        return f"{self.name}-epp"
+
+    @property
+    def route_name(self) -> str:
+        return f"{self.name}-route"
+
+    @property
+    def epp_labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.epp_name, "app.kubernetes.io/component": "endpoint-picker",
+                "app.kubernetes.io/part-of": self.name}
+
+    @property
+    def scheduler_pod_labels(self) -> dict[str, str]:
+        """Labels of this model's EPP pods, whoever creates them."""
+        return self.epp_labels if self.router == "explicit" else self.managed_scheduler_labels
 
 
 @dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     file: str
-    namespace: str
-    raw: dict[str, Any]
+    kubernetes_version: str
+    cluster: Cluster
+    argocd: ArgoSettings
+    operators: Operators
+    platform: PlatformFacts
+    mesh: Mesh
+    gateway: Gateway
+    models: tuple[Model, ...]
+    files: tuple[str, ...] = ()  # this file and its bases, most derived first
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def model_namespaces(self) -> tuple[str, ...]:
+        return tuple(sorted({m.namespace for m in self.models}))
+
+
+# --- reading and merging --------------------------------------------------------------------------
 
 @lru_cache(maxsize=1)
 def environment_schema() -> dict[str, Any]:
@@ -34,6 +253,8 @@ def environment_schema() -> dict[str, Any]:
 
 
 def _read_document(path: Path) -> Document:
+    if not path.is_file():
+        raise ConfigError("environment file not found", file=str(path))
     text = read_text(path)
     if isinstance(text, LoadProblem):
         raise ConfigError(text.message, file=text.file, line=text.line)
@@ -48,12 +269,325 @@ def _read_document(path: Path) -> Document:
     return doc
 
 
+def _base_path(doc: Document) -> Path | None:
+    base = doc.obj.get("base")
+    if base is None:
+        return None
+    if not isinstance(base, str) or not base:
+        raise ConfigError("base: must be an environment file stem or relative path", file=doc.file,
+                          line=line_of(doc, ["base"]))
+    here = Path(doc.file).parent
+    candidate = here / base
+    if candidate.suffix not in (".yaml", ".yml"):
+        candidate = here / f"{base}.yaml"
+    return candidate
+
+
+def _chain(path: Path) -> list[Document]:
+    """The file and its bases, most derived first."""
+    docs: list[Document] = []
+    seen: set[Path] = set()
+    current: Path | None = path
+    while current is not None:
+        resolved = current.resolve()
+        if resolved in seen:
+            raise ConfigError(f"base: inheritance cycle through {current.name}", file=docs[-1].file,
+                              line=line_of(docs[-1], ["base"]))
+        if len(docs) > MAX_BASE_DEPTH:
+            raise ConfigError(f"base: chain deeper than {MAX_BASE_DEPTH} files", file=str(path))
+        seen.add(resolved)
+        if docs and not current.is_file():
+            raise ConfigError(f"base: {current} not found", file=docs[-1].file,
+                              line=line_of(docs[-1], ["base"]))
+        doc = _read_document(current)
+        docs.append(doc)
+        current = _base_path(doc)
+    return docs
+
+
+def deep_merge(base: Any, override: Any) -> Any:
+    """Maps merge key by key; anything else (lists included) is replaced by the override."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = deep_merge(base[key], value) if key in base else value
+        return merged
+    return override
+
+
+def _has_path(obj: Any, path: list[str | int]) -> bool:
+    for step in path:
+        in_map = isinstance(obj, dict) and isinstance(step, str) and step in obj
+        in_list = isinstance(obj, list) and isinstance(step, int) and 0 <= step < len(obj)
+        if not (in_map or in_list):
+            return False
+        obj = obj[step]
+    return True
+
+
+def _locate(docs: list[Document], path: list[str | int]) -> tuple[str, int]:
+    """File and line that defined ``path``: the most derived file holding the longest prefix of it."""
+    for length in range(len(path), 0, -1):
+        prefix = path[:length]
+        for doc in docs:
+            if _has_path(doc.obj, prefix):
+                return doc.file, line_of(doc, prefix)
+    return docs[0].file, docs[0].line
+
+
+class _Errors:
+    """Raises ConfigErrors located in the right file of the chain."""
+
+    def __init__(self, docs: list[Document]) -> None:
+        self.docs = docs
+
+    def fail(self, path: list[str | int], message: str) -> ConfigError:
+        file, line = _locate(self.docs, path)
+        key = _dotted(path)
+        return ConfigError(f"{key}: {message}" if key else message, file=file, line=line)
+
+
+def _dotted(path: list[str | int]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else step)
+    return out
+
+
+def _schema_check(merged: dict[str, Any], errors: _Errors) -> None:
+    validator = jsonschema.Draft202012Validator(environment_schema(),
+                                                format_checker=jsonschema.FormatChecker())
+    found = sorted(validator.iter_errors(merged), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if not found:
+        return
+    err = found[0]
+    path = list(err.absolute_path)
+    if err.validator == "additionalProperties":
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+        if extra:
+            raise errors.fail([*path, extra[0]], f"unknown key {extra[0]!r}")
+    if err.validator == "required":
+        raise errors.fail(path, err.message.replace("property", "key"))
+    raise errors.fail(path, _short(err))
+
+
+def _short(err: jsonschema.ValidationError) -> str:
+    if err.validator == "type":
+        return f"expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r}"
+    if err.validator == "pattern":
+        return f"{err.instance!r} does not match {err.validator_value}"
+    return err.message
+
+
+# --- building the model ---------------------------------------------------------------------------
+
 def load_environment(path: Path) -> Environment:
-    doc = _read_document(path)
-    validator = jsonschema.Draft202012Validator(environment_schema())
-    errors = sorted(validator.iter_errors(doc.obj), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        key = ".".join(str(p) for p in err.absolute_path) or "<top>"
-        raise ConfigError(f"{key}: {err.message}", file=str(path), line=line_of(doc, err.absolute_path))
-    return Environment(name=path.stem, file=str(path), namespace=doc.obj["namespace"], raw=doc.obj)
+    """Load, merge, check and type ``path``; raise ConfigError (file, line, key) on any problem."""
+    path = Path(path)
+    docs = _chain(path)
+    merged: dict[str, Any] = {}
+    for doc in reversed(docs):
+        merged = deep_merge(merged, doc.obj)
+    merged.pop("base", None)
+    errors = _Errors(docs)
+    _schema_check(merged, errors)
+    if path.stem in RESERVED_ENV_NAMES:
+        raise ConfigError(f"environment name {path.stem!r} is reserved (dist/{path.stem}/ is generated)",
+                          file=str(path))
+    return _build(path, merged, errors, tuple(d.file for d in docs))
+
+
+def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, ...]) -> Environment:
+    cluster = Cluster(name=raw["cluster"]["name"], server=raw["cluster"]["server"])
+    argo = raw.get("argocd", {})
+    argocd = ArgoSettings(namespace=argo.get("namespace", "argocd"), project=argo.get("project", path.stem),
+                          repo_url=argo.get("repoURL", "https://github.com/example/infergate-gitops.git"),
+                          target_revision=argo.get("targetRevision", "main"),
+                          dist_path=argo.get("distPath", "dist").rstrip("/"))
+    ops = raw.get("operators", {})
+    operators = Operators(
+        cert_manager=_helm(ops.get("certManager", {}), "https://charts.jetstack.io", "cert-manager",
+                           "v1.19.6", "cert-manager"),
+        sail_operator=_helm(ops.get("sailOperator", {}), "https://istio-ecosystem.github.io/sail-operator",
+                            "sail-operator", "1.27.3", "sail-operator"),
+        kserve=_kustomize(ops.get("kserve", {})),
+    )
+    mesh_raw = raw.get("mesh", {})
+    cni = mesh_raw.get("cni", {})
+    mesh = Mesh(version=mesh_raw.get("version", "v1.26.6"),
+                namespace=mesh_raw.get("namespace", "istio-system"),
+                pilot_env={**PILOT_ENV, **mesh_raw.get("pilotEnv", {})},
+                access_log_file=mesh_raw.get("accessLogFile", "/dev/stdout"),
+                cni_enabled=cni.get("enabled", False), cni_namespace=cni.get("namespace", "istio-cni"),
+                cni_bin_dir=cni.get("binDir", "/home/kubernetes/bin"),
+                cni_conf_dir=cni.get("confDir", "/etc/cni/net.d"))
+    if mesh.pilot_env.get("ENABLE_GATEWAY_API_INFERENCE_EXTENSION") != "true":
+        raise errors.fail(["mesh", "pilotEnv", "ENABLE_GATEWAY_API_INFERENCE_EXTENSION"],
+                          "must be \"true\": istiod ignores InferencePools otherwise")
+    gateway = _gateway(raw["gateway"], errors)
+    models = tuple(_model(i, m, errors) for i, m in enumerate(raw["models"]))
+    _check_models(models, errors)
+    plat = raw["platform"]
+    dns = plat.get("dns", {})
+    kserve_gw = plat.get("kserveIngressGateway", f"{gateway.namespace}/{gateway.name}")
+    for i, model in enumerate(models):
+        if model.router == "managed" and kserve_gw != f"{gateway.namespace}/{gateway.name}":
+            raise errors.fail(["models", i, "router"],
+                              f"managed routing attaches to the controller's gateway {kserve_gw}, not "
+                              f"{gateway.namespace}/{gateway.name}")
+    provided = {(s["namespace"], s["name"]) for s in plat.get("providedSecrets", [])}
+    for model in models:
+        if model.hf_token_secret:
+            provided.add((model.namespace, model.hf_token_secret))
+        provided.update((model.namespace, s) for s in model.image_pull_secrets)
+    provided.update((gateway.namespace, s) for s in gateway.image_pull_secrets)
+    platform = PlatformFacts(
+        kubernetes_version=raw["kubernetesVersion"],
+        api_server_cidrs=tuple(plat["apiServerCIDRs"]),
+        api_server_ports=tuple(plat.get("apiServerPorts", [443])),
+        pod_cidrs=tuple(plat["podCIDRs"]), service_cidrs=tuple(plat["serviceCIDRs"]),
+        dns_namespace=dns.get("namespace", "kube-system"),
+        dns_pod_labels=dict(dns.get("podLabels", {"k8s-app": "kube-dns"})),
+        model_download_cidrs=tuple(plat["modelDownload"]["cidrs"]),
+        model_download_except=tuple(plat["modelDownload"].get("except", [])),
+        monitoring_namespace=plat.get("monitoringNamespace"),
+        provided_secrets=frozenset(provided), istio_version=mesh.version,
+        kserve_ingress_gateway=kserve_gw)
+    return Environment(name=path.stem, file=str(path), kubernetes_version=raw["kubernetesVersion"],
+                       cluster=cluster, argocd=argocd, operators=operators, platform=platform, mesh=mesh,
+                       gateway=gateway, models=models, files=files, raw=raw)
+
+
+def _helm(raw: dict[str, Any], repo: str, chart: str, version: str, namespace: str) -> HelmSource:
+    return HelmSource(repo_url=raw.get("repoURL", repo), chart=raw.get("chart", chart),
+                      version=raw.get("version", version), namespace=raw.get("namespace", namespace))
+
+
+def _kustomize(raw: dict[str, Any]) -> KustomizeSource:
+    # kustomize >= v5.8.0: v5.5-v5.7 segfault on the overlay's `$patch: delete` (SEED-FACTS (e) #14)
+    return KustomizeSource(repo_url=raw.get("repoURL", KSERVE_REPO),
+                           revision=raw.get("revision", KSERVE_REVISION),
+                           path=raw.get("path", "config/overlays/odh-xks"),
+                           kustomize_version=raw.get("kustomizeVersion", "v5.8.0"), namespace="opendatahub")
+
+
+def _gateway(raw: dict[str, Any], errors: _Errors) -> Gateway:
+    name, namespace = raw.get("name", "inference-gateway"), raw.get("namespace", "opendatahub")
+    if len(name) + len("-istio") > SERVICE_NAME_MAX:  # istiod names the gateway Service <name>-istio
+        raise errors.fail(["gateway", "name"], f"{name!r} is too long: Istio names its Service "
+                          f"{name}-istio, over {SERVICE_NAME_MAX} characters")
+    tls = raw["tls"]
+    iss = tls["issuer"]
+    kind = iss.get("kind", "ClusterIssuer")
+    chain = iss.get("createCAChain", False)
+    if chain and kind != "ClusterIssuer":
+        raise errors.fail(["gateway", "tls", "issuer", "createCAChain"],
+                          "the CA chain is made of ClusterIssuers")
+    fqdn = f"{name}.{namespace}.svc.cluster.local"
+    issuer = Issuer(kind=kind, name=iss["name"], create_ca_chain=chain,
+                    ca_certificate_name=iss.get("caCertificateName", "opendatahub-ca"),
+                    self_signed_issuer_name=iss.get("selfSignedIssuerName", "opendatahub-selfsigned-issuer"),
+                    ca_namespace=iss.get("caNamespace", "cert-manager"))
+    gateway_tls = GatewayTls(certificate_name=tls.get("certificateName", f"{name}-tls"),
+                             secret_name=tls.get("secretName", f"{name}-tls-cert"),
+                             common_name=tls.get("commonName", fqdn),
+                             dns_names=tuple(tls.get("dnsNames", [fqdn])),
+                             duration=tls.get("duration", "2160h"),
+                             renew_before=tls.get("renewBefore", "360h"),
+                             issuer=issuer)
+    if int(gateway_tls.renew_before[:-1]) >= int(gateway_tls.duration[:-1]):
+        raise errors.fail(["gateway", "tls", "renewBefore"], "must be shorter than duration")
+    return Gateway(name=name, namespace=namespace, class_name=raw.get("className", "istio"),
+                   http=raw.get("http", "redirect"), addresses=tuple(raw.get("addresses", [])),
+                   image_pull_secrets=tuple(raw.get("imagePullSecrets", [])),
+                   parameters_config_map=raw.get("parametersConfigMap", f"{name}-config"), tls=gateway_tls)
+
+
+# KServe derives these from the LLMInferenceService name; the longest must still be a valid Service name.
+_DERIVED_SERVICE_SUFFIXES = ("-kserve-workload-svc", "-epp-service", "-inference-pool")
+
+
+def _model(index: int, raw: dict[str, Any], errors: _Errors) -> Model:
+    here: list[str | int] = ["models", index]
+    name, namespace = raw["name"], raw["namespace"]
+    longest = max(_DERIVED_SERVICE_SUFFIXES, key=len)
+    if len(name) + len(longest) > SERVICE_NAME_MAX:
+        raise errors.fail([*here, "name"], f"{name!r} is too long for an LLMInferenceService: KServe names "
+                          f"its Service {name}{longest} ({len(name) + len(longest)} > {SERVICE_NAME_MAX} "
+                          f"characters); use at most {SERVICE_NAME_MAX - len(longest)}")
+    try:
+        tpu_slice = tpu.lookup(raw["accelerator"], raw["topology"])
+    except tpu.UnknownTpu as exc:
+        key = "accelerator" if raw["accelerator"] not in tpu.accelerators() else "topology"
+        raise errors.fail([*here, key], str(exc)) from None
+    if not tpu_slice.single_host:
+        raise errors.fail([*here, "topology"], f"{raw['topology']} spans {tpu_slice.hosts} hosts; infergate "
+                          "generates single-host TPU serving only (multi-host needs LeaderWorkerSet)")
+    router = raw.get("router", "explicit")
+    default_prefix = f"/{namespace}/{name}"
+    prefix = raw.get("pathPrefix", default_prefix).rstrip("/") or "/"
+    if router == "managed" and prefix != default_prefix:
+        raise errors.fail([*here, "pathPrefix"], f"router: managed serves under {default_prefix} (KServe's "
+                          "route); drop pathPrefix or use router: explicit")
+    v, e, s = raw.get("vllm", {}), raw.get("epp", {}), raw.get("secrets", {})
+    vllm = Vllm(tls=v.get("tls", True), dtype=v.get("dtype"), max_model_len=v.get("maxModelLen"),
+                prefix_caching=v.get("prefixCaching", False), extra_args=tuple(v.get("extraArgs", [])),
+                requests=dict(v.get("requests", {})))
+    for j, arg in enumerate(vllm.extra_args):
+        flag = arg.split("=", 1)[0]
+        if flag in _OWNED_VLLM_FLAGS:
+            raise errors.fail([*here, "vllm", "extraArgs", j], f"{flag} is generated (from "
+                              f"{_OWNED_VLLM_FLAGS[flag]}); remove it from extraArgs")
+    epp = Epp(image=e.get("image", DEFAULT_EPP_IMAGE), secure_serving=e.get("secureServing", True),
+              failure_mode=e.get("failureMode", "FailOpen"),
+              scorer_weights={k: float(w)
+                              for k, w in sorted(e.get("scorerWeights", DEFAULT_SCORERS).items())},
+              requests=dict(e.get("requests", {"cpu": "256m", "memory": "500Mi"})))
+    for scorer in epp.scorer_weights:
+        if scorer not in _KNOWN_SCORERS:
+            raise errors.fail([*here, "epp", "scorerWeights", scorer],
+                              f"unknown scorer {scorer!r}; known: {', '.join(sorted(_KNOWN_SCORERS))}")
+    if router == "managed" and "epp" in raw:
+        raise errors.fail([*here, "epp"], "router: managed uses the controller's EPP (the CRD has no "
+                          "scheduler image/args/weights); epp settings need router: explicit")
+    hf = s.get("hfToken")
+    return Model(name=name, namespace=namespace, uri=raw["uri"], served_name=raw["servedName"],
+                 criticality=raw.get("criticality", "Critical"), replicas=raw.get("replicas", 1),
+                 image=raw["image"], tpu=tpu_slice, path_prefix=prefix, router=router,
+                 port=raw.get("port", 8000), vllm=vllm, epp=epp,
+                 hf_token_secret=hf["name"] if hf else None, hf_token_key=(hf or {}).get("key", "HF_TOKEN"),
+                 image_pull_secrets=tuple(s.get("imagePull", [])))
+
+
+_OWNED_VLLM_FLAGS = {
+    "--model": "uri", "--served-model-name": "servedName", "--port": "port",
+    "--tensor-parallel-size": "the TPU table", "--ssl-certfile": "vllm.tls", "--ssl-keyfile": "vllm.tls",
+    "--enable-prefix-caching": "vllm.prefixCaching", "--dtype": "vllm.dtype",
+    "--max-model-len": "vllm.maxModelLen",
+}
+_KNOWN_SCORERS = frozenset({"prefix-cache-scorer", "load-aware-scorer", "kv-cache-utilization-scorer",
+                            "queue-scorer", "lora-affinity-scorer"})
+
+
+def _check_models(models: tuple[Model, ...], errors: _Errors) -> None:
+    names: dict[str, int] = {}
+    prefixes: dict[str, int] = {}
+    for i, model in enumerate(models):
+        if model.name in names:
+            raise errors.fail(["models", i, "name"], f"duplicate model name {model.name!r} "
+                              f"(also models[{names[model.name]}])")
+        names[model.name] = i
+        if model.path_prefix in prefixes:
+            raise errors.fail(["models", i, "pathPrefix"], f"path prefix {model.path_prefix} is already "
+                              f"routed to models[{prefixes[model.path_prefix]}]")
+        prefixes[model.path_prefix] = i
+
+
+def environment_for_dist(path: Path) -> Environment | None:
+    """The environment whose output holds ``path`` (dist/<env> or anything under it), if any."""
+    path = Path(path).resolve()
+    for candidate in (path, *path.parents):
+        if candidate.parent.name == "dist":
+            env_file = candidate.parent.parent / "environments" / f"{candidate.name}.yaml"
+            return load_environment(env_file) if env_file.is_file() else None
+    return None
