@@ -96,11 +96,16 @@ def lint(paths: tuple[Path, ...], **options: Any) -> None:
 
 @main.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option("--env", "envs", multiple=True, metavar="NAME")
+@click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
+@click.option("--no-cache", is_flag=True, help="Always re-synthesize, even when no input changed.")
 @reports_errors
-def check(path: Path | None, envs: tuple[str, ...]) -> None:
+def check(path: Path | None, envs: tuple[str, ...], no_cache: bool) -> None:
     """Synthesize to a temp dir, fail if dist/ differs, then validate and lint dist/."""
-    not_implemented("check")
+    from infergate.check import render_report, run_check
+
+    report = run_check(path, list(envs), use_cache=not no_cache)
+    click.echo(render_report(report))
+    sys.exit(report.exit_code)
 
 
 @main.command()

@@ -1,0 +1,177 @@
+"""`infergate check`: prove the committed dist/ is fresh, schema-valid and policy-clean, in one run.
+
+1. freshness: synthesize into a temp dir and diff against dist/ (skipped when the content hash of
+   every synth input and of dist/ itself matches a previous clean run);
+2. `infergate validate` and 3. `infergate lint` over dist/ through their Python APIs.
+A stage that is not available is reported as "not run" and fails the check: it never counts as passed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infergate.errors import ConfigError
+from infergate.findings import Finding, Severity
+from infergate.inputhash import synth_inputs_hash
+from infergate.treediff import TreeDiff, compare_trees
+
+
+@dataclass(slots=True)
+class StageResult:
+    name: str
+    ran: bool
+    findings: list[Finding] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    note: str = ""  # why it did not run
+
+    @property
+    def failed(self) -> bool:
+        return not self.ran or any(f.severity is Severity.ERROR for f in self.findings)
+
+
+@dataclass(slots=True)
+class CheckReport:
+    project: Path
+    dist: Path
+    diff: TreeDiff
+    synth_skipped: bool
+    files: int
+    stages: list[StageResult]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if not self.diff.clean or any(s.failed for s in self.stages) else 0
+
+
+def find_project(start: Path) -> Path:
+    """The nearest directory at or above ``start`` holding environments/ (like git finds .git)."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / "environments").is_dir():
+            return candidate
+    raise ConfigError("no environments/ directory here or in any parent: run inside an infergate project",
+                      file=str(start))
+
+
+def _cache_marker(key: str) -> Path:
+    from infergate.crds import cache_root
+
+    return cache_root() / "check" / f"{key}.fresh"
+
+
+def _remember_fresh(key: str) -> None:
+    marker = _cache_marker(key)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=marker.parent, prefix=".fresh-")
+    os.close(fd)
+    os.replace(tmp, marker)  # atomic: concurrent hooks never see a half-written marker
+
+
+def _use_project_node(project: Path) -> None:
+    """A consumer repo's pinned Node (node_modules/node) beats the machine's end-of-life one."""
+    pinned = project / "node_modules" / "node" / "bin" / "node"
+    if "JSII_NODE" not in os.environ and pinned.exists():
+        os.environ["JSII_NODE"] = str(pinned)
+
+
+def check_freshness(project: Path, dist: Path, envs: list[str], use_cache: bool) -> tuple[TreeDiff, bool]:
+    """Diff dist/ against a fresh synth; returns (diff, whether the synth was skipped)."""
+    from infergate.synth import synthesize
+
+    key = synth_inputs_hash(project, dist, envs)
+    if use_cache and _cache_marker(key).exists():
+        return TreeDiff(), True
+    _use_project_node(project)
+    with tempfile.TemporaryDirectory(prefix="infergate-check-") as tmp:
+        fresh = Path(tmp) / "dist"
+        synthesize(envs or None, out=fresh, env_dir=project / "environments")
+        if envs:  # only the selected environments' folders are compared
+            diffs = [compare_trees(dist / env, fresh / env, label=f"{dist.name}/{env}") for env in envs]
+            diff = TreeDiff(
+                changed=[f"{env}/{p}" for env, d in zip(envs, diffs, strict=True) for p in d.changed],
+                missing=[f"{env}/{p}" for env, d in zip(envs, diffs, strict=True) for p in d.missing],
+                extra=[f"{env}/{p}" for env, d in zip(envs, diffs, strict=True) for p in d.extra],
+                patch="".join(d.patch for d in diffs))
+        else:
+            diff = compare_trees(dist, fresh, label=dist.name)
+    if diff.clean:
+        _remember_fresh(key)
+    return diff, False
+
+
+def _run_stage(name: str, module: str, function: str, paths: list[Path]) -> StageResult:
+    try:
+        api: Callable[..., tuple[list[Finding], dict[str, Any]]] = getattr(
+            importlib.import_module(module), function)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise  # a missing dependency inside the module is a broken install, not "not implemented"
+        return StageResult(name, ran=False, note="not implemented")
+    except AttributeError:
+        return StageResult(name, ran=False, note=f"not implemented ({module}.{function} missing)")
+    try:
+        findings, summary = api(paths)
+    except ImportError as exc:  # the stage is importable but part of it (e.g. its rules) is not there yet
+        return StageResult(name, ran=False, note=f"not available ({type(exc).__name__}: {exc})")
+    return StageResult(name, ran=True, findings=sorted(findings, key=Finding.sort_key), summary=summary)
+
+
+def run_check(path: Path | None = None, envs: list[str] | None = None, use_cache: bool = True) -> CheckReport:
+    envs = list(envs or [])
+    project = find_project(path.resolve().parent if path is not None else Path.cwd())
+    dist = (path or project / "dist").resolve()
+    diff, skipped = check_freshness(project, dist, envs, use_cache)
+    targets = [dist / env for env in envs] if envs else [dist]
+    existing = [t for t in targets if t.exists()]
+    files = sum(1 for t in existing for p in t.rglob("*") if p.is_file())
+    stages = [_run_stage("validate", "infergate.validate", "validate_paths", existing),
+              _run_stage("lint", "infergate.lint", "lint_paths", existing)] if existing else [
+        StageResult("validate", ran=False, note=f"nothing to check: {dist} does not exist"),
+        StageResult("lint", ran=False, note=f"nothing to check: {dist} does not exist")]
+    return CheckReport(project, dist, diff, skipped, files, stages)
+
+
+def _display(path: Path, project: Path) -> str:
+    try:
+        return path.relative_to(project).as_posix() + "/"
+    except ValueError:
+        return str(path)
+
+
+def render_report(report: CheckReport) -> str:
+    """The diff and findings first, then one summary line per stage and the verdict."""
+    from infergate.reporters import render_text
+
+    out: list[str] = []
+    where = _display(report.dist, report.project)
+    diff = report.diff
+    if diff.clean:
+        how = "unchanged inputs, synth skipped" if report.synth_skipped else "matches a fresh synth"
+        fresh_line = f"fresh: {where} {how}"
+    else:
+        out.append(diff.patch.rstrip("\n"))
+        for label, paths in (("differs from a fresh synth", diff.changed),
+                             ("missing (generated, not committed)", diff.missing),
+                             ("not generated (hand-added or stale)", diff.extra)):
+            out.extend(f"{where}{p}: {label}" for p in paths)
+        fresh_line = (f"STALE: {where} {len(diff.changed)} changed, {len(diff.missing)} missing, "
+                      f"{len(diff.extra)} extra; run `infergate synth` (or `make synth`) and commit {where}")
+    lines = [fresh_line]
+    for stage in report.stages:
+        if not stage.ran:
+            lines.append(f"{stage.name}: not run: {stage.note}")
+            continue
+        if stage.findings:
+            out.append(render_text(stage.findings, stage.summary, show_summary=False))
+        s = stage.summary
+        lines.append(f"{stage.name}: {s.get('objects', 0)} objects, {s.get('error', 0)} errors, "
+                     f"{s.get('warning', 0)} warnings, {s.get('info', 0)} infos")
+    verdict = "check passed" if report.exit_code == 0 else "check FAILED"
+    lines.append(f"{verdict}: {report.files} files in {where}")
+    return "\n".join([*out, *lines])

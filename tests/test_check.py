@@ -1,0 +1,151 @@
+"""`infergate check`: catches hand-edited and stale dist/, passes on a fresh clone, skips re-synth
+when nothing changed, and never reports a stage that did not run as passed."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infergate.check import StageResult, _run_stage
+from infergate.crds import cache_root
+from infergate.treediff import compare_trees
+from tests.conftest import REPO, assert_no_node_banner, run_infergate
+
+
+def _stages_available() -> bool:
+    """validate and lint both landed (their APIs exist and their rules import)."""
+    stages = [_run_stage("validate", "infergate.validate", "validate_paths", [REPO / "dist"]),
+              _run_stage("lint", "infergate.lint", "lint_paths", [REPO / "dist"])]
+    return all(s.ran for s in stages)
+
+
+@pytest.fixture()
+def cache_env(tmp_path: Path) -> dict[str, str]:
+    """A private check cache that still sees the verified CRD files validate needs."""
+    home = tmp_path / "cache"
+    (home / "infergate").mkdir(parents=True)
+    files = cache_root() / "files"
+    if files.exists():
+        (home / "infergate" / "files").symlink_to(files, target_is_directory=True)
+    return {"XDG_CACHE_HOME": str(home)}
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    """A consumer project: this repo's environments/ and committed dist/."""
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copytree(REPO / "environments", root / "environments")
+    shutil.copytree(REPO / "dist", root / "dist")
+    return root
+
+
+def test_hand_edited_dist_file_fails_with_a_diff(project: Path, cache_env: dict[str, str]) -> None:
+    target = sorted((project / "dist").rglob("*.yaml"))[0]
+    target.write_text(target.read_text() + "# hand edit\n")
+    (project / "dist" / "stray.yaml").write_text("kind: ConfigMap\n")
+    result = run_infergate("check", env=cache_env, cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    rel = target.relative_to(project).as_posix()
+    assert f"--- a/{rel}" in result.stdout and "-# hand edit" in result.stdout
+    assert f"{rel}: differs from a fresh synth" in result.stdout
+    assert "dist/stray.yaml: not generated" in result.stdout
+    assert "STALE: dist/ 1 changed, 0 missing, 1 extra" in result.stdout
+    assert_no_node_banner(result.stdout + result.stderr)
+
+
+def test_stale_dist_after_a_config_change_fails(project: Path, cache_env: dict[str, str]) -> None:
+    envs = sorted(p for p in (project / "environments").glob("*.yaml") if not p.name.startswith("_"))
+    assert len(envs) >= 2, "needs two environments to drop one"
+    dropped = envs[-1]
+    dropped.unlink()
+    result = run_infergate("check", env=cache_env, cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"dist/{dropped.stem}/" in result.stdout and "not generated (hand-added or stale)" in result.stdout
+    assert "STALE: dist/" in result.stdout
+
+
+def test_fresh_clone_is_fresh_and_stages_are_never_faked(tmp_path: Path, cache_env: dict[str, str]) -> None:
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{REPO}", str(clone)], check=True,
+                   capture_output=True, timeout=120)
+    result = run_infergate("check", "--no-cache", env=cache_env, cwd=clone)
+    assert "fresh: dist/ matches a fresh synth" in result.stdout, result.stdout + result.stderr
+    if _stages_available():
+        assert result.returncode == 0, result.stdout
+        assert "check passed" in result.stdout
+    else:  # a stage that has not landed fails the check instead of passing silently
+        assert result.returncode == 1
+        assert "not run:" in result.stdout and "check FAILED" in result.stdout
+
+
+def test_second_run_skips_synth_and_a_dist_edit_invalidates(project: Path, cache_env: dict[str, str]) -> None:
+    first = run_infergate("check", env=cache_env, cwd=project)
+    assert "fresh: dist/ matches a fresh synth" in first.stdout, first.stdout + first.stderr
+    second = run_infergate("check", env=cache_env, cwd=project)
+    assert "fresh: dist/ unchanged inputs, synth skipped" in second.stdout
+    assert second.returncode == first.returncode
+    target = sorted((project / "dist").rglob("*.yaml"))[0]
+    target.write_text(target.read_text().replace("\n", "\n\n", 1))
+    third = run_infergate("check", env=cache_env, cwd=project)
+    assert third.returncode == 1 and "STALE" in third.stdout
+
+
+def test_env_selection_compares_only_that_environment(project: Path, cache_env: dict[str, str]) -> None:
+    envs = sorted(p.stem for p in (project / "environments").glob("*.yaml") if not p.name.startswith("_"))
+    other = project / "dist" / envs[-1]
+    shutil.rmtree(other)  # the other environment is not part of this check
+    result = run_infergate("check", "--env", envs[0], env=cache_env, cwd=project)
+    assert "fresh: dist/ matches a fresh synth" in result.stdout, result.stdout + result.stderr
+
+
+def test_outside_a_project_is_a_one_line_usage_error(tmp_path: Path, cache_env: dict[str, str]) -> None:
+    result = run_infergate("check", env=cache_env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "environments/" in result.stderr
+
+
+def test_missing_stage_is_reported_not_run_and_fails() -> None:
+    stage = _run_stage("validate", "infergate._no_such_stage", "validate_paths", [])
+    assert not stage.ran and stage.note == "not implemented" and stage.failed
+    assert StageResult("lint", ran=True).failed is False
+
+
+def test_broken_dependency_inside_a_stage_is_not_hidden(tmp_path: Path, monkeypatch) -> None:
+    pkg = tmp_path / "brokenstage.py"
+    pkg.write_text("import no_such_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError):
+        _run_stage("lint", "brokenstage", "lint_paths", [])
+    assert importlib.util.find_spec("no_such_dependency_xyz") is None
+
+
+def test_tree_diff_names_changed_missing_and_extra_files(tmp_path: Path) -> None:
+    committed, fresh = tmp_path / "committed", tmp_path / "fresh"
+    for root in (committed, fresh):
+        (root / "env").mkdir(parents=True)
+        (root / "env" / "same.yaml").write_text("a: 1\n")
+    (committed / "env" / "edited.yaml").write_text("a: 1\n")
+    (fresh / "env" / "edited.yaml").write_text("a: 2\n")
+    (fresh / "env" / "new.yaml").write_text("b: 1\n")
+    (committed / "env" / "old.yaml").write_text("c: 1")
+    diff = compare_trees(committed, fresh)
+    assert diff.changed == ["env/edited.yaml"]
+    assert (diff.missing, diff.extra) == (["env/new.yaml"], ["env/old.yaml"])
+    assert "-a: 1\n+a: 2\n" in diff.patch
+    assert "--- /dev/null\n+++ b/dist/env/new.yaml" in diff.patch
+    assert "\\ No newline at end of file" in diff.patch
+    assert compare_trees(fresh, fresh).clean
+
+
+def test_check_never_leaks_a_temp_dir(project: Path, cache_env: dict[str, str], tmp_path: Path) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    run_infergate("check", "--no-cache", env={**cache_env, "TMPDIR": str(tmp)}, cwd=project)
+    assert list(tmp.iterdir()) == []
+    assert sorted(os.listdir(project)) == ["dist", "environments"]
