@@ -85,13 +85,23 @@ def validate(paths: tuple[Path, ...], **options: Any) -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--select", default=None, help="Comma-separated rule codes or prefixes to run.")
 @click.option("--ignore", default=None, help="Comma-separated rule codes or prefixes to skip.")
-@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Lowest severity that fails the run (default: config, else error).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit"]),
               default="text")
+@click.option("--strict-images", is_flag=True, help="SEC604 also requires images pinned by digest.")
+@click.option("--istio-version", default=None, help="Platform fact: Istio version (e.g. v1.26.6).")
+@click.option("--provided-secret", "provided_secrets", multiple=True, metavar="NS/NAME",
+              help="Platform fact: a Secret created out of band (repeatable).")
 @reports_errors
 def lint(paths: tuple[Path, ...], **options: Any) -> None:
     """Check the security model and the inference wiring across all objects."""
-    not_implemented("lint")
+    from infergate.lint.command import run_lint
+
+    output, code = run_lint(list(paths), **options)
+    if output:
+        click.echo(output)
+    sys.exit(code)
 
 
 @main.command()
@@ -109,10 +119,15 @@ def check(path: Path | None, envs: tuple[str, ...], no_cache: bool) -> None:
 
 
 @main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table",
+              help="markdown regenerates docs/rules.md: infergate rules --format markdown > docs/rules.md")
 @reports_errors
-def rules() -> None:
+def rules(fmt: str) -> None:
     """List every lint rule."""
-    not_implemented("rules")
+    from infergate.lint import docs
+
+    click.echo({"table": docs.rules_table, "markdown": docs.rules_markdown, "json": docs.rules_json}[fmt](),
+               nl=fmt != "markdown")
 
 
 @main.command()
@@ -120,7 +135,13 @@ def rules() -> None:
 @reports_errors
 def explain(code: str) -> None:
     """Explain one rule: what, why, how to fix, examples."""
-    not_implemented("explain")
+    from infergate.lint.docs import explain as explain_rule
+
+    text = explain_rule(code)
+    if text is None:
+        click.echo(f"error: unknown rule code {code!r} (see `infergate rules`)", err=True)
+        sys.exit(2)
+    click.echo(text)
 
 
 @main.command()

@@ -1,0 +1,51 @@
+"""Every rule's examples are its tests: bad examples fire exactly that rule on the marked lines, good
+examples fire nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from infergate.lint import lint_documents
+from infergate.lint.platform import Platform
+from infergate.loader import Document, load_text
+from policies import Rule, all_rules, example_files, expected_lines
+
+RULES = all_rules()
+EXAMPLE_PLATFORM = Platform(source="examples")
+
+
+def lint_example(example: str) -> list:
+    documents: list[Document] = []
+    for name, text in example_files(example):
+        for loaded in load_text(text, name):
+            assert isinstance(loaded, Document), f"example does not load: {loaded}"
+            documents.append(loaded)
+    findings, _ = lint_documents(documents, platform=EXAMPLE_PLATFORM)
+    return findings
+
+
+def _cases(kind: str) -> list:
+    return [pytest.param(r, i, id=f"{r.code}-{kind}{i}") for r in RULES for i in range(len(getattr(r, kind)))]
+
+
+def test_every_rule_has_examples_and_docs() -> None:
+    for r in RULES:
+        assert r.bad and r.good, f"{r.code} needs good and bad examples"
+        assert r.summary and r.rationale and r.fix, r.code
+        assert r.slug == r.slug.lower() and " " not in r.slug, r.code
+
+
+@pytest.mark.parametrize(("rule", "index"), _cases("bad"))
+def test_bad_example_fires_exactly_this_rule(rule: Rule, index: int) -> None:
+    example = rule.bad[index]
+    findings = lint_example(example)
+    assert {f.code for f in findings} == {rule.code}, [f"{f.code} {f.line} {f.message}" for f in findings]
+    assert {(f.file, f.line) for f in findings} == expected_lines(example), [
+        f"{f.file}:{f.line} {f.message}" for f in findings
+    ]
+
+
+@pytest.mark.parametrize(("rule", "index"), _cases("good"))
+def test_good_example_fires_nothing(rule: Rule, index: int) -> None:
+    findings = lint_example(rule.good[index])
+    assert findings == [], [f"{f.code} {f.file}:{f.line} {f.message}" for f in findings]
