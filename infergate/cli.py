@@ -68,8 +68,11 @@ def synth(envs: tuple[str, ...], out: Path | None) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kubernetes-version", default="1.33", show_default=True)
-@click.option("--strict/--no-strict", default=True, show_default=True)
+@click.option("--kubernetes-version", default="1.33", show_default=True,
+              envvar="INFERGATE_KUBERNETES_VERSION",
+              help="Kubernetes minor of the core schemas (env: INFERGATE_KUBERNETES_VERSION).")
+@click.option("--strict/--no-strict", default=True, show_default=True,
+              help="Reject unknown fields (as kubeconform -strict and kubectl --validate=strict).")
 @click.option("--no-cel", is_flag=True, help="Do not evaluate the CRDs' CEL rules.")
 @click.option("--ignore-missing-schemas", is_flag=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif"]), default="text")
@@ -77,7 +80,9 @@ def synth(envs: tuple[str, ...], out: Path | None) -> None:
 @reports_errors
 def validate(paths: tuple[Path, ...], **options: Any) -> None:
     """Validate objects against Kubernetes and pinned CRD schemas (and their CEL rules)."""
-    not_implemented("validate")
+    from infergate.validate.cli import run_validate
+
+    sys.exit(run_validate(list(paths), **options))
 
 
 @main.command()
@@ -195,7 +200,10 @@ def schemas() -> None:
 @reports_errors
 def schemas_export(directory: Path) -> None:
     """Write kubeconform-compatible JSON schemas for every pinned CRD."""
-    not_implemented("schemas export")
+    from infergate.validate.export import export_schemas
+
+    for line in export_schemas(directory):
+        click.echo(line)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,12 @@ computed when a finding needs one (``line_of``), so the fast path pays nothing f
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,7 @@ class Document:
     obj: Any
     text: str = field(repr=False, default="")  # the document's source, for line_of()
     first_line: int = 1  # 1-based line where ``text`` starts in the file
+    prefix: tuple[str | int, ...] = ()  # path of ``obj`` inside the parsed ``text`` (List items)
 
     @property
     def ref(self) -> str:
@@ -160,19 +163,30 @@ class _TooBig(Exception):
     pass
 
 
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_OPENER_RUN = re.compile(r"[\[{]{" + str(MAX_DEPTH + 1) + "}")
+_EMPTY_PAIR = re.compile(r"[\[{][\]}]")
+_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
 def _nesting_too_deep(text: str) -> bool:
-    """Cheap pre-parse bound: libyaml's composer recurses, so refuse pathological flow nesting."""
-    depth = max_depth = 0
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            if depth > max_depth:
-                max_depth = depth
-                if max_depth > MAX_DEPTH:
-                    return True
-        elif ch in "]}":
-            depth = max(depth - 1, 0)
-    return False
+    """Cheap pre-parse bound: libyaml's composer recurses, so refuse pathological flow nesting.
+
+    The depth (closers never take it below 0) is prefix sum minus running minimum; everything runs in
+    C-level iterators over the brackets only (a real 16 MiB file: ~0.1 s; adversarial: ~2 s).
+    """
+    brackets = _NOT_BRACKETS.sub("", text)
+    if len(brackets) <= MAX_DEPTH:
+        return False
+    if _OPENER_RUN.search(brackets):  # the common attack shape, found without building prefix sums
+        return True
+    # dropping adjacent open/close pairs lowers the maximum by at most one and empties most inputs
+    brackets = _EMPTY_PAIR.sub("", brackets)
+    if len(brackets) < MAX_DEPTH:
+        return False
+    sums = list(accumulate(map(_DELTA.__getitem__, brackets)))
+    lows = accumulate(sums, min, initial=0)
+    return max(map(operator.sub, sums, lows)) + 1 > MAX_DEPTH
 
 
 def _yaml_problem(exc: yaml.YAMLError, file: str, first_line: int, index: int) -> LoadProblem:
@@ -269,8 +283,8 @@ def expand_lists(doc: Document) -> Iterator[Document]:
     obj = doc.obj
     if isinstance(obj, dict) and isinstance(obj.get("kind"), str) and obj["kind"].endswith("List") \
             and isinstance(obj.get("items"), list) and "apiVersion" in obj:
-        for item in obj["items"]:
-            yield Document(doc.file, doc.index, doc.line, item, doc.text, doc.first_line)
+        for i, item in enumerate(obj["items"]):
+            yield Document(doc.file, doc.index, doc.line, item, doc.text, doc.first_line, ("items", i))
     else:
         yield doc
 
@@ -304,7 +318,7 @@ def line_of(doc: Document, path: Iterable[str | int]) -> int:
     except yaml.YAMLError:
         return doc.line
     best = node.start_mark.line if node is not None else 0
-    for step in path:
+    for step in (*doc.prefix, *path):
         if isinstance(node, yaml.MappingNode) and isinstance(step, str):
             for key_node, value_node in node.value:
                 if key_node.value == step:

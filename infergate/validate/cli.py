@@ -1,0 +1,29 @@
+"""The `infergate validate` command body: options -> validate_paths -> a reporter -> exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from infergate.findings import exit_code
+from infergate.reporters import RENDERERS, render_text
+from infergate.validate import codes
+from infergate.validate.engine import validate_paths
+
+
+def run_validate(paths: list[Path], *, kubernetes_version: str, strict: bool, no_cel: bool,
+                 ignore_missing_schemas: bool, fmt: str, summary: bool) -> int:
+    findings, stats = validate_paths(paths, kubernetes_version=kubernetes_version, cel=not no_cel,
+                                     ignore_missing=ignore_missing_schemas, strict=strict)
+    if fmt == "text":
+        output = render_text(findings, stats, show_summary=summary)
+    elif fmt == "sarif":
+        output = RENDERERS["sarif"](findings, stats, rules=codes.ALL, tool_name="infergate-validate")
+    else:
+        output = RENDERERS[fmt](findings, stats)
+    if output:
+        click.echo(output)
+    if summary and fmt not in ("text", "json"):
+        click.echo(render_text([], stats), err=True)
+    return exit_code(findings, input_error=stats["input_errors"] > 0)

@@ -1,0 +1,108 @@
+"""Kubernetes core kinds: the strict JSON schemas bundled with the kubernetes-validate package.
+
+kubernetes-validate ships one ``_definitions.json`` per Kubernetes minor (OpenAPI v3 definitions turned into
+JSON Schema 2020-12, ``additionalProperties: false`` in the ``-strict`` flavour). We index it by the
+``x-kubernetes-group-version-kind`` annotation (exact GVKs: file names would confuse ``networking.k8s.io``
+with ``networking.istio.io``) and cut one self-contained schema per kind: the kind's definition plus the
+transitive closure of the definitions it references, so a validator compiles only what it needs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from infergate.errors import ConfigError
+
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_REF = re.compile(r'"\$ref":\s*"#/\$defs/([^"]+)"')
+# kinds that carry a GVK annotation but are not objects anyone stores (API machinery envelopes)
+_ENVELOPES = {"DeleteOptions", "WatchEvent", "Status", "APIGroup", "APIGroupList", "APIResourceList",
+              "APIVersions", "Eviction", "Scale", "TokenReview", "SubjectAccessReview", "TokenRequest",
+              "SelfSubjectAccessReview", "SelfSubjectRulesReview", "LocalSubjectAccessReview",
+              "SelfSubjectReview"}
+
+
+def package_dir() -> Path:
+    import kubernetes_validate
+
+    return Path(kubernetes_validate.__file__).resolve().parent / "kubernetes-json-schema"
+
+
+def package_version() -> str:
+    return metadata.version("kubernetes-validate")
+
+
+def available_versions() -> list[str]:
+    found = set()
+    for entry in package_dir().iterdir():
+        match = re.fullmatch(r"v(\d+\.\d+)\.\d+-local-strict", entry.name)
+        if match:
+            found.add(match.group(1))
+    return sorted(found, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+
+def resolve_version(requested: str) -> str:
+    """Newest bundled minor not newer than ``requested`` (``1.33``, ``v1.33.2``); error if none."""
+    match = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", requested.strip())
+    if not match:
+        raise ConfigError(f"invalid Kubernetes version {requested!r} (expected e.g. 1.33)")
+    wanted = (int(match.group(1)), int(match.group(2)))
+    versions = available_versions()
+    usable = [v for v in versions if tuple(int(p) for p in v.split(".")) <= wanted]
+    if not usable or wanted > tuple(int(p) for p in versions[-1].split(".")):
+        raise ConfigError(f"Kubernetes {requested} is not supported by the bundled schemas "
+                          f"(kubernetes-validate {package_version()}: {versions[0]}..{versions[-1]})")
+    return usable[-1]
+
+
+def definitions_file(version: str) -> Path:
+    return package_dir() / f"v{version}.0-local-strict" / "_definitions.json"
+
+
+@cache
+def definitions(version: str) -> dict[str, Any]:
+    with definitions_file(version).open(encoding="utf-8") as fh:
+        return json.load(fh)["$defs"]
+
+
+def closure(defs: dict[str, Any], roots: list[str]) -> dict[str, Any]:
+    """The definitions reachable from ``roots`` (by ``#/$defs/`` references)."""
+    seen: dict[str, Any] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen[name] = defs[name]
+        todo.extend(_REF.findall(json.dumps(defs[name])))
+    return dict(sorted(seen.items()))
+
+
+def gvk_index(version: str) -> dict[str, str]:
+    """``group/version/Kind`` (core group: ``/v1/Kind``) -> definition name."""
+    index: dict[str, str] = {}
+    for name, schema in definitions(version).items():
+        for gvk in schema.get("x-kubernetes-group-version-kind") or ():
+            kind = gvk.get("kind")
+            if kind in _ENVELOPES or not name.endswith("." + str(kind)):
+                continue
+            index[f"{gvk.get('group', '')}/{gvk['version']}/{kind}"] = name
+    return dict(sorted(index.items()))
+
+
+def kind_schema(version: str, definition: str) -> dict[str, Any]:
+    """A self-contained strict schema for one kind."""
+    defs = definitions(version)
+    root = {k: v for k, v in defs[definition].items() if k not in ("$schema", "$id")}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **root,
+            "$defs": closure(defs, [definition])}
+
+
+def object_meta_defs(version: str) -> dict[str, Any]:
+    """ObjectMeta and what it references: CRD schemas embed it for ``metadata``."""
+    return closure(definitions(version), [OBJECT_META])

@@ -1,0 +1,166 @@
+"""Pinned CRDs -> JSON Schema (2020-12) the way the API server reads their structural schemas.
+
+What the conversion encodes (apiextensions-apiserver semantics, strict field validation):
+  * unknown fields are errors: every object node gets ``additionalProperties: false`` unless it says
+    ``x-kubernetes-preserve-unknown-fields: true`` or has its own ``additionalProperties`` (the server
+    prunes them; ``kubectl --validate=strict`` and ``kubeconform -strict`` reject them). An object with no
+    ``properties`` at all therefore only admits ``{}``, as the pruner would leave it;
+  * ``x-kubernetes-int-or-string`` -> integer or string; ``nullable`` -> ``null`` also allowed;
+  * ``x-kubernetes-embedded-resource`` -> ``apiVersion``/``kind`` required, ``metadata`` is ObjectMeta;
+  * the root ``metadata`` is ObjectMeta (from the Kubernetes schemas), plus whatever the CRD says about
+    ``name``/``generateName``;
+  * value validations inside ``allOf``/``anyOf``/``oneOf``/``not`` are kept as written (they may not add
+    fields, so no ``additionalProperties`` is injected there);
+  * ``x-kubernetes-list-type: set`` -> ``uniqueItems``; ``format`` is not checked (as kubeconform).
+CEL rules (``x-kubernetes-validations``) are lifted into a separate plan (see ``cel.py``).
+
+Which CRDs count: every ``kind = "crd"`` lock entry, but a CRD name defined by several pinned files is
+taken from the first file in ``PREFERENCE`` order. The reference is what KServe's ``odh-xks`` overlay
+installs, i.e. the ODH GIE bundle (bundle v1.0.1: InferencePool x-k8s.io v1alpha2 + k8s.io v1,
+InferenceModel, InferenceObjective); the stand-alone GIE v0.3.0/v1.0.1 files are alternates it shadows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from infergate import crds as lock
+from infergate.errors import InfergateError
+
+PREFERENCE = ("gie/odh-kserve-v0.15-gateway-inference-extension",)
+_DOC_KEYS = ("description", "example", "externalDocs")
+_LOGIC_KEYS = ("allOf", "anyOf", "oneOf")
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+@dataclass(frozen=True, slots=True)
+class CrdVersion:
+    """One served version of one chosen CRD."""
+
+    group: str
+    version: str
+    kind: str
+    crd_name: str
+    source: str  # lock entry name
+    scope: str
+    schema: dict[str, Any]  # the CRD's openAPIV3Schema, untouched
+
+    @property
+    def gvk(self) -> str:
+        return f"{self.group}/{self.version}/{self.kind}"
+
+
+def _ordered(entries: list[lock.LockEntry]) -> list[lock.LockEntry]:
+    rank = {name: i for i, name in enumerate(PREFERENCE)}
+    return sorted(entries, key=lambda e: rank.get(e.name, len(rank)))
+
+
+def iter_crd_documents(entry: lock.LockEntry) -> Iterator[dict[str, Any]]:
+    path = lock.verified_path(entry)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for doc in yaml.load_all(fh, Loader=yaml.CSafeLoader):
+                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                    yield doc
+    except yaml.YAMLError as exc:
+        raise InfergateError(f"pinned CRD file is not valid YAML: {exc}", file=str(path)) from exc
+
+
+def chosen_crds(entries: list[lock.LockEntry] | None = None) -> tuple[list[CrdVersion], list[str]]:
+    """Every served version of every chosen CRD, and notes on the alternates that were shadowed."""
+    entries = [e for e in (lock.read_lock() if entries is None else entries) if e.kind == "crd"]
+    taken: dict[str, str] = {}
+    notes: list[str] = []
+    out: list[CrdVersion] = []
+    for entry in _ordered(entries):
+        for doc in iter_crd_documents(entry):
+            name = doc["metadata"]["name"]
+            if name in taken:
+                notes.append(f"{name}: using {taken[name]}, not {entry.name}")
+                continue
+            taken[name] = entry.name
+            spec = doc["spec"]
+            for ver in spec["versions"]:
+                if not ver.get("served", True):
+                    continue
+                schema = (ver.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+                out.append(CrdVersion(spec["group"], ver["name"], spec["names"]["kind"], name, entry.name,
+                                      spec.get("scope", "Namespaced"), schema))
+    out.sort(key=lambda c: c.gvk)
+    return out, sorted(notes)
+
+
+def convert(node: dict[str, Any], *, keep_docs: bool = False, in_logic: bool = False) -> dict[str, Any]:
+    """One structural-schema node -> JSON Schema (recursively)."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key.startswith("x-kubernetes-") or key == "default" or key == "nullable":
+            continue
+        if key in _DOC_KEYS and not keep_docs:
+            continue
+        if key == "properties":
+            out[key] = {name: convert(child, keep_docs=keep_docs, in_logic=in_logic)
+                        for name, child in value.items()}
+        elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
+            out[key] = convert(value, keep_docs=keep_docs, in_logic=in_logic or key == "not")
+        elif key in _LOGIC_KEYS:
+            out[key] = [convert(child, keep_docs=keep_docs, in_logic=True) for child in value]
+        elif key == "format":
+            continue  # the API server checks few formats and kubeconform none; see module docstring
+        else:
+            out[key] = value
+    nullable = node.get("nullable") is True
+    if node.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        if "anyOf" not in out and "oneOf" not in out:
+            out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+        if nullable:
+            out["anyOf"] = [*out.get("anyOf", []), {"type": "null"}]
+            nullable = False
+    if node.get("x-kubernetes-embedded-resource"):
+        props = out.setdefault("properties", {})
+        props.setdefault("apiVersion", {"type": "string"})
+        props.setdefault("kind", {"type": "string"})
+        props["metadata"] = _metadata_schema(node.get("properties", {}).get("metadata"), keep_docs)
+        out["required"] = sorted({*out.get("required", []), "apiVersion", "kind"})
+        out.setdefault("type", "object")
+    if (not in_logic and not node.get("x-kubernetes-preserve-unknown-fields")
+            and "additionalProperties" not in node
+            and (node.get("type") == "object" or "properties" in node)):
+        out["additionalProperties"] = False
+    if node.get("x-kubernetes-list-type") == "set":
+        out["uniqueItems"] = True
+    if nullable:
+        if isinstance(out.get("type"), str):
+            out["type"] = [out["type"], "null"]
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def _metadata_schema(crd_meta: dict[str, Any] | None, keep_docs: bool) -> dict[str, Any]:
+    """ObjectMeta, narrowed by what the CRD says about ``name``/``generateName`` (never widened)."""
+    ref = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
+    extra = {k: v for k, v in (crd_meta or {}).get("properties", {}).items() if k in ("name", "generateName")}
+    if not extra:
+        return ref
+    narrowed = {name: convert(child, keep_docs=keep_docs, in_logic=True) for name, child in extra.items()}
+    return {"allOf": [ref, {"properties": narrowed}]}
+
+
+def json_schema(crd: CrdVersion, object_meta_defs: dict[str, Any], *,
+                keep_docs: bool = False) -> dict[str, Any]:
+    """A self-contained JSON Schema for one served version (ObjectMeta definitions embedded)."""
+    schema = convert(crd.schema, keep_docs=keep_docs)
+    props = schema.setdefault("properties", {})
+    props["apiVersion"] = {"type": "string", "enum": [f"{crd.group}/{crd.version}"]}
+    props["kind"] = {"type": "string", "enum": [crd.kind]}
+    props["metadata"] = _metadata_schema(crd.schema.get("properties", {}).get("metadata"), keep_docs)
+    schema["type"] = "object"
+    schema["required"] = sorted({*schema.get("required", []), "apiVersion", "kind"})
+    schema["additionalProperties"] = bool(crd.schema.get("x-kubernetes-preserve-unknown-fields"))
+    return {"$schema": DRAFT, **schema, "$defs": object_meta_defs}
