@@ -1,4 +1,8 @@
-"""Build one cdk8s App per environment and synthesize it into its own folder."""
+"""Build one cdk8s App per environment (and one for the fleet) and synthesize it.
+
+Output layout: dist/<env>/<folder>/<Kind>.<name>.yaml, one folder per Argo CD Application, and
+dist/fleet/<Kind>.<name>.yaml for the ApplicationSet that fans the environments out.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,49 @@ from pathlib import Path
 
 import cdk8s
 
+from charts.argocd import ArgoCdChart, BootstrapChart, FleetChart
+from charts.gateway import GatewayChart
+from charts.mesh import MeshChart
+from charts.model import ModelChart
 from charts.namespaces import NamespacesChart
+from charts.netpol import NetworkPoliciesChart
+from charts.pki import PkiChart
 from infergate.config import Environment
+
+FLEET_DIR = "fleet"
+
+
+def _app(outdir: Path, per_chart_folder: bool = True) -> cdk8s.App:
+    layout = (cdk8s.YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE if per_chart_folder
+              else cdk8s.YamlOutputType.FILE_PER_RESOURCE)
+    return cdk8s.App(outdir=str(outdir), output_file_extension=".yaml", yaml_output_type=layout)
 
 
 def synth_environment(env: Environment, outdir: Path) -> None:
-    app = cdk8s.App(outdir=str(outdir), output_file_extension=".yaml",
-                    yaml_output_type=cdk8s.YamlOutputType.FOLDER_PER_CHART_FILE_PER_RESOURCE)
-    NamespacesChart(app, "namespaces", env)
+    app = _app(outdir)
+    folders: list[str] = []
+
+    def add(chart: cdk8s.Chart) -> None:
+        folders.append(chart.node.id)
+
+    add(NamespacesChart(app, "namespaces", env))
+    if env.gateway.tls.issuer.create_ca_chain:
+        add(PkiChart(app, "pki", env))
+    add(MeshChart(app, "mesh", env))
+    add(GatewayChart(app, "gateway", env))
+    for ns in env.model_namespaces:
+        add(NetworkPoliciesChart(app, f"networkpolicies-{ns}", ns, env))
+    for model in env.models:
+        add(ModelChart(app, f"model-{model.name}", model, env))
+    ArgoCdChart(app, "argocd", env, folders)
+    BootstrapChart(app, "bootstrap", env)
+    app.synth()
+
+
+def synth_fleet(envs: list[Environment], outdir: Path) -> None:
+    """dist/fleet/: the ApplicationSet over every environment (nothing when there are none)."""
+    if not envs:
+        return
+    app = _app(outdir, per_chart_folder=False)
+    FleetChart(app, FLEET_DIR, sorted(envs, key=lambda e: e.name))
     app.synth()

@@ -1,17 +1,28 @@
-"""The namespaces the stack owns: the gateway's and one per model namespace (never sidecar-injected)."""
+"""The namespaces the stack owns: the gateway's, the mesh's and one per model namespace.
+
+None is labelled for sidecar injection: Pattern 1 runs without sidecars (SEED-FACTS (d) 8). The KServe
+namespace is left to the KServe Application, which creates it (two owners would fight in Argo CD).
+"""
 
 from __future__ import annotations
 
-import cdk8s
 from cdk8s_plus_33 import k8s
 from constructs import Construct
 
+from charts.common import MANAGED_BY, Chart, meta
 from infergate.config import Environment
 
 
-class NamespacesChart(cdk8s.Chart):
-    def __init__(self, scope: Construct, id_: str, env: Environment) -> None:
-        super().__init__(scope, id_, disable_resource_name_hashes=True)
-        for ns in sorted({env.gateway.namespace, *env.model_namespaces}):
-            k8s.KubeNamespace(self, ns, metadata=k8s.ObjectMeta(
-                name=ns, labels={"app.kubernetes.io/managed-by": "infergate"}))
+def owned_namespaces(env: Environment) -> list[str]:
+    names = {env.gateway.namespace, env.mesh.namespace, *env.model_namespaces}
+    if env.mesh.cni_enabled:
+        names.add(env.mesh.cni_namespace)
+    names.discard(env.operators.kserve.namespace)
+    return sorted(names)
+
+
+class NamespacesChart(Chart):
+    def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
+        super().__init__(scope, folder)
+        for ns in owned_namespaces(env):
+            k8s.KubeNamespace(self, ns, metadata=meta(ns, labels_=dict(MANAGED_BY)))

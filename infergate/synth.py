@@ -48,7 +48,7 @@ def synthesize(names: list[str] | None = None, out: Path = DEFAULT_OUT,
     files = environment_files(names, env_dir)
     envs = [load_environment(path) for path in files]  # every config error surfaces before any write
     prefer_pinned_node()
-    from charts.app import synth_environment
+    from charts.app import FLEET_DIR, synth_environment, synth_fleet
 
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -56,6 +56,8 @@ def synthesize(names: list[str] | None = None, out: Path = DEFAULT_OUT,
     try:
         for env in envs:
             synth_environment(env, staging / env.name)
+        if not names:  # the fleet ApplicationSet spans every environment: only a full synth writes it
+            synth_fleet(envs, staging / FLEET_DIR)
         _install(staging, out, only=[env.name for env in envs] if names else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

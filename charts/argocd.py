@@ -1,0 +1,209 @@
+"""Argo CD: the environment's AppProject, its app-of-apps and the fleet ApplicationSet.
+
+Layout: dist/<env>/argocd/ (synced by the root Application) holds the AppProject and one Application
+per component folder plus the platform operators at pinned revisions; dist/<env>/bootstrap/ holds the
+root Application (`kubectl apply -f` once, or let the fleet ApplicationSet create it). Sync waves order
+the Applications: namespaces, operators, CA chain, KServe and mesh, gateway, NetworkPolicies, models
+(SEED-FACTS (f)). Applications live on the Argo CD cluster and deploy to the environment's cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from constructs import Construct
+
+from charts.common import MANAGED_BY, Chart
+from charts.resources import (
+    Application,
+    ApplicationSet,
+    ApplicationSource,
+    ApplicationSpec,
+    AppProject,
+)
+from infergate.config import Environment
+
+IN_CLUSTER = "https://kubernetes.default.svc"
+BOOTSTRAP_PROJECT = "infergate-bootstrap"
+WAVE = "argocd.argoproj.io/sync-wave"
+FINALIZER = "resources-finalizer.argocd.argoproj.io"
+# Objects over the 262,144-byte client-side apply limit (the operators' CRDs) need server-side apply.
+SSA = "ServerSideApply=true"
+
+# Cluster-scoped kinds the environment's Applications may manage (operators install CRDs, RBAC, webhooks).
+CLUSTER_KINDS = [
+    ("", "Namespace"), ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    ("rbac.authorization.k8s.io", "ClusterRole"), ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("cert-manager.io", "ClusterIssuer"), ("sailoperator.io", "Istio"), ("sailoperator.io", "IstioCNI"),
+]
+
+
+@dataclass(frozen=True)
+class Component:
+    """One Application: a dist/ folder or an upstream operator source."""
+
+    name: str
+    wave: int
+    namespace: str
+    folder: str | None = None  # under dist/<env>/
+    source: ApplicationSource | None = None
+    ssa: bool = False
+
+
+def operator_components(env: Environment) -> list[Component]:
+    cm, sail, ks = env.operators.cert_manager, env.operators.sail_operator, env.operators.kserve
+    return [
+        Component("cert-manager", -3, cm.namespace, ssa=True, source={
+            "repoURL": cm.repo_url, "chart": cm.chart, "targetRevision": cm.version,
+            "helm": {"releaseName": "cert-manager", "valuesObject": {"crds": {"enabled": True}}}}),
+        Component("sail-operator", -3, sail.namespace, ssa=True, source={
+            "repoURL": sail.repo_url, "chart": sail.chart, "targetRevision": sail.version,
+            "helm": {"releaseName": "sail-operator"}}),
+        # odh-xks overlay pinned by commit; kustomize >= v5.8.0 (older ones segfault on it, (e) #14)
+        Component("kserve", -1, ks.namespace, ssa=True, source={
+            "repoURL": ks.repo_url, "targetRevision": ks.revision, "path": ks.path,
+            "kustomize": {"version": ks.kustomize_version}}),
+    ]
+
+
+def folder_component(folder: str, env: Environment) -> Component:
+    waves = {"namespaces": -4, "pki": -2, "mesh": -1, "gateway": 0}
+    if folder.startswith("networkpolicies-"):
+        return Component(folder, 1, folder.removeprefix("networkpolicies-"), folder)
+    if folder.startswith("model-"):
+        model = next(m for m in env.models if f"model-{m.name}" == folder)
+        return Component(folder, 2, model.namespace, folder)
+    namespace = {"mesh": env.mesh.namespace, "gateway": env.gateway.namespace,
+                 "pki": env.gateway.tls.issuer.ca_namespace}.get(folder, "default")
+    return Component(folder, waves[folder], namespace, folder)
+
+
+def repo_source(env: Environment, path: str) -> ApplicationSource:
+    return {"repoURL": env.argocd.repo_url, "targetRevision": env.argocd.target_revision, "path": path}
+
+
+def sync_policy(ssa: bool, create_namespace: bool = False) -> dict[str, Any]:
+    options = ["PruneLast=true"]
+    if create_namespace:
+        options.append("CreateNamespace=true")
+    if ssa:
+        options.append(SSA)
+    return {"automated": {"prune": True, "selfHeal": True}, "syncOptions": options,
+            "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}}
+
+
+def root_spec(env: Environment) -> ApplicationSpec:
+    return {"project": BOOTSTRAP_PROJECT,
+            "source": repo_source(env, f"{env.argocd.dist_path}/{env.name}/argocd"),
+            "destination": {"server": IN_CLUSTER, "namespace": env.argocd.namespace},
+            "syncPolicy": sync_policy(ssa=False),
+            "info": [{"name": "cluster", "value": env.cluster.name}]}
+
+
+def bootstrap_project(scope: Construct, env: Environment, repos: list[str]) -> None:
+    """Root Applications may only manage Applications and AppProjects in Argo CD's namespace."""
+    AppProject(scope, BOOTSTRAP_PROJECT, namespace=env.argocd.namespace, labels=dict(MANAGED_BY), spec={
+        "description": "infergate root applications (app-of-apps)",
+        "sourceRepos": sorted(set(repos)),
+        "destinations": [{"server": IN_CLUSTER, "namespace": env.argocd.namespace}],
+        "clusterResourceWhitelist": [],
+        "namespaceResourceWhitelist": [{"group": "argoproj.io", "kind": "Application"},
+                                       {"group": "argoproj.io", "kind": "AppProject"}]})
+
+
+class ArgoCdChart(Chart):
+    """dist/<env>/argocd/: the project and the child Applications."""
+
+    def __init__(self, scope: Construct, folder: str, env: Environment, folders: list[str]) -> None:
+        super().__init__(scope, folder)
+        argo = env.argocd
+        components = sorted([*operator_components(env), *(folder_component(f, env) for f in folders)],
+                            key=lambda c: (c.wave, c.name))
+        repos = {argo.repo_url, *(c.source["repoURL"] for c in components if c.source)}
+        AppProject(self, argo.project, namespace=argo.namespace, labels=dict(MANAGED_BY),
+                   annotations={WAVE: "-10"}, spec={
+                       "description": f"infergate environment {env.name} on cluster {env.cluster.name}",
+                       "sourceRepos": sorted(repos),
+                       "destinations": [{"server": env.cluster.server, "namespace": "*"}],
+                       "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in CLUSTER_KINDS],
+                       "namespaceResourceWhitelist": [{"group": "*", "kind": "*"}]})
+        for comp in components:
+            source = comp.source or repo_source(env, f"{argo.dist_path}/{env.name}/{comp.folder}")
+            spec: ApplicationSpec = {
+                "project": argo.project, "source": source,
+                "destination": {"server": env.cluster.server, "namespace": comp.namespace},
+                "syncPolicy": sync_policy(comp.ssa, create_namespace=comp.source is not None),
+            }
+            Application(self, f"{env.name}-{comp.name}", namespace=argo.namespace,
+                        labels={**MANAGED_BY, "infergate.io/environment": env.name},
+                        annotations={WAVE: str(comp.wave)}, finalizers=[FINALIZER], spec=spec)
+
+
+class BootstrapChart(Chart):
+    """dist/<env>/bootstrap/: what one `kubectl apply -f` needs to start the environment."""
+
+    def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
+        super().__init__(scope, folder)
+        bootstrap_project(self, env, [env.argocd.repo_url])
+        Application(self, f"{env.name}-root", namespace=env.argocd.namespace,
+                    labels={**MANAGED_BY, "infergate.io/environment": env.name},
+                    finalizers=[FINALIZER], spec=root_spec(env))
+
+
+class FleetChart(Chart):
+    """dist/fleet/: one ApplicationSet creating every environment's root Application, plus Argo CD config."""
+
+    def __init__(self, scope: Construct, folder: str, envs: list[Environment]) -> None:
+        super().__init__(scope, folder)
+        first = envs[0]
+        argo_ns = first.argocd.namespace
+        bootstrap_project(self, first, [e.argocd.repo_url for e in envs])
+        elements = [{"env": e.name, "cluster": e.cluster.name, "server": e.cluster.server,
+                     "repoURL": e.argocd.repo_url, "revision": e.argocd.target_revision,
+                     "path": f"{e.argocd.dist_path}/{e.name}/argocd"} for e in envs]
+        template = {
+            "metadata": {"name": "{{.env}}-root", "namespace": argo_ns,
+                         "labels": {**MANAGED_BY, "infergate.io/environment": "{{.env}}"},
+                         "finalizers": [FINALIZER]},
+            "spec": {"project": BOOTSTRAP_PROJECT,
+                     "source": {"repoURL": "{{.repoURL}}", "targetRevision": "{{.revision}}",
+                                "path": "{{.path}}"},
+                     "destination": {"server": IN_CLUSTER, "namespace": argo_ns},
+                     "syncPolicy": sync_policy(ssa=False),
+                     "info": [{"name": "cluster", "value": "{{.cluster}}"},
+                              {"name": "server", "value": "{{.server}}"}]},
+        }
+        ApplicationSet(self, "infergate-fleet", namespace=argo_ns, labels=dict(MANAGED_BY), spec={
+            "goTemplate": True, "goTemplateOptions": ["missingkey=error"],
+            "generators": [{"list": {"elements": elements}}],
+            "template": template})
+        self._health(argo_ns)
+
+    def _health(self, namespace: str) -> None:
+        try:
+            from charts.argocd_health import ArgoHealthCustomizations
+        except ImportError:  # the health checks module is optional for the charts
+            return
+        ArgoHealthCustomizations(self, "health", namespace=namespace, extra_data=ARGOCD_CM_EXTRA)
+
+
+# Application health for app-of-apps: without it Argo CD does not wait for a child Application to be
+# healthy before the next sync wave. kustomize.path: the version the KServe overlay needs.
+APPLICATION_HEALTH_LUA = """hs = {}
+hs.status = "Progressing"
+hs.message = ""
+if obj.status ~= nil and obj.status.health ~= nil then
+  hs.status = obj.status.health.status
+  if obj.status.health.message ~= nil then
+    hs.message = obj.status.health.message
+  end
+end
+return hs
+"""
+ARGOCD_CM_EXTRA = {
+    "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
+    "kustomize.path.v5.8.0": "/custom-tools/kustomize-v5.8.0",
+}

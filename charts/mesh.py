@@ -1,0 +1,34 @@
+"""Istio through the sail-operator: the `Istio` control plane (+ `IstioCNI` where the platform needs it)."""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from charts.common import Chart, labels
+from charts.resources import Istio, IstioCNI, IstioCNISpec, IstioSpec
+from infergate.config import Environment
+
+
+class MeshChart(Chart):
+    def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
+        super().__init__(scope, folder)
+        mesh = env.mesh
+        spec: IstioSpec = {
+            "version": mesh.version,
+            "namespace": mesh.namespace,
+            "values": {
+                # istiod only programs InferencePool backends with this flag (SEED-FACTS (e) #18)
+                "pilot": {"env": dict(sorted(mesh.pilot_env.items()))},
+                "meshConfig": {
+                    "accessLogFile": mesh.access_log_file,
+                    "defaultConfig": {"proxyMetadata": {"ENABLE_GATEWAY_API_INFERENCE_EXTENSION": "true"}},
+                },
+            },
+        }
+        Istio(self, "default", labels=labels("istio", "control-plane", "infergate"), spec=spec)
+        if mesh.cni_enabled:
+            # GKE keeps CNI binaries outside the default /opt/cni/bin (SEED-FACTS (e) #9)
+            cni: IstioCNISpec = {"version": mesh.version, "namespace": mesh.cni_namespace,
+                                 "values": {"cni": {"cniBinDir": mesh.cni_bin_dir,
+                                                    "cniConfDir": mesh.cni_conf_dir}}}
+            IstioCNI(self, "default", labels=labels("istio-cni", "cni", "infergate"), spec=cni)

@@ -1,0 +1,97 @@
+"""NetworkPolicies of one model namespace: default deny, then exactly the flows the stack needs.
+
+Each allow names both ends by their real labels (SEED-FACTS (c), (e) #5-#8): the gateway pods by
+namespace AND pod label, vLLM pods by `kserve.io/component: workload` (never by name alone: that also
+matches the EPP), the EPP by the labels of whoever creates it, and destinations outside the cluster by
+ipBlock (a namespaceSelector never matches the internet or GKE's API server). No peer admits every pod.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from cdk8s_plus_33 import k8s
+from constructs import Construct
+
+from charts.common import Chart, labels, meta
+from charts.epp import GRPC_PORT, METRICS_PORT
+from infergate.config import Environment, Model
+
+NS_LABEL = "kubernetes.io/metadata.name"
+
+
+def _port(number: int, protocol: str = "TCP") -> k8s.NetworkPolicyPort:
+    return k8s.NetworkPolicyPort(port=k8s.IntOrString.from_number(number), protocol=protocol)
+
+
+def _ns_pods(namespace: str, pod_labels: dict[str, str] | None) -> k8s.NetworkPolicyPeer:
+    return k8s.NetworkPolicyPeer(
+        namespace_selector=k8s.LabelSelector(match_labels={NS_LABEL: namespace}),
+        pod_selector=k8s.LabelSelector(match_labels=pod_labels) if pod_labels else None)
+
+
+def _ip_blocks(cidrs: tuple[str, ...], except_: tuple[str, ...] = ()) -> list[k8s.NetworkPolicyPeer]:
+    peers = []
+    for cidr in cidrs:
+        net = ipaddress.ip_network(cidr)
+        inside = [e for e in except_ if ipaddress.ip_network(e) != net
+                  and ipaddress.ip_network(e).subnet_of(net)]  # the API rejects excepts outside cidr
+        peers.append(k8s.NetworkPolicyPeer(ip_block=k8s.IpBlock(cidr=cidr, except_=inside or None)))
+    return peers
+
+
+class NetworkPoliciesChart(Chart):
+    def __init__(self, scope: Construct, folder: str, namespace: str, env: Environment) -> None:
+        super().__init__(scope, folder)
+        self.ns, self.env = namespace, env
+        self._policy("default-deny-all", {}, ingress=None, egress=None)
+        plat = env.platform
+        self._policy("allow-dns-egress", {}, egress=[k8s.NetworkPolicyEgressRule(
+            to=[_ns_pods(plat.dns_namespace, plat.dns_pod_labels)],
+            ports=[_port(53, "UDP"), _port(53, "TCP")])])
+        for model in env.models:
+            if model.namespace == namespace:
+                self._model(model)
+
+    def _policy(self, name: str, selector: dict[str, str], *,
+                ingress: list[k8s.NetworkPolicyIngressRule] | None = None,
+                egress: list[k8s.NetworkPolicyEgressRule] | None = None, types: list[str] | None = None,
+                component: str = "default") -> None:
+        policy_types = types or [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules] \
+            or ["Ingress", "Egress"]
+        k8s.KubeNetworkPolicy(self, name, metadata=meta(name, self.ns, labels(name, component, "infergate")),
+                              spec=k8s.NetworkPolicySpec(
+                                  pod_selector=k8s.LabelSelector(match_labels=selector or None),
+                                  policy_types=policy_types, ingress=ingress, egress=egress))
+
+    def _model(self, model: Model) -> None:
+        env, plat = self.env, self.env.platform
+        gateway_pods = _ns_pods(env.gateway.namespace, env.gateway.pod_labels)
+        epp_pods = k8s.NetworkPolicyPeer(
+            pod_selector=k8s.LabelSelector(match_labels=model.scheduler_pod_labels))
+        vllm_pods = k8s.NetworkPolicyPeer(
+            pod_selector=k8s.LabelSelector(match_labels=model.workload_labels))
+        port = _port(model.port)
+        vllm_from = [gateway_pods, epp_pods]  # requests from the gateway; metrics scrapes from the EPP
+        if plat.monitoring_namespace:
+            vllm_from.append(_ns_pods(plat.monitoring_namespace, None))
+        self._policy(f"{model.name}-vllm-ingress", model.workload_labels, component="model-server",
+                     ingress=[k8s.NetworkPolicyIngressRule(from_=vllm_from, ports=[port])])
+        # model download (storage initializer and vLLM) over HTTPS only
+        self._policy(f"{model.name}-vllm-egress", model.workload_labels, component="model-server",
+                     egress=[k8s.NetworkPolicyEgressRule(
+                         to=_ip_blocks(plat.model_download_cidrs, plat.model_download_except),
+                         ports=[_port(443)])])
+        epp_in = [k8s.NetworkPolicyIngressRule(from_=[gateway_pods], ports=[_port(GRPC_PORT)])]
+        if plat.monitoring_namespace:
+            epp_in.append(k8s.NetworkPolicyIngressRule(from_=[_ns_pods(plat.monitoring_namespace, None)],
+                                                       ports=[_port(METRICS_PORT)]))
+        self._policy(f"{model.name}-epp-ingress", model.scheduler_pod_labels, component="endpoint-picker",
+                     ingress=epp_in)
+        self._policy(f"{model.name}-epp-egress", model.scheduler_pod_labels, component="endpoint-picker",
+                     egress=[
+                         k8s.NetworkPolicyEgressRule(to=[vllm_pods], ports=[port]),
+                         # the EPP watches pods and pools: the API server is not a pod on GKE
+                         k8s.NetworkPolicyEgressRule(to=_ip_blocks(plat.api_server_cidrs),
+                                                     ports=[_port(p) for p in plat.api_server_ports]),
+                     ])

@@ -1,0 +1,29 @@
+"""The cert-manager CA chain: self-signed ClusterIssuer -> CA Certificate -> CA ClusterIssuer.
+
+KServe signs the model servers' certificates with this CA (SERVICE_CA_SIGNING_SECRET_NAME) and the
+gateway trusts it, so it must exist before the KServe controller starts (SEED-FACTS (f) 3).
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from charts.common import Chart, labels
+from charts.resources import Certificate, CertificateSpec, ClusterIssuer
+from infergate.config import Environment
+
+
+class PkiChart(Chart):
+    def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
+        super().__init__(scope, folder)
+        issuer = env.gateway.tls.issuer
+        lab = labels("pki", "certificate-authority", "infergate")
+        ClusterIssuer(self, issuer.self_signed_issuer_name, labels=lab, spec={"selfSigned": {}})
+        ca: CertificateSpec = {
+            "isCA": True, "commonName": issuer.ca_certificate_name, "secretName": issuer.ca_certificate_name,
+            "privateKey": {"algorithm": "RSA", "size": 4096}, "duration": "87600h", "renewBefore": "2160h",
+            "issuerRef": {"name": issuer.self_signed_issuer_name, "kind": "ClusterIssuer",
+                          "group": "cert-manager.io"},
+        }
+        Certificate(self, issuer.ca_certificate_name, namespace=issuer.ca_namespace, labels=lab, spec=ca)
+        ClusterIssuer(self, issuer.name, labels=lab, spec={"ca": {"secretName": issuer.ca_certificate_name}})
