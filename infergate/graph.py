@@ -573,6 +573,53 @@ class Graph:
         )
         if managed_scheduler(spec):
             self._kserve_managed_router(svc, spec)
+        self._kserve_managed_route(svc, spec)
+
+    def _kserve_managed_route(self, svc: K8sObject, spec: dict[str, Any]) -> None:
+        """The HTTPRoute KServe makes when ``router.route`` is set without refs to routes of the user."""
+        router = as_dict(spec.get("router"))
+        route = router.get("route")
+        if not isinstance(route, dict) or as_list(as_dict(route.get("http")).get("refs")):
+            return
+        ns, name = svc.namespace or "default", svc.name
+        gateways = [g for g in as_list(as_dict(router.get("gateway")).get("refs")) if isinstance(g, dict)]
+        if not gateways:
+            default = "opendatahub/inference-gateway"
+            if self.platform is not None and hasattr(self.platform, "fact"):
+                default = str(self.platform.fact("kserve_ingress_gateway", default) or default)
+            gw_ns, _, gw_name = default.rpartition("/")
+            gateways = [{"name": gw_name, "namespace": gw_ns or ns}]
+        scheduler = router.get("scheduler")
+        if isinstance(scheduler, dict):
+            pool = as_dict(as_dict(scheduler.get("pool")).get("ref")).get("name") or f"{name}-inference-pool"
+            backend = {
+                "group": POOL_GROUPS[0],
+                "kind": "InferencePool",
+                "name": pool,
+                "port": KSERVE_MODEL_PORT,
+            }
+        else:
+            backend = {"kind": "Service", "name": f"{name}-kserve-workload-svc", "port": KSERVE_MODEL_PORT}
+        self.add_virtual(
+            svc,
+            {
+                "apiVersion": f"{GATEWAY_GROUP}/v1",
+                "kind": "HTTPRoute",
+                "metadata": {"name": f"{name}-kserve-route", "namespace": ns},
+                "spec": {
+                    "parentRefs": [
+                        {
+                            "group": GATEWAY_GROUP,
+                            "kind": "Gateway",
+                            "name": str(g.get("name", "")),
+                            "namespace": str(g.get("namespace") or ns),
+                        }
+                        for g in gateways
+                    ],
+                    "rules": [{"backendRefs": [backend]}],
+                },
+            },
+        )
 
     def _kserve_managed_router(self, svc: K8sObject, spec: dict[str, Any]) -> None:
         ns, name = svc.namespace or "default", svc.name

@@ -40,6 +40,7 @@ from infergate.reporters import RuleMeta
 
 EXPECT_MARK = "# <-"
 FILE_MARK = "# file: "
+CONTEXT_MARK = "# context: "
 _PAD = re.compile(r"\$\{pad:(\d+)\}")
 DOCS_BASE = "https://github.com/infergate/infergate/blob/main/docs/rules.md"
 
@@ -133,24 +134,44 @@ def _family_order(code: str) -> tuple[int, str]:
     return (int(digits) if digits else 0, code)
 
 
-def example_files(example: str) -> list[tuple[str, str]]:
+def example_files(example: str, *, with_context: bool = True) -> list[tuple[str, str]]:
     """Split an example into (file name, YAML text): ``# file: NAME`` lines start a new file.
 
+    ``# context: NAME`` adds a shared context (policies/_examples.py) the example builds on;
     ``${pad:N}`` stands for N filler characters (examples of size limits stay readable in the docs).
     """
+    from policies._examples import CONTEXTS
+
     files: list[tuple[str, list[str]]] = [("example.yaml", [])]
+    contexts: list[str] = []
     for line in example.splitlines():
         if line.startswith(FILE_MARK):
             files.append((line[len(FILE_MARK) :].strip(), []))
+        elif line.startswith(CONTEXT_MARK):
+            contexts.extend(c.strip() for c in line[len(CONTEXT_MARK) :].split(","))
+            files[-1][1].append("")  # keep line numbers as written
         else:
             files[-1][1].append(_PAD.sub(lambda m: "x" * int(m.group(1)), line))
-    return [(name, "\n".join(lines) + "\n") for name, lines in files if any(ln.strip() for ln in lines)]
+    result = [(name, "\n".join(lines) + "\n") for name, lines in files if any(ln.strip() for ln in lines)]
+    if with_context:
+        for name in contexts:
+            result.extend(example_files(CONTEXTS[name], with_context=False))
+    return result
+
+
+def example_contexts(example: str) -> list[str]:
+    return [
+        c.strip()
+        for line in example.splitlines()
+        if line.startswith(CONTEXT_MARK)
+        for c in line[len(CONTEXT_MARK) :].split(",")
+    ]
 
 
 def expected_lines(example: str) -> set[tuple[str, int]]:
     """(file, line) of every line marked ``# <-`` in an example."""
     marks = set()
-    for name, text in example_files(example):
+    for name, text in example_files(example, with_context=False):
         for number, line in enumerate(text.splitlines(), start=1):
             if line.rstrip().endswith(EXPECT_MARK):
                 marks.add((name, number))

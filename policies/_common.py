@@ -116,13 +116,10 @@ def is_pool_ref(ref: dict[str, Any]) -> bool:
     return ref.get("kind") == "InferencePool" and ref.get("group", "") in POOL_GROUPS
 
 
-def inference_routes(graph: Graph) -> list[K8sObject]:
+def inference_routes(graph: Graph, *, include_virtual: bool = False) -> list[K8sObject]:
     """HTTPRoutes with at least one InferencePool backend (the ones that carry inference traffic)."""
-    return [
-        r
-        for r in graph.of_kind("HTTPRoute", GATEWAY_GROUP)
-        if any(is_pool_ref(b) for _, b in backend_refs(r))
-    ]
+    routes = graph.of_kind("HTTPRoute", GATEWAY_GROUP, include_virtual=include_virtual)
+    return [r for r in routes if any(is_pool_ref(b) for _, b in backend_refs(r))]
 
 
 def is_redirect_only(route: K8sObject) -> bool:

@@ -9,6 +9,7 @@ from infergate.lint import lint_documents
 from infergate.lint.platform import Platform
 from infergate.loader import Document, load_text
 from policies import Rule, all_rules, example_files, expected_lines
+from policies._examples import CONTEXTS
 
 RULES = all_rules()
 EXAMPLE_PLATFORM = Platform(source="examples")
@@ -33,6 +34,11 @@ def test_every_rule_has_examples_and_docs() -> None:
         assert r.bad and r.good, f"{r.code} needs good and bad examples"
         assert r.summary and r.rationale and r.fix, r.code
         assert r.slug == r.slug.lower() and " " not in r.slug, r.code
+
+
+@pytest.mark.parametrize("name", sorted(CONTEXTS))
+def test_example_contexts_lint_clean(name: str) -> None:
+    assert lint_example(f"# context: {name}\n") == []
 
 
 @pytest.mark.parametrize(("rule", "index"), _cases("bad"))

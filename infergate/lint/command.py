@@ -8,7 +8,6 @@ from pathlib import Path
 from infergate.findings import Severity, exit_code
 from infergate.lint.config import LintConfig, discover_config, load_config
 from infergate.lint.engine import lint_paths
-from infergate.lint.platform import platform_for_paths, platform_from
 from infergate.reporters import RENDERERS
 
 
@@ -30,16 +29,14 @@ def run_lint(
 ) -> tuple[str, int]:
     """Lint ``paths``; returns (rendered output, exit code)."""
     config: LintConfig = load_config(config_file) if config_file else discover_config()
-    platform = platform_for_paths(paths, config.platform)
     flags = {
         "strict_images": True if strict_images else None,
         "istio_version": istio_version,
         "provided_secrets": list(provided_secrets) or None,
     }
-    if any(v is not None for v in flags.values()):
-        platform = platform_from(flags, platform.source + " + flags", platform)
+    overrides = {k: v for k, v in flags.items() if v is not None}
     findings, summary = lint_paths(
-        paths, config=config, select=_codes(select), ignore=_codes(ignore), platform=platform
+        paths, config=config, select=_codes(select), ignore=_codes(ignore), overrides=overrides or None
     )
     threshold = Severity(fail_on) if fail_on else config.fail_on
     if fmt == "sarif":

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from infergate.findings import Finding, Severity, finding_for, load_problem_finding, summarize
 from infergate.graph import Graph
 from infergate.lint.config import LintConfig, discover_config
-from infergate.lint.platform import Platform, platform_for_paths
+from infergate.lint.platform import Platform, platform_for_paths, platform_from
 from infergate.lint.suppress import SUPPRESSION_RULES, suppression_findings, suppressions
 from infergate.loader import Document, line_of, load_paths
 
@@ -87,6 +87,15 @@ def lint_documents(
     return findings, summary
 
 
+def cluster_of(file: str) -> Path | None:
+    """``dist/<env>`` holding ``file``: each environment is its own cluster, linted on its own."""
+    parts = Path(file).resolve().parts
+    for i in range(len(parts) - 2, 0, -1):
+        if parts[i] == "dist":
+            return Path(*parts[: i + 2])
+    return None
+
+
 def lint_paths(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -94,22 +103,37 @@ def lint_paths(
     select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
     platform: Platform | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    """Lint files/directories. Unreadable input becomes E001 findings and ``summary["input_errors"]``."""
+    """Lint files/directories; each ``dist/<env>`` separately, with its environment's platform facts.
+
+    ``platform`` replaces the facts for every path; ``overrides`` (flags) are merged over them.
+    Unreadable input becomes E001 findings and ``summary["input_errors"]``.
+    """
     config = config if config is not None else discover_config()
-    if platform is None:
-        platform = platform_for_paths([Path(p) for p in paths], config.platform)
     documents, problems = load_paths(paths)
     documents = [d for d in documents if not _excluded(d.file, config.exclude)]
     problems = [p for p in problems if not _excluded(p.file, config.exclude)]
-    findings, summary = lint_documents(
-        documents, platform=platform, config=config, select=select or (), ignore=ignore or ()
-    )
-    if problems:
-        findings = sorted([*findings, *(load_problem_finding(p) for p in problems)], key=Finding.sort_key)
-        counts = summarize(findings, objects=summary["objects"], files=summary["files"])
-        summary.update({k: counts[k] for k in ("findings", "error", "warning", "info")})
-        summary["files"] += len({p.file for p in problems} - {d.file for d in documents})
+    clusters: dict[Path | None, list[Document]] = {}
+    for doc in documents:
+        clusters.setdefault(cluster_of(doc.file), []).append(doc)
+    findings: list[Finding] = [load_problem_finding(p) for p in problems]
+    totals: dict[str, Any] = {"objects": 0, "suppressed": 0, "rules": 0}
+    sources = []
+    for root, docs in sorted(clusters.items(), key=lambda item: str(item[0] or "")):
+        facts = platform or (platform_for_paths([root], config.platform) if root else config.platform)
+        if overrides:
+            facts = platform_from(overrides, facts.source + " + flags", facts)
+        sources.append(facts.source)
+        found, part = lint_documents(
+            docs, platform=facts, config=config, select=select or (), ignore=ignore or ()
+        )
+        findings.extend(found)
+        for key in totals:
+            totals[key] = max(totals[key], part[key]) if key == "rules" else totals[key] + part[key]
+    findings.sort(key=Finding.sort_key)
+    files = {d.file for d in documents} | {p.file for p in problems}
+    summary = summarize(findings, files=len(files), **totals)
     summary["input_errors"] = len(problems)
-    summary["platform"] = platform.source
+    summary["platform"] = sorted(set(sources)) if sources else [config.platform.source]
     return findings, summary

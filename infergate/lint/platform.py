@@ -58,6 +58,8 @@ def _secret_names(value: Any) -> frozenset[str]:
     for item in value or ():
         if isinstance(item, str):
             names.add(item)
+        elif isinstance(item, tuple | list) and len(item) == 2:
+            names.add(f"{item[0]}/{item[1]}" if item[0] else str(item[1]))
         elif isinstance(item, Mapping) and item.get("name"):
             names.add(f"{item['namespace']}/{item['name']}" if item.get("namespace") else str(item["name"]))
         elif hasattr(item, "name"):
