@@ -99,7 +99,7 @@ SUPPORTED = _NATIVE | set(KUBERNETES_FUNCTIONS)
 
 # --- the plan: the schema reduced to the branches that carry rules or defaults -------------------------
 
-def extract_plan(node: dict[str, Any]) -> dict[str, Any] | None:
+def extract_plan(node: dict[str, Any], root: bool = True) -> dict[str, Any] | None:
     """``{"r": rules, "d": defaults, "p": {prop: plan}, "i": items plan, "a": additionalProperties plan}``."""
     plan: dict[str, Any] = {}
     rules = node.get("x-kubernetes-validations")
@@ -107,16 +107,17 @@ def extract_plan(node: dict[str, Any]) -> dict[str, Any] | None:
         plan["r"] = [{k: r[k] for k in ("rule", "message", "messageExpression", "fieldPath", "reason")
                       if r.get(k) is not None} for r in rules]
     props = node.get("properties") or {}
+    # status is the controller's: its defaults (Gateway's "Waiting for controller") are not the user's
     defaults = {name: child["default"] for name, child in props.items()
-                if isinstance(child, dict) and "default" in child}
+                if isinstance(child, dict) and "default" in child and not (root and name == "status")}
     if defaults:
         plan["d"] = defaults
-    children = {name: sub for name, child in props.items() if (sub := extract_plan(child))}
+    children = {name: sub for name, child in props.items() if (sub := extract_plan(child, False))}
     if children:
         plan["p"] = children
     for key, short in (("items", "i"), ("additionalProperties", "a")):
         child = node.get(key)
-        if isinstance(child, dict) and (sub := extract_plan(child)):
+        if isinstance(child, dict) and (sub := extract_plan(child, False)):
             plan[short] = sub
     return plan or None
 
@@ -140,6 +141,7 @@ class CompiledRule:
     program: Any = None  # cel.Program, or None when not evaluated
     message_program: Any = None
     needs_context: bool = False  # calls a Python-registered function
+    aliases: dict[str, str] | None = None  # property name -> its escaped CEL name (``__namespace__``)
     skip: str | None = None  # "transition" | "not evaluated: <reason>"
 
 
@@ -175,6 +177,7 @@ def _compile(raw: dict[str, Any]) -> CompiledRule:
         compiled.skip = f"not evaluated: unsupported function(s) {', '.join(missing)}"
         return compiled
     compiled.program = program
+    compiled.aliases = _aliases(rule)
     compiled.needs_context = any(f in KUBERNETES_FUNCTIONS for f in program.functions())
     if raw.get("messageExpression"):
         try:
@@ -182,6 +185,38 @@ def _compile(raw: dict[str, Any]) -> CompiledRule:
         except Exception:
             compiled.message_program = None
     return compiled
+
+
+# Kubernetes escapes property names that are CEL keywords or hold ``.-/`` or ``__`` (``__namespace__``,
+# ``foo__dash__bar``). Rather than renaming every key of every object, a rule that uses an escaped name
+# gets ``self`` with exactly those keys renamed.
+_RESERVED = {"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function",
+             "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"}
+_ESCAPES = (("__underscores__", "__"), ("__dot__", "."), ("__dash__", "-"), ("__slash__", "/"))
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _unescape(name: str) -> str:
+    if name.startswith("__") and name.endswith("__") and name[2:-2] in _RESERVED:
+        return name[2:-2]
+    for escaped, plain in _ESCAPES:
+        name = name.replace(escaped, plain)
+    return name
+
+
+def _aliases(rule: str) -> dict[str, str] | None:
+    if "__" not in rule:
+        return None
+    found = {_unescape(tok): tok for tok in _IDENT.findall(rule) if "__" in tok}
+    return {plain: tok for plain, tok in found.items() if plain != tok} or None
+
+
+def _renamed(value: Any, aliases: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {aliases.get(k, k): _renamed(v, aliases) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v, aliases) for v in value]
+    return value
 
 
 # --- evaluation ----------------------------------------------------------------------------------------
@@ -240,6 +275,8 @@ class Evaluator:
             self.unevaluated.setdefault(rule.rule, rule.skip)
             return
         self.evaluated += 1
+        if rule.aliases:
+            node = _renamed(node, rule.aliases)
         try:
             if rule.needs_context:
                 self._context.add_variable("self", node)

@@ -92,12 +92,10 @@ class Validator:
         out = []
         for error in validator.iter_errors(doc.obj):
             path = tuple(error.instance_path)
-            unexpected = getattr(error.kind, "unexpected", None)
-            if type(error.kind).__name__ == "AdditionalProperties" and unexpected:
-                for name in unexpected:
-                    out.append(self._finding(doc, codes.SCHEMA, f'unknown field "{name}"', (*path, name)))
-                continue
-            if not self.strict and type(error.kind).__name__ == "AdditionalProperties":
+            if type(error.kind).__name__ == "AdditionalProperties":
+                if self.strict:  # one finding per unknown field, located at the field itself
+                    for name in getattr(error.kind, "unexpected", None) or ():
+                        out.append(self._finding(doc, codes.SCHEMA, f'unknown field "{name}"', (*path, name)))
                 continue
             out.append(self._finding(doc, codes.SCHEMA, error.message, path))
         return out
