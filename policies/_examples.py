@@ -103,3 +103,10 @@ spec:
 """
 
 CONTEXTS = {"stack": STACK, "gateway": GATEWAY}
+
+
+def stack_variant(old: str, new: str) -> str:
+    """The stack context with one change (for examples whose point is a mistake inside the stack itself)."""
+    if STACK.count(old) != 1:
+        raise ValueError(f"stack_variant: {old!r} must occur exactly once in the stack context")
+    return STACK.replace("# file: context/stack.yaml", "# file: stack.yaml").replace(old, new)

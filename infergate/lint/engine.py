@@ -67,7 +67,7 @@ def lint_documents(
         for hit in hits:
             target, path = hit.target, hit.path
             if target.virtual and target.owner is not None:
-                target, path = target.owner, ()
+                target, path = target.owner, ("metadata",)
             reason = suppressions(target).get(rule.code)
             if reason:
                 suppressed += 1
