@@ -56,12 +56,18 @@ def main() -> None:
 @click.option("--env", "envs", multiple=True, metavar="NAME", help="Environment to synthesize (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory (default: dist/ of this repository).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Environments synthesized in parallel worker processes (0: one per core).")
 @reports_errors
-def synth(envs: tuple[str, ...], out: Path | None) -> None:
+def synth(envs: tuple[str, ...], out: Path | None, jobs: int) -> None:
     """Synthesize environments/*.yaml into dist/<env>/ (same result as `cdk8s synth`)."""
     from infergate.synth import DEFAULT_OUT, synthesize
 
-    written = synthesize(list(envs) or None, out or DEFAULT_OUT)
+    if jobs == 0:
+        from infergate.parallel_synth import default_jobs
+
+        jobs = default_jobs()
+    written = synthesize(list(envs) or None, out or DEFAULT_OUT, jobs=jobs)
     for path in written:
         click.echo(f"synthesized {path}")
 

@@ -41,8 +41,10 @@ def environment_files(names: list[str] | None = None, env_dir: Path = ENVIRONMEN
 
 
 def synthesize(names: list[str] | None = None, out: Path = DEFAULT_OUT,
-               env_dir: Path = ENVIRONMENTS_DIR) -> list[Path]:
-    """Synthesize the named environments (all when None) into ``out``; return the env dirs written."""
+               env_dir: Path = ENVIRONMENTS_DIR, jobs: int = 1) -> list[Path]:
+    """Synthesize the named environments (all when None) into ``out``; return the env dirs written.
+
+    ``jobs`` > 1 synthesizes independent environments in that many worker processes (same bytes)."""
     from infergate.config import load_environment
 
     files = environment_files(names, env_dir)
@@ -54,8 +56,13 @@ def synthesize(names: list[str] | None = None, out: Path = DEFAULT_OUT,
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
-        for env in envs:
-            synth_environment(env, staging / env.name)
+        if jobs > 1 and len(envs) > 1:
+            from infergate.parallel_synth import synth_in_parallel
+
+            synth_in_parallel([(f, staging / env.name) for f, env in zip(files, envs, strict=True)], jobs)
+        else:
+            for env in envs:
+                synth_environment(env, staging / env.name)
         if not names:  # the fleet ApplicationSet spans every environment: only a full synth writes it
             synth_fleet(envs, staging / FLEET_DIR)
         _install(staging, out, only=[env.name for env in envs] if names else None)
