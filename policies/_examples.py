@@ -110,3 +110,13 @@ def stack_variant(old: str, new: str) -> str:
     if STACK.count(old) != 1:
         raise ValueError(f"stack_variant: {old!r} must occur exactly once in the stack context")
     return STACK.replace("# file: context/stack.yaml", "# file: stack.yaml").replace(old, new)
+
+
+def mark_line(text: str, needle: str) -> str:
+    """Append the expected-finding mark (``# <-``) to the first line of ``text`` containing ``needle``."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if needle in line:
+            lines[i] = line + "  # <-"
+            return "\n".join(lines) + "\n"
+    raise ValueError(f"mark_line: {needle!r} not found")

@@ -8,6 +8,7 @@ from infergate import tpu
 from infergate.findings import Severity
 from infergate.graph import Graph, PodModel, as_dict, as_list
 from policies import Hit, rule
+from policies._examples import mark_line
 
 GKE_TPU = "https://cloud.google.com/kubernetes-engine/docs/concepts/plan-tpus"
 GKE_TPU_DEPLOY = "https://cloud.google.com/kubernetes-engine/docs/how-to/tpus"
@@ -60,16 +61,6 @@ def _pod(
     )
 
 
-def _mark(text: str, line_start: str) -> str:
-    """Append the expected-finding mark to the first line containing ``line_start``."""
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if line_start in line:
-            lines[i] = line + "  # <-"
-            return "\n".join(lines) + "\n"
-    raise ValueError(line_start)
-
-
 def tpu_pods(graph: Graph) -> Iterator[PodModel]:
     for pod in graph.pods:
         selector = as_dict(pod.spec.get("nodeSelector"))
@@ -116,8 +107,8 @@ def _multi_host_capable(pod: PodModel) -> bool:
     fix="Use an accelerator and topology from the TPU table (e.g. `tpu-v6e-slice` + `2x2`); run multi-host "
     "slices as a LeaderWorkerSet (for KServe: `spec.worker`).",
     bad=(
-        _mark(_pod(accelerator="tpu-v6e"), "gke-tpu-accelerator: tpu-v6e"),
-        _mark(_pod(topology="4x4", hosts="2,2,1"), "gke-tpu-topology: 4x4"),
+        mark_line(_pod(accelerator="tpu-v6e"), "gke-tpu-accelerator: tpu-v6e"),
+        mark_line(_pod(topology="4x4", hosts="2,2,1"), "gke-tpu-topology: 4x4"),
     ),
     good=(_pod(),),
 )
@@ -160,7 +151,7 @@ def _env_index(env: list[dict], name: str) -> int | None:
     links=(GKE_TPU_DEPLOY, GKE_TPU),
     fix='Derive all of them from the topology (v6e 2x2: google.com/tpu "4" requests = limits, '
     "TPU_CHIPS_PER_HOST_BOUNDS=2,2,1, TPU_HOST_BOUNDS=1,1,1, --tensor-parallel-size=4).",
-    bad=(_mark(_mark(_pod(tp="8", lim="8"), "--tensor-parallel-size=8"), "limits: {google.com/tpu"),),
+    bad=(mark_line(mark_line(_pod(tp="8", lim="8"), "--tensor-parallel-size=8"), "limits: {google.com/tpu"),),
     good=(_pod(),),
 )
 def tpu402(graph: Graph) -> Iterator[Hit]:
@@ -255,7 +246,7 @@ def _selects(pod: PodModel, label: str) -> bool:
     fix="Add `tolerations: [{key: google.com/tpu, operator: Equal, value: present, effect: NoSchedule}]` and "
     "`nodeSelector` `cloud.google.com/gke-tpu-accelerator` + `cloud.google.com/gke-tpu-topology`.",
     bad=(
-        _mark(
+        mark_line(
             _pod()
             .replace("        cloud.google.com/gke-tpu-topology: 2x2\n", "")
             .replace(

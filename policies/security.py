@@ -1,0 +1,247 @@
+"""SEC6xx: pod security of everything the cluster runs for this stack (SEED-FACTS (d) 15-16)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from infergate.findings import Severity
+from infergate.graph import Container, Graph, PodModel, as_dict, as_list
+from policies import Hit, rule
+from policies._examples import mark_line
+
+PSS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
+SECCTX = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
+GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915")
+
+_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tool, namespace: demo}
+spec:
+  selector: {matchLabels: {app: tool}}
+  template:
+    metadata: {labels: {app: tool}}
+    spec:
+POD
+      containers:
+      - name: tool
+        image: IMAGE
+CONTAINER
+"""
+_POD_OK = "      securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}"
+_CONTAINER_OK = """\
+        securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+        resources: {requests: {cpu: 100m, memory: 64Mi}}"""
+
+
+def _deployment(pod: str = _POD_OK, container: str = _CONTAINER_OK, image: str = "busybox:1.37") -> str:
+    return _DEPLOYMENT.replace("POD", pod).replace("CONTAINER", container).replace("IMAGE", image)
+
+
+def checked_pods(graph: Graph) -> Iterator[PodModel]:
+    """Pods whose spec comes from the output (Istio's gateway pods are the mesh operator's business)."""
+    return (p for p in graph.pods if p.origin != "istio")
+
+
+def _sc_path(container: Container, *keys: str) -> tuple:
+    return (
+        (*container.path, "securityContext", *keys) if "securityContext" in container.raw else container.path
+    )
+
+
+@rule(
+    "SEC601",
+    "privileged-pod",
+    Severity.ERROR,
+    summary="privileged, allowPrivilegeEscalation, host network/PID/IPC, hostPath",
+    rationale="Each of these hands the container the node: a compromise of the model server (which parses "
+    "untrusted prompts) or of any tool pod becomes a compromise of the TPU host and every other "
+    "tenant on it. None of them is needed by vLLM, the endpoint picker or the gateway; the "
+    "reference deployment's presets set none of them (baseline Pod Security Standard).",
+    links=(PSS + "#baseline",),
+    fix="Remove `privileged`, `allowPrivilegeEscalation: true`, `hostNetwork/hostPID/hostIPC` and hostPath "
+    "volumes (use emptyDir, a PVC or a CSI volume instead).",
+    bad=(
+        mark_line(
+            _deployment(
+                pod=_POD_OK + "\n      hostNetwork: true  # <-",
+                container=_CONTAINER_OK.replace(
+                    "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true"
+                ),
+            ),
+            "allowPrivilegeEscalation: true",
+        ),
+        _deployment(pod=_POD_OK + "\n      volumes:\n      - {name: host, hostPath: {path: /}}  # <-"),
+    ),
+    good=(_deployment(),),
+)
+def sec601(graph: Graph) -> Iterator[Hit]:
+    for pod in checked_pods(graph):
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            if pod.spec.get(key) is True:
+                yield Hit(pod.source, f"{pod.name} sets {key}: true", (*pod.spec_path, key))
+        for i, volume in enumerate(as_list(pod.spec.get("volumes"))):
+            if isinstance(volume, dict) and "hostPath" in volume:
+                yield Hit(
+                    pod.source,
+                    f"{pod.name} mounts hostPath volume {volume.get('name')!r}",
+                    (*pod.spec_path, "volumes", i),
+                )
+        for container in pod.all_containers:
+            sc = container.security_context
+            if sc.get("privileged") is True:
+                yield Hit(
+                    pod.source,
+                    f"{container.name} in {pod.name} is privileged",
+                    _sc_path(container, "privileged"),
+                )
+            if sc.get("allowPrivilegeEscalation") is True:
+                yield Hit(
+                    pod.source,
+                    f"{container.name} in {pod.name} allows privilege escalation",
+                    _sc_path(container, "allowPrivilegeEscalation"),
+                )
+
+
+def _hardening_gaps(pod: PodModel, container: Container) -> list[str]:
+    pod_sc, sc = as_dict(pod.spec.get("securityContext")), container.security_context
+    gaps = []
+    non_root = sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot"))
+    user = sc.get("runAsUser", pod_sc.get("runAsUser"))
+    if non_root is not True and not (isinstance(user, int) and user > 0):
+        gaps.append("runAsNonRoot: true")
+    drops = [str(c).upper() for c in as_list(as_dict(sc.get("capabilities")).get("drop"))]
+    if "ALL" not in drops:
+        gaps.append("capabilities.drop: [ALL]")
+    seccomp = as_dict(sc.get("seccompProfile")).get("type") or as_dict(pod_sc.get("seccompProfile")).get(
+        "type"
+    )
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        gaps.append("seccompProfile RuntimeDefault")
+    return gaps
+
+
+@rule(
+    "SEC602",
+    "pod-not-hardened",
+    Severity.WARNING,
+    summary="not runAsNonRoot, capabilities not dropping ALL, no RuntimeDefault seccomp",
+    rationale="The restricted Pod Security Standard: a non-root user, no Linux capabilities and the "
+    "runtime's "
+    "seccomp profile shrink what an exploited container can do. KServe's presets give vLLM "
+    "and the "
+    "endpoint picker all three (SEED-FACTS (d) 15); anything the output adds should match.",
+    links=(PSS + "#restricted", SECCTX),
+    fix="Set `securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}` on the "
+    "pod and "
+    "`capabilities: {drop: [ALL]}` on every container.",
+    bad=(
+        mark_line(
+            _deployment(
+                pod="      securityContext: {seccompProfile: {type: RuntimeDefault}}",
+                container=_CONTAINER_OK.replace(
+                    "capabilities: {drop: [ALL]}", "capabilities: {add: [NET_RAW]}"
+                ),
+            ),
+            "NET_RAW",
+        ),
+    ),
+    good=(_deployment(),),
+)
+def sec602(graph: Graph) -> Iterator[Hit]:
+    for pod in checked_pods(graph):
+        for container in pod.all_containers:
+            gaps = _hardening_gaps(pod, container)
+            if gaps:
+                yield Hit(
+                    pod.source, f"{container.name} in {pod.name} lacks {', '.join(gaps)}", _sc_path(container)
+                )
+
+
+@rule(
+    "SEC603",
+    "resources-unset",
+    Severity.WARNING,
+    summary="containers without CPU/memory requests; accelerators with requests != limits",
+    rationale="Without requests the scheduler packs pods blindly and the kubelet evicts them first under "
+    "pressure (BestEffort QoS) — a model server that took minutes to load its weights is the "
+    "worst pod to lose. Extended resources (GPUs) must have requests equal to limits or the "
+    "pod is "
+    "rejected. TPU chips are checked by TPU402.",
+    links=("https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",),
+    fix="Give every container `resources.requests.cpu` and `.memory`; set accelerator requests equal to "
+    "limits.",
+    bad=(
+        mark_line(
+            _deployment(
+                container=_CONTAINER_OK.replace(
+                    "resources: {requests: {cpu: 100m, memory: 64Mi}}", "resources: {limits: {memory: 64Mi}}"
+                )
+            ),
+            "resources:",
+        ),
+    ),
+    good=(_deployment(),),
+)
+def sec603(graph: Graph) -> Iterator[Hit]:
+    for pod in checked_pods(graph):
+        for container in pod.all_containers:
+            requests = as_dict(container.resources.get("requests"))
+            limits = as_dict(container.resources.get("limits"))
+            path = (*container.path, "resources") if "resources" in container.raw else container.path
+            missing = [k for k in ("cpu", "memory") if k not in requests and k not in limits]
+            if missing:
+                yield Hit(
+                    pod.source, f"{container.name} in {pod.name} requests no {' or '.join(missing)}", path
+                )
+            for resource in GPU_RESOURCES:
+                if (resource in requests or resource in limits) and str(requests.get(resource)) != str(
+                    limits.get(resource)
+                ):
+                    yield Hit(
+                        pod.source,
+                        f"{container.name} in {pod.name}: {resource} requests "
+                        f"{requests.get(resource)} != limits {limits.get(resource)}",
+                        path,
+                    )
+
+
+def image_problem(image: str, strict: bool) -> str | None:
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    if digest:
+        return None
+    if not tag:
+        return "has no tag (means :latest)"
+    if tag == "latest":
+        return "uses :latest"
+    if strict:
+        return "is not pinned by digest (--strict-images)"
+    return None
+
+
+@rule(
+    "SEC604",
+    "image-not-pinned",
+    Severity.WARNING,
+    summary="image without a tag, `:latest`, or (with --strict-images) without a digest",
+    rationale="A moving tag makes the same commit deploy different software on every pull: rollouts "
+    "are not "
+    "reproducible and a compromised registry tag goes straight to production. The reference "
+    "deployment pins every image by tag, and its operator by digest.",
+    links=("https://kubernetes.io/docs/concepts/containers/images/#image-names",),
+    fix="Pin a version tag (`vllm/vllm-openai:v0.10.1`), or better a digest (`…@sha256:…`).",
+    bad=(_deployment(image="busybox  # <-"), _deployment(image="busybox:latest  # <-")),
+    good=(_deployment(image="busybox:1.37"), _deployment(image="busybox@sha256:" + "0" * 64)),
+)
+def sec604(graph: Graph) -> Iterator[Hit]:
+    strict = bool(getattr(graph.platform, "strict_images", False))
+    for pod in checked_pods(graph):
+        for container in pod.all_containers:
+            if not container.image:
+                continue
+            problem = image_problem(container.image, strict)
+            if problem:
+                path = (*container.path, "image") if "image" in container.raw else container.path
+                yield Hit(pod.source, f"image {container.image} of {container.name} {problem}", path)
