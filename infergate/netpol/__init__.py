@@ -1,0 +1,1 @@
+"""NetworkPolicy reachability: parse policies, evaluate flows exactly, check them against the security model."""
