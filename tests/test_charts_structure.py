@@ -1,0 +1,118 @@
+"""Every object in dist/ passes a strict structural check.
+
+Custom resources: the pinned CRD's openAPIV3Schema with unknown fields rejected (additionalProperties
+false wherever the schema lists properties and does not say x-kubernetes-preserve-unknown-fields), for
+every pinned definition of that group/version/kind. Core kinds: kubernetes-validate's bundled Kubernetes
+1.33 strict schemas. (The full validator, `infergate validate`, adds CEL; this test needs only jsonschema.)
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from infergate import crds
+from tests.conftest import REPO
+
+DIST = REPO / "dist"
+KUBERNETES_VERSION = "1.33"
+
+
+def _closed(schema: Any) -> Any:
+    """A copy of an OpenAPI v3 CRD schema that rejects fields it does not declare."""
+    if isinstance(schema, list):
+        return [_closed(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _closed(v) for k, v in schema.items()}
+    if ("properties" in schema and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")):
+        out["additionalProperties"] = False
+    return out
+
+
+@cache
+def crd_schemas() -> dict[tuple[str, str], list[jsonschema.Draft7Validator]]:
+    """(apiVersion, kind) -> validators of the closed schema of every pinned CRD file defining it."""
+    found: dict[tuple[str, str], list[jsonschema.Draft7Validator]] = {}
+    for entry in crds.read_lock():
+        if entry.kind != "crd":
+            continue
+        with crds.verified_path(entry).open(encoding="utf-8") as fh:
+            for doc in yaml.load_all(fh, Loader=yaml.CSafeLoader):
+                if not doc or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
+                for version in doc["spec"]["versions"]:
+                    schema = _closed(version["schema"]["openAPIV3Schema"])
+                    props = schema["properties"]  # Istio's CRDs declare neither apiVersion nor kind
+                    props.update({"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                                  "metadata": {"type": "object"}})  # metadata: checked as ObjectMeta
+                    found.setdefault((f"{group}/{version['name']}", kind), []).append(
+                        jsonschema.Draft7Validator(schema))
+    return found
+
+
+@cache
+def dist_objects() -> list[tuple[str, dict[str, Any]]]:
+    objects = []
+    for path in sorted(DIST.rglob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            objects.extend((str(path.relative_to(REPO)), doc) for doc in yaml.safe_load_all(fh) if doc)
+    return objects
+
+
+def structural_errors(obj: dict[str, Any]) -> list[str]:
+    key = (obj.get("apiVersion"), obj.get("kind"))
+    meta = obj.get("metadata") or {}
+    errors = [] if meta.get("name") else ["metadata.name missing"]
+    if key in crd_schemas():
+        for validator in crd_schemas()[key]:
+            errors += [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+                       for e in validator.iter_errors(obj)]
+        # metadata of a custom resource is an ObjectMeta: check it with the core schema
+        probe = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+        try:
+            kubernetes_validate.validate(probe, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            errors.append(f"metadata: {exc.message}")
+        return errors
+    try:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        errors.append(f"{'.'.join(map(str, exc.path))}: {exc.message}")
+    except kubernetes_validate.SchemaNotFoundError:
+        errors.append(f"no schema for {key} (neither a pinned CRD nor Kubernetes {KUBERNETES_VERSION})")
+    return errors
+
+
+def test_dist_has_objects_of_every_concern() -> None:
+    kinds = {obj["kind"] for _, obj in dist_objects()}
+    assert {"Istio", "Gateway", "Certificate", "ClusterIssuer", "HTTPRoute", "InferencePool",
+            "InferenceModel", "LLMInferenceService", "Deployment", "NetworkPolicy", "DestinationRule",
+            "AppProject", "Application", "ApplicationSet"} <= kinds
+
+
+@pytest.mark.parametrize(("file", "obj"), dist_objects(), ids=lambda v: v if isinstance(v, str) else "")
+def test_object_is_structurally_valid(file: str, obj: dict[str, Any]) -> None:
+    assert structural_errors(obj) == [], file
+
+
+def test_the_check_rejects_unknown_fields_and_wrong_types() -> None:
+    """The strict check is not vacuous: it catches what SEED-FACTS (e) #23 describes."""
+    llmisvc = next(o for _, o in dist_objects() if o["kind"] == "LLMInferenceService")
+    bad = copy.deepcopy(llmisvc)
+    bad["spec"]["router"]["scheduler"]["scorerWeights"] = {"prefix-cache-scorer": 2}
+    assert any("scorerWeights" in e for e in structural_errors(bad))
+    deployment = copy.deepcopy(next(o for _, o in dist_objects() if o["kind"] == "Deployment"))
+    deployment["spec"]["replicas"] = "one"
+    assert structural_errors(deployment)
+    policy = copy.deepcopy(next(o for _, o in dist_objects() if o["kind"] == "NetworkPolicy"))
+    policy["spec"]["podSelector"]["matchLabelz"] = {}
+    assert structural_errors(policy)
