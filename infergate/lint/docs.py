@@ -89,7 +89,7 @@ def rules_markdown() -> str:
     out = [
         "# infergate lint rules",
         "",
-        f"<!-- generated from policies/ by `{REGENERATE}`; tests/test_lint_docs.py keeps it current -->",
+        f"<!-- generated from policies/ by `{REGENERATE}`; tests/test_lint.py keeps it current -->",
         "",
         "Codes are stable. Select or ignore them by code or prefix (`--select GW,INF301`), "
         "override severities "
@@ -125,6 +125,11 @@ def rules_markdown() -> str:
         for title, examples in (("Bad (`# <-` marks the reported line)", r.bad), ("Good", r.good)):
             for example in examples:
                 out += ["", f"{title}:", "", "```yaml", example.rstrip(), "```"]
+    from policies._examples import CONTEXTS
+
+    out += ["", "## Example contexts"]
+    for name, text in sorted(CONTEXTS.items()):
+        out += ["", f"`# context: {name}`:", "", "```yaml", text.rstrip(), "```"]
     return "\n".join(out) + "\n"
 
 
