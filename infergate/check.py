@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infergate import checkcache
 from infergate.errors import ConfigError
 from infergate.findings import Finding, Severity
 from infergate.inputhash import synth_inputs_hash
@@ -29,6 +30,7 @@ class StageResult:
     findings: list[Finding] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     note: str = ""  # why it did not run
+    cached: bool = False  # results reused from an earlier run on identical inputs
 
     @property
     def failed(self) -> bool:
@@ -59,20 +61,6 @@ def find_project(start: Path) -> Path:
                       file=str(start))
 
 
-def _cache_marker(key: str) -> Path:
-    from infergate.crds import cache_root
-
-    return cache_root() / "check" / f"{key}.fresh"
-
-
-def _remember_fresh(key: str) -> None:
-    marker = _cache_marker(key)
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=marker.parent, prefix=".fresh-")
-    os.close(fd)
-    os.replace(tmp, marker)  # atomic: concurrent hooks never see a half-written marker
-
-
 def _use_project_node(project: Path) -> None:
     """A consumer repo's pinned Node (node_modules/node) beats the machine's end-of-life one."""
     pinned = project / "node_modules" / "node" / "bin" / "node"
@@ -80,12 +68,11 @@ def _use_project_node(project: Path) -> None:
         os.environ["JSII_NODE"] = str(pinned)
 
 
-def check_freshness(project: Path, dist: Path, envs: list[str], use_cache: bool) -> tuple[TreeDiff, bool]:
-    """Diff dist/ against a fresh synth; returns (diff, whether the synth was skipped)."""
+def check_freshness(project: Path, dist: Path, envs: list[str], key: str | None) -> tuple[TreeDiff, bool]:
+    """Diff dist/ against a fresh synth (skipped when ``key`` is known fresh); returns (diff, skipped)."""
     from infergate.synth import synthesize
 
-    key = synth_inputs_hash(project, dist, envs)
-    if use_cache and _cache_marker(key).exists():
+    if key is not None and checkcache.is_fresh(key):
         return TreeDiff(), True
     _use_project_node(project)
     with tempfile.TemporaryDirectory(prefix="infergate-check-") as tmp:
@@ -100,8 +87,8 @@ def check_freshness(project: Path, dist: Path, envs: list[str], use_cache: bool)
                 patch="".join(d.patch for d in diffs))
         else:
             diff = compare_trees(dist, fresh, label=dist.name)
-    if diff.clean:
-        _remember_fresh(key)
+    if diff.clean and key is not None:
+        checkcache.remember_fresh(key)
     return diff, False
 
 
@@ -122,19 +109,42 @@ def _run_stage(name: str, module: str, function: str, paths: list[Path]) -> Stag
     return StageResult(name, ran=True, findings=sorted(findings, key=Finding.sort_key), summary=summary)
 
 
+def _relative(path: Path) -> Path:
+    """Findings name files as the user would type them: relative to the working directory when inside it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _stages(targets: list[Path], results_key: str | None) -> list[StageResult]:
+    specs = [("validate", "infergate.validate", "validate_paths"), ("lint", "infergate.lint", "lint_paths")]
+    if not targets:
+        return [StageResult(name, ran=False, note="nothing to check: no dist/ folder") for name, *_ in specs]
+    cached = checkcache.load_results(results_key) if results_key else None
+    if cached is not None and set(cached) == {name for name, *_ in specs}:
+        return [StageResult(name, ran=True, findings=cached[name][0], summary=cached[name][1], cached=True)
+                for name, *_ in specs]
+    stages = [_run_stage(name, module, function, targets) for name, module, function in specs]
+    if results_key and all(s.ran for s in stages):  # never remember a stage that did not run
+        checkcache.store_results(results_key, {s.name: (s.findings, s.summary) for s in stages})
+    return stages
+
+
 def run_check(path: Path | None = None, envs: list[str] | None = None, use_cache: bool = True) -> CheckReport:
     envs = list(envs or [])
     project = find_project(path.resolve().parent if path is not None else Path.cwd())
     dist = (path or project / "dist").resolve()
-    diff, skipped = check_freshness(project, dist, envs, use_cache)
-    targets = [dist / env for env in envs] if envs else [dist]
-    existing = [t for t in targets if t.exists()]
-    files = sum(1 for t in existing for p in t.rglob("*") if p.is_file())
-    stages = [_run_stage("validate", "infergate.validate", "validate_paths", existing),
-              _run_stage("lint", "infergate.lint", "lint_paths", existing)] if existing else [
-        StageResult("validate", ran=False, note=f"nothing to check: {dist} does not exist"),
-        StageResult("lint", ran=False, note=f"nothing to check: {dist} does not exist")]
-    return CheckReport(project, dist, diff, skipped, files, stages)
+    key = synth_inputs_hash(project, dist, envs) if use_cache else None
+    diff, skipped = check_freshness(project, dist, envs, key)
+    targets = [_relative(t) for t in ([dist / env for env in envs] if envs else [dist]) if t.exists()]
+    files = sum(1 for t in targets for p in t.rglob("*") if p.is_file())
+    results_key = None
+    if key is not None:
+        from infergate.lint.config import discover_config
+
+        results_key = checkcache.results_key(key, targets, checkcache.canonical(discover_config()))
+    return CheckReport(project, dist, diff, skipped, files, _stages(targets, results_key))
 
 
 def _display(path: Path, project: Path) -> str:
@@ -171,7 +181,8 @@ def render_report(report: CheckReport) -> str:
             out.append(render_text(stage.findings, stage.summary, show_summary=False))
         s = stage.summary
         lines.append(f"{stage.name}: {s.get('objects', 0)} objects, {s.get('error', 0)} errors, "
-                     f"{s.get('warning', 0)} warnings, {s.get('info', 0)} infos")
+                     f"{s.get('warning', 0)} warnings, {s.get('info', 0)} infos"
+                     + (" (cached: same inputs as an earlier run)" if stage.cached else ""))
     verdict = "check passed" if report.exit_code == 0 else "check FAILED"
     lines.append(f"{verdict}: {report.files} files in {where}")
     return "\n".join([*out, *lines])
