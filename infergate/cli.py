@@ -58,8 +58,10 @@ def main() -> None:
               help="Output directory (default: dist/ of this repository).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
               help="Environments synthesized in parallel worker processes (0: one per core).")
+@click.option("--env-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of environment files (default: environments/ of this repository).")
 @reports_errors
-def synth(envs: tuple[str, ...], out: Path | None, jobs: int) -> None:
+def synth(envs: tuple[str, ...], out: Path | None, jobs: int, env_dir: Path | None) -> None:
     """Synthesize environments/*.yaml into dist/<env>/ (same result as `cdk8s synth`)."""
     from infergate.synth import DEFAULT_OUT, synthesize
 
@@ -67,7 +69,10 @@ def synth(envs: tuple[str, ...], out: Path | None, jobs: int) -> None:
         from infergate.parallel_synth import default_jobs
 
         jobs = default_jobs()
-    written = synthesize(list(envs) or None, out or DEFAULT_OUT, jobs=jobs)
+    from infergate.synth import ENVIRONMENTS_DIR
+
+    written = synthesize(list(envs) or None, out or DEFAULT_OUT, env_dir=env_dir or ENVIRONMENTS_DIR,
+                         jobs=jobs)
     for path in written:
         click.echo(f"synthesized {path}")
 
