@@ -108,7 +108,7 @@ def _split_documents(text: str) -> Iterator[tuple[int, str]]:
     start_offset, start_line = 0, 1
     for match in _DOC_MARKER.finditer(text):
         yield start_line, text[start_offset:match.start()]
-        start_line = text.count("\n", 0, match.start()) + 1
+        start_line += text.count("\n", start_offset, match.start())  # incremental: linear in the file
         # keep the marker line in the document (it may carry content: `--- {a: 1}`), blanked out
         start_offset = match.start()
     yield start_line, text[start_offset:]
@@ -189,6 +189,50 @@ def _nesting_too_deep(text: str) -> bool:
     return max(map(operator.sub, sums, lows)) + 1 > MAX_DEPTH
 
 
+# --- fast path: yaml-rs (Rust) parses ~10x faster than libyaml + PyYAML's Python constructor. It reads
+# YAML 1.2, PyYAML (like Kubernetes' go-yaml) 1.1, so it only takes documents where the two cannot differ:
+# anything that could be a 1.1-only scalar (yes/no/on/off, 0-prefixed or _-grouped or sexagesimal numbers,
+# exponents without a dot), a non-string key, a tag, an anchor/alias/merge key, an explicit key, compact
+# nested sequences or deep indentation goes to the strict PyYAML path, as does any document yaml-rs
+# rejects (so error messages and limits stay those of the strict loader).
+_NOT_FAST = object()
+_RISKY_TEXT = ("&", "*", "!", "<<", "? ", "\n?", "\n%", "= ", "\n" + " " * 200)  # anchors, tags, keys...
+_RISKY_NUMBER = re.compile(r"\d[\d_]*[_eE:]|-[ \t]+-[ \t]")  # 1_000, 1e3, 1:30; compact nested sequences
+_ZERO = re.compile(r"0[0-9_bBoO]")  # 017, 0b1, 0o7: octal/binary differ between YAML 1.1 and 1.2
+_WORDS = frozenset(["y", "Y", "n", "N", "yes", "Yes", "YES", "no", "No", "NO",  # YAML 1.1 booleans
+                    "on", "On", "ON", "off", "Off", "OFF"])
+try:
+    import yaml_rs
+except ImportError:  # optional speed-up: the strict PyYAML path is always correct on its own
+    yaml_rs = None
+
+
+def _fast_load(source: str) -> Any:
+    if yaml_rs is None or any(token in source for token in _RISKY_TEXT) or _RISKY_NUMBER.search(source):
+        return _NOT_FAST
+    for match in _ZERO.finditer(source):
+        start = match.start()
+        if start == 0 or not (source[start - 1].isalnum() or source[start - 1] in "._"):
+            return _NOT_FAST
+    try:
+        obj = yaml_rs.loads(source, parse_datetime=False)
+    except Exception:  # any complaint: the strict path reports it in its own words
+        return _NOT_FAST
+    return obj if isinstance(obj, dict) and _plain(obj) else _NOT_FAST
+
+
+def _plain(node: Any) -> bool:
+    """No non-string key and no scalar that YAML 1.1 would read as a boolean."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if type(key) is not str or key in _WORDS or not _plain(value):
+                return False
+        return True
+    if isinstance(node, list):
+        return all(map(_plain, node))
+    return type(node) is not str or node not in _WORDS
+
+
 def _yaml_problem(exc: yaml.YAMLError, file: str, first_line: int, index: int) -> LoadProblem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = first_line + mark.line if mark is not None else first_line
@@ -229,7 +273,9 @@ def load_text(text: str, file: str) -> Iterator[Document | LoadProblem]:
         if line is None:
             continue  # empty document (comments only)
         try:
-            obj = yaml.load(source, Loader=_StrictLoader)
+            obj = _fast_load(source)
+            if obj is _NOT_FAST:
+                obj = yaml.load(source, Loader=_StrictLoader)
         except yaml.YAMLError as exc:
             yield _yaml_problem(exc, file, first_line, index)
             index += 1

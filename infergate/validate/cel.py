@@ -152,7 +152,8 @@ class Compiler:
     cache: dict[str, CompiledRule] = field(default_factory=dict)
 
     def compile(self, raw: dict[str, Any]) -> CompiledRule:
-        key = repr(sorted(raw.items()))
+        key = (raw["rule"], raw.get("message"), raw.get("messageExpression"), raw.get("fieldPath"),
+               raw.get("reason"))
         found = self.cache.get(key)
         if found is None:
             found = self.cache[key] = _compile(raw)
@@ -222,6 +223,13 @@ def _renamed(value: Any, aliases: dict[str, str]) -> Any:
 # --- evaluation ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
+class Batch:
+    rules: list[CompiledRule]
+    program: Any
+    needs_context: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Violation:
     path: tuple[str | int, ...]
     message: str
@@ -237,6 +245,7 @@ class Evaluator:
         self.transition_skipped = 0
         self.evaluated = 0
         self.unevaluated: dict[str, str] = {}  # rule -> reason (reported once per run)
+        self._batches: dict[int, tuple[Any, Batch | None]] = {}
         self._context = cel.Context()
         for name, fn in KUBERNETES_FUNCTIONS.items():
             self._context.add_function(name, fn)
@@ -263,8 +272,50 @@ class Evaluator:
             if sub:
                 for i, value in enumerate(node):
                     self._walk(value, sub, (*path, i), out)
-        for raw in plan.get("r", ()):
-            self._check(node, raw, path, out)
+        raws = plan.get("r")
+        if raws:
+            batch = self._batch(raws)
+            if batch is None or not self._run_batch(batch, node, path, out):
+                for raw in raws:
+                    self._check(node, raw, path, out)
+
+    def _batch(self, raws: list[dict[str, Any]]) -> Batch | None:
+        """All plain rules of one node as one program ``[r1, r2, ...]``: ``self`` is converted once."""
+        key = id(raws)
+        if key not in self._batches:
+            rules = [self.compiler.compile(raw) for raw in raws]
+            batch = None
+            if len(rules) > 1 and all(r.program is not None and not r.aliases for r in rules):
+                try:
+                    program = cel.compile("[" + ", ".join(f"({r.rule})" for r in rules) + "]")
+                    batch = Batch(rules, program, any(r.needs_context for r in rules))
+                except Exception:
+                    batch = None
+            self._batches[key] = (raws, batch)  # keep raws alive: the key is its id
+        return self._batches[key][1]
+
+    def _run_batch(self, batch: Batch, node: Any, path: Path, out: list[Violation]) -> bool:
+        """False when the batch cannot tell (a rule raised): the caller then runs rules one by one."""
+        try:
+            if batch.needs_context:
+                self._context.add_variable("self", node)
+                results = batch.program.execute(self._context)
+            else:
+                results = batch.program.execute({"self": node})
+        except Exception:
+            return False
+        if not isinstance(results, list) or len(results) != len(batch.rules):
+            return False
+        self.evaluated += len(results)
+        for rule, result in zip(batch.rules, results, strict=True):
+            if result is True:
+                continue
+            if result is not False:
+                out.append(Violation(path, f"rule did not return a bool: {result!r}", rule.rule))
+            else:
+                where = _field_path(path, rule.field_path)
+                out.append(Violation(where, self._message(rule, node), rule.rule))
+        return True
 
     def _check(self, node: Any, raw: dict[str, Any], path: Path, out: list[Violation]) -> None:
         rule = self.compiler.compile(raw)

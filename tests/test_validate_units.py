@@ -1,0 +1,110 @@
+"""Units of the validator: the YAML fast path agrees with the strict loader, CEL helpers, schema export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema_rs
+import pytest
+import yaml
+
+from infergate import loader
+from infergate.validate import cel as cel_mod
+from infergate.validate import crd_schema
+from infergate.validate.export import export_schemas
+
+TRICKY = [
+    "a: on\nb: yes\n", "a: [y, n]\n", "on: 1\n", "a: 017\n", "a: 08\n", "a: 0o17\n", "a: 0b101\n",
+    "a: 1_000\n",
+    "a: 1e3\n", "a: 1:30\n", "a: .5\n", "a: .inf\n", "a: ~\n", "a: 2020-01-01\n", "1: x\n", "true: x\n",
+    "null: x\n", "a: &x [1]\nb: *x\n", "a: !!str 1\n", "<<: {a: 1}\n", "? a\n: b\n", "- - a\n",
+    "a: 'on'\n", 'a: "017"\n', "a: -1\nb: +1\nc: 0x1F\nd: 1.5\ne: 0\n", "a: |\n  x\n  y\nb: >\n  z\n",
+    "a: {b: [1, 2, {c: d}]}\n", "a: 8000\nb: v1.0.0\nc: 10.0.0.1\n", "a: b: c\n", "a: 1\na: 2\n", "a: [\n",
+    "a: 'x\n", "key with spaces: value # comment\n", "a: null\nb: Null\nc: TRUE\nd: False\n",
+]
+
+
+@pytest.mark.parametrize("source", TRICKY)
+def test_fast_path_agrees_with_the_strict_loader(source: str) -> None:
+    fast = loader._fast_load(source)
+    if fast is loader._NOT_FAST:
+        return  # the strict path handles it: nothing to compare
+    strict = yaml.load(source, Loader=loader._StrictLoader)
+    assert repr(fast) == repr(strict)
+
+
+def test_fast_path_is_taken_for_ordinary_manifests() -> None:
+    source = "apiVersion: v1\nkind: Service\nmetadata: {name: s, labels: {app: a}}\nspec:\n  ports:\n" \
+             "  - {name: http, port: 8000, targetPort: http}\n"
+    assert loader._fast_load(source) == yaml.load(source, Loader=loader._StrictLoader)
+
+
+def test_url_library_follows_go_parse_request_uri() -> None:
+    assert cel_mod._is_url("https://example.com/x?y=1") and cel_mod._is_url("/abs/path")
+    assert not cel_mod._is_url("example.com") and not cel_mod._is_url("http://a b")
+    assert cel_mod.KUBERNETES_FUNCTIONS["getScheme"]("HTTPS://h/") == "https"
+    assert cel_mod._hostname("http://h:8080/x") == "h" and cel_mod._port("http://h:8080/x") == "8080"
+
+
+def _run(rule: dict, value: object) -> list[cel_mod.Violation]:
+    evaluator = cel_mod.Evaluator()
+    return evaluator.run({"x": value}, {"p": {"x": {"r": [rule]}}})
+
+
+def test_rules_pass_fail_message_expression_and_field_path() -> None:
+    assert _run({"rule": "self.size() < 3"}, "ab") == []
+    (v,) = _run({"rule": "self.size() < 3", "message": "too long"}, "abcd")
+    assert (v.path, v.message, v.error) == (("x",), "too long", True)
+    (v,) = _run({"rule": "self.a > 1", "messageExpression": "'a is ' + string(self.a)",
+                 "fieldPath": ".a", "reason": "FieldValueForbidden"}, {"a": 1})
+    assert (v.path, v.message) == (("x", "a"), "FieldValueForbidden: a is 1")
+
+
+def test_transition_rules_are_skipped_and_unsupported_functions_reported() -> None:
+    evaluator = cel_mod.Evaluator()
+    plan = {"p": {"x": {"r": [{"rule": "self == oldSelf"}, {"rule": "self.isSorted()"}]}}}
+    assert evaluator.run({"x": [1]}, plan) == []
+    assert evaluator.transition_skipped == 1
+    assert evaluator.unevaluated == {"self.isSorted()": "not evaluated: unsupported function(s) isSorted"}
+
+
+def test_escaped_property_names_and_defaults() -> None:
+    plan = {"d": {"group": ""}, "r": [{"rule": "has(self.__namespace__) && self.group == ''"}]}
+    assert cel_mod.Evaluator().run({"namespace": "a"}, plan) == []
+    assert len(cel_mod.Evaluator().run({}, plan)) == 1
+
+
+def test_structural_conversion() -> None:
+    node = {"type": "object", "properties": {
+        "port": {"x-kubernetes-int-or-string": True},
+        "opt": {"type": "string", "nullable": True, "enum": ["a"]},
+        "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        "map": {"type": "object", "additionalProperties": {"type": "string"}},
+        "emb": {"type": "object", "x-kubernetes-embedded-resource": True,
+                "x-kubernetes-preserve-unknown-fields": True}}}
+    schema = {**crd_schema.convert(node), "$defs": {
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": {"type": "object"}}}
+    validator = jsonschema_rs.validator_for(schema)
+    assert validator.is_valid({"port": 80, "opt": None, "free": {"any": 1}, "map": {"k": "v"},
+                               "emb": {"apiVersion": "v1", "kind": "Pod", "spec": {}}})
+    assert validator.is_valid({"port": "http"})
+    assert not validator.is_valid({"port": 1.5})
+    assert not validator.is_valid({"unknown": 1})
+    assert not validator.is_valid({"opt": "b"})
+    assert not validator.is_valid({"emb": {"kind": "Pod"}})  # embedded resources need apiVersion
+
+
+def test_schemas_export_layout(tmp_path: Path) -> None:
+    lines = export_schemas(tmp_path)
+    assert lines[-1].startswith("wrote ")
+    pool_file = tmp_path / "inference.networking.x-k8s.io" / "inferencepool_v1alpha2.json"
+    pool = json.loads(pool_file.read_text())
+    llmisvc = tmp_path / "serving.kserve.io" / "llminferenceservice_v1alpha1.json"
+    assert llmisvc.exists() and (tmp_path / "gateway.networking.k8s.io" / "httproute_v1beta1.json").exists()
+    validator = jsonschema_rs.validator_for(pool)
+    good = {"apiVersion": "inference.networking.x-k8s.io/v1alpha2", "kind": "InferencePool",
+            "metadata": {"name": "p"}, "spec": {"selector": {"a": "b"}, "targetPortNumber": 8000,
+                                                "extensionRef": {"name": "epp"}}}
+    assert validator.is_valid(good)
+    assert not validator.is_valid({**good, "spec": {**good["spec"], "targetPortNumber": 70000}})
