@@ -435,6 +435,12 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
             raise errors.fail(["models", i, "router"],
                               f"managed routing attaches to the controller's gateway {kserve_gw}, not "
                               f"{gateway.namespace}/{gateway.name}")
+    for i, model in enumerate(models):
+        if model.router == "explicit" and model.epp.secure_serving and gateway.tls.issuer.kind == "Issuer" \
+                and model.namespace != gateway.namespace:
+            raise errors.fail(["models", i, "epp", "secureServing"],
+                              f"the EPP certificate in {model.namespace} needs a ClusterIssuer; "
+                              f"gateway.tls.issuer is an Issuer of namespace {gateway.namespace}")
     provided = {(s["namespace"], s["name"]) for s in plat.get("providedSecrets", [])}
     for model in models:
         if model.hf_token_secret:

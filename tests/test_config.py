@@ -70,6 +70,15 @@ def test_config_error_is_one_line_with_file_line_and_key(tmp_path: Path, old: st
     assert fragment in message, message
 
 
+def test_namespaced_issuer_cannot_sign_an_epp_in_another_namespace(tmp_path: Path) -> None:
+    text = PATTERN1.replace("      kind: ClusterIssuer\n", "      kind: Issuer\n").replace(
+        "      createCAChain: true", "      createCAChain: false").replace(
+        "      secureServing: false", "      secureServing: true")
+    message = _synth_fails(tmp_path, {"iss.yaml": text})
+    assert f"iss.yaml:{_line(text, 'secureServing: true')}: models[0].epp.secureServing: " in message
+    assert "needs a ClusterIssuer" in message
+
+
 def test_duplicate_model_name(tmp_path: Path) -> None:
     start = PATTERN1.index("  - name: qwen2-3b-pattern1")
     model = PATTERN1[start:]
