@@ -15,8 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from infergate import tpu
 from infergate.errors import ConfigError
 from infergate.loader import Document, LoadProblem, line_of, load_text, read_text
@@ -354,7 +352,18 @@ def _dotted(path: list[str | int]) -> str:
     return out
 
 
+@lru_cache(maxsize=1)
+def _fast_validator() -> Any:
+    import jsonschema_rs
+
+    return jsonschema_rs.Draft202012Validator(environment_schema(), validate_formats=True)
+
+
 def _schema_check(merged: dict[str, Any], errors: _Errors) -> None:
+    if _fast_validator().is_valid(merged):  # the common case; jsonschema (slower) only to explain errors
+        return
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(environment_schema(),
                                                 format_checker=jsonschema.FormatChecker())
     found = sorted(validator.iter_errors(merged), key=lambda e: (list(map(str, e.absolute_path)), e.message))
@@ -371,7 +380,7 @@ def _schema_check(merged: dict[str, Any], errors: _Errors) -> None:
     raise errors.fail(path, _short(err))
 
 
-def _short(err: jsonschema.ValidationError) -> str:
+def _short(err: Any) -> str:
     if err.validator == "type":
         return f"expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r}"
     if err.validator == "pattern":

@@ -1,0 +1,127 @@
+"""Benchmark `infergate synth`: wall time and peak RSS for pattern1 and a generated 50-model environment.
+
+Each run is a fresh `infergate synth --env NAME --out TMP` process (what a user pays: Python, jsii, Node).
+Peak RSS is measured two ways: the largest single process (getrusage RUSAGE_CHILDREN of a fresh wrapper)
+and the whole process tree (Python + the jsii Node runtime), sampled from /proc every 10 ms.
+Targets for pattern1 (ARCHITECTURE.md): <= 2 s wall, <= 300 MB.
+
+    .venv/bin/python bench/synth.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+INFERGATE = Path(sys.executable).parent / "infergate"
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def _tree_rss_kb(root: int) -> int:
+    """Sum of the resident set of ``root`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            pages = int(Path(f"/proc/{entry}/statm").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        pid, ppid = int(entry), int(stat[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = pages * PAGE_KB
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run_once(env: str, env_dir: Path) -> tuple[float, float, float, float]:
+    """(wall s, largest-process peak MB, process-tree peak MB, CPU s) of one synth."""
+    with tempfile.TemporaryDirectory() as out:
+        # a fresh wrapper per run, so RUSAGE_CHILDREN covers this synth only
+        wrapper = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+                   "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+                   "print(u.ru_maxrss, u.ru_utime + u.ru_stime); sys.exit(r.returncode)")
+        cmd = [sys.executable, "-c", wrapper, str(INFERGATE), "synth", "--env", env,
+               "--env-dir", str(env_dir), "--out", out]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tree_peak = 0
+        while proc.poll() is None:
+            tree_peak = max(tree_peak, _tree_rss_kb(proc.pid))
+            time.sleep(0.01)
+        wall = time.perf_counter() - start
+        stdout, stderr = proc.communicate()
+        if proc.returncode != 0:
+            raise SystemExit(f"synth of {env} failed: {stderr.strip()}")
+        largest_kb, cpu = stdout.strip().splitlines()[-1].split()
+        return wall, int(largest_kb) / 1024, tree_peak / 1024, float(cpu)
+
+
+def generated_environment(env_dir: Path, models: int) -> str:
+    """An environment of ``models`` models on pattern1's platform (alternating router modes)."""
+    base = yaml.safe_load((REPO / "environments" / "pattern1.yaml").read_text(encoding="utf-8"))
+    (env_dir / "_pattern1.yaml").write_text(yaml.safe_dump(base), encoding="utf-8")
+    template = base["models"][0]
+    entries = []
+    for i in range(models):
+        model = {k: v for k, v in template.items() if k not in ("pathPrefix", "epp")}
+        model.update(name=f"model-{i:03d}", namespace=f"llm-ns-{i % 5}",
+                     router="explicit" if i % 2 == 0 else "managed")
+        if i % 2 == 0:
+            model["epp"] = template["epp"]
+        entries.append(model)
+    name = f"generated-{models}"
+    doc = {"base": "_pattern1", "models": entries,
+           "gateway": {"tls": {"dnsNames": [f"*.llm-ns-{n}.svc.cluster.local" for n in range(5)]}}}
+    (env_dir / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return name
+
+
+def measure(env: str, env_dir: Path, runs: int) -> dict[str, float]:
+    results = [run_once(env, env_dir) for _ in range(runs)]
+    return {"wall": statistics.median(r[0] for r in results), "largest": max(r[1] for r in results),
+            "tree": max(r[2] for r in results), "cpu": statistics.median(r[3] for r in results)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per environment (median wall time)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env_dir = Path(tmp)
+        (env_dir / "pattern1.yaml").write_text((REPO / "environments" / "pattern1.yaml").read_text())
+        big = generated_environment(env_dir, 50)
+        rows = [("pattern1 (1 model)", 1, measure("pattern1", env_dir, args.runs)),
+                (f"{big} (50 models)", 50, measure(big, env_dir, args.runs))]
+    load = os.getloadavg()[0]
+    print(f"infergate synth, median of {args.runs} runs, {os.cpu_count()} cores, load average {load:.1f}")
+    print(f"{'environment':<26} {'wall s':>7} {'CPU s':>6} {'peak MB (largest proc)':>23} "
+          f"{'peak MB (process tree)':>23}")
+    for label, _, m in rows:
+        print(f"{label:<26} {m['wall']:>7.2f} {m['cpu']:>6.2f} {m['largest']:>23.0f} {m['tree']:>23.0f}")
+    (_, one, small), (_, fifty, large) = rows
+    per_model = (large["wall"] - small["wall"]) / (fifty - one)
+    cpu_per_model = (large["cpu"] - small["cpu"]) / (fifty - one)
+    print(f"per-model cost: {per_model * 1000:.0f} ms wall, {cpu_per_model * 1000:.0f} ms CPU, "
+          f"{(large['tree'] - small['tree']) / (fifty - one):.1f} MB (process tree)")
+    ok = small["wall"] <= 2.0 and small["tree"] <= 300
+    print(f"pattern1 target (<= 2 s, <= 300 MB): {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
