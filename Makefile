@@ -9,7 +9,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # the pinned Node (node_modules/.bin/node) comes first, so cdk8s-cli and jsii never run on Node 20
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup synth test lint crds bench oracle clean
+.PHONY: setup synth test lint crds bench docs oracle clean
 .DEFAULT_GOAL := synth
 
 $(BIN)/python:
@@ -36,6 +36,11 @@ synth: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# generated docs (tests fail when they are stale)
+docs: setup
+	$(BIN)/infergate rules --format markdown > docs/rules.md
+	$(BIN)/python -m infergate.archdoc > docs/architecture.md
 
 bench: setup
 	for b in bench/*.py; do $(BIN)/python $$b; done

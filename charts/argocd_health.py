@@ -6,30 +6,12 @@ Argo CD reads them from the `argocd-cm` ConfigMap under `resource.customizations
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from cdk8s_plus_33 import k8s
 from constructs import Construct
 
-HEALTH_DIR = Path(__file__).resolve().parent / "data" / "health"
+from charts.health_checks import HEALTH_CHECKS, HEALTH_DIR, health_customizations, health_key
 
-# (API group, kind) -> Lua script under charts/data/health/
-HEALTH_CHECKS: dict[tuple[str, str], str] = {
-    ("serving.kserve.io", "LLMInferenceService"): "llminferenceservice.lua",
-    ("inference.networking.k8s.io", "InferencePool"): "inferencepool.lua",
-    ("inference.networking.x-k8s.io", "InferencePool"): "inferencepool.lua",
-    ("sailoperator.io", "Istio"): "istio.lua",
-}
-
-
-def health_key(group: str, kind: str) -> str:
-    return f"resource.customizations.health.{group}_{kind}"
-
-
-def health_customizations() -> dict[str, str]:
-    """The argocd-cm data entries, sorted so the output is deterministic."""
-    return {health_key(group, kind): (HEALTH_DIR / script).read_text(encoding="utf-8")
-            for (group, kind), script in sorted(HEALTH_CHECKS.items())}
+__all__ = ["HEALTH_CHECKS", "HEALTH_DIR", "ArgoHealthCustomizations", "health_customizations", "health_key"]
 
 
 class ArgoHealthCustomizations(Construct):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from lupa import lua51
 
-from charts.argocd_health import HEALTH_CHECKS, HEALTH_DIR, health_customizations, health_key
+from charts.health_checks import HEALTH_CHECKS, HEALTH_DIR, health_customizations, health_key
 
 
 def run_health(script: str, obj: dict[str, Any]) -> dict[str, str]:
@@ -194,3 +194,16 @@ def test_construct_emits_argocd_cm_with_every_script() -> None:
     for (group, kind), name in HEALTH_CHECKS.items():
         assert data[health_key(group, kind)] == script(name)
     assert list(data) == sorted(data)
+
+
+def test_committed_argocd_cm_carries_every_health_check() -> None:
+    import yaml
+
+    from tests.conftest import REPO
+
+    config_maps = [doc for path in sorted((REPO / "dist").rglob("ConfigMap.argocd-cm.yaml"))
+                   for doc in yaml.safe_load_all(path.read_text()) if doc]
+    assert config_maps, "no argocd-cm in dist/: the Argo CD chart must instantiate ArgoHealthCustomizations"
+    for config_map in config_maps:
+        for key, lua in health_customizations().items():
+            assert config_map["data"].get(key) == lua, key
