@@ -1,1 +1,1 @@
-"""NetworkPolicy reachability: parse policies, evaluate flows exactly, check them against the security model."""
+"""NetworkPolicy reachability: parse policies, evaluate flows exactly, check them against the model."""

@@ -1,0 +1,227 @@
+"""NP101-NP106 as plain functions over the lint graph: (object, message, JSON path) per finding.
+
+policies/netpol.py registers them as lint rules. All of them are silent for a cluster without any
+NetworkPolicy (a repository that does not manage isolation at all); once one exists, every namespace
+that runs workloads of the output is held to the security model. NP101 skips a namespace whose only pods
+are Istio's gateway pods when the output neither declares it nor puts a policy in it (the gateway
+install's namespace, e.g. KServe's ``opendatahub``). Findings land on the policy to change when there is
+one, otherwise on the namespace (or the first workload running in it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from infergate.netpol.cluster import Cluster, build_cluster
+from infergate.netpol.evaluate import RuleRef
+from infergate.netpol.flows import Violation, forbidden_violations, required_violations
+from infergate.netpol.model import Endpoint
+from infergate.netpol.policy import EGRESS, INGRESS, Peer, Policy, Rule
+from infergate.netpol.security_model import security_model
+
+Found = tuple[Any, str, tuple[str | int, ...]]  # (K8sObject, message, path)
+PUBLIC_ROLES = ("gateway",)  # workloads meant to be reached from anywhere
+EXTERNAL_PORTS = (80, 443)  # plus the API server's ports: what egress "to the outside" uses
+
+
+def cluster_for(graph: Any) -> Cluster | None:
+    """The cluster of ``graph`` (built once per lint run), or None when it has no NetworkPolicy."""
+    if "netpol.cluster" not in graph.cache:
+        graph.cache["netpol.cluster"] = build_cluster(graph) if graph.of_kind("NetworkPolicy") else None
+    return graph.cache["netpol.cluster"]
+
+
+def _workloads(cluster: Cluster) -> list[Endpoint]:
+    return [e for e in cluster.endpoints if e.is_pod and not e.synthetic]
+
+
+def np100(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    for bad in cluster.bad_policies if cluster else ():
+        yield bad.source, f"invalid NetworkPolicy: {bad.message}; its isolation was not evaluated", bad.path
+
+
+def _is_default_deny(policy: Policy, direction: str) -> bool:
+    return policy.pod_selector.is_empty and direction in policy.types and not policy.rules(direction)
+
+
+def np101(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    by_ns: dict[str, list[Endpoint]] = {}
+    for ep in _workloads(cluster):
+        by_ns.setdefault(ep.namespace or "", []).append(ep)
+    for ns, pods in sorted(by_ns.items()):
+        policies = [p for p in cluster.policies if p.namespace == ns]
+        declared = graph.get("Namespace", None, ns, "") is not None
+        if not (declared or policies or any((p.attrs or {}).get("origin") != "istio" for p in pods)):
+            # only Istio's gateway pods, in a namespace the output neither declares nor isolates: the
+            # gateway install owns it (reported to the lead: dist/ should isolate it too)
+            continue
+        missing = [d for d in (INGRESS, EGRESS) if not any(_is_default_deny(p, d) for p in policies)]
+        if not missing:
+            continue
+        target = graph.get("Namespace", None, ns, "")
+        if target is None:
+            target = sorted((p.source for p in pods), key=lambda o: (o.doc.file, o.doc.line))[0]
+        names = ", ".join(sorted({p.name for p in pods}))
+        yield (target, f"namespace {ns} runs workloads ({names}) without a default-deny NetworkPolicy for "
+               f"{' and '.join(missing)} (podSelector: {{}}, policyTypes: [Ingress, Egress], no rules)",
+               ("metadata",))
+
+
+def _admits_every_pod(cluster: Cluster, peer: Peer) -> bool:
+    if peer.ip_block is not None:
+        return bool(cluster.evaluator.peer_bits(peer, "") & cluster.evaluator.pods == cluster.evaluator.pods)
+    return peer.is_every_pod
+
+
+def _open_rules(cluster: Cluster, policy: Policy) -> Iterator[tuple[int, int | None]]:
+    """(rule index, peer index or None) of ingress rules/peers admitting every pod of every namespace."""
+    for i, rule in enumerate(policy.ingress):
+        if rule.peers is None:
+            yield i, None
+            continue
+        for j, peer in enumerate(rule.peers):
+            if _admits_every_pod(cluster, peer):
+                yield i, j
+
+
+def _non_public_selected(cluster: Cluster, policy: Policy) -> list[Endpoint]:
+    ev = cluster.evaluator
+    selected = ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0))
+    return [ev.endpoints[i] for i in range(len(ev.endpoints))
+            if (selected >> i) & 1 and not ev.endpoints[i].synthetic
+            and ev.endpoints[i].role not in PUBLIC_ROLES]
+
+
+def np102(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    for policy in cluster.policies:
+        targets = _non_public_selected(cluster, policy)
+        if not targets:
+            continue
+        names = ", ".join(sorted({t.name for t in targets}))
+        for i, j in _open_rules(cluster, policy):
+            rule = policy.ingress[i]
+            ports = ", ".join(str(p) for p in rule.ports) if rule.ports else "every port"
+            if j is None:
+                what, path = "has no `from`, so it admits every source", ("spec", "ingress", i)
+            else:
+                what, path = "admits every pod of every namespace", ("spec", "ingress", i, "from", j)
+            yield (policy.source, f"ingress rule {i} of {policy.key} {what} ({ports}) to non-public "
+                   f"workload(s) {names}; kubelet probes do not need it (node traffic is not a pod peer)",
+                   path)
+
+
+def _external_ports(cluster: Cluster) -> set[int]:
+    return {*EXTERNAL_PORTS, *cluster.facts["api_server_ports"]}
+
+
+def np103(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    external_ports = _external_ports(cluster)
+    for policy in cluster.policies:
+        for i, rule in enumerate(policy.egress):
+            if rule.peers is None or any(p.ip_block is not None for p in rule.peers) or rule.ports is None:
+                continue
+            ports = sorted({p.port for p in rule.ports
+                            if (isinstance(p.port, int) and p.port in external_ports)
+                            or (p.port is None and p.protocol == "TCP")}, key=str)
+            for port in ports:
+                if any(p.is_every_pod for p in rule.peers):
+                    reach = "every pod of every namespace, but never an address outside the cluster"
+                else:
+                    bits = ev.rule_bits(rule, policy.namespace)
+                    if port is not None and any(
+                            (bits >> k) & 1 and not e.synthetic and any(q.number == port for q in e.ports)
+                            for k, e in enumerate(ev.endpoints)):
+                        continue  # a selected pod serves that port: an in-cluster flow, not a mistake
+                    reach = "only pods (none of which serves it), never the internet or a managed API server"
+                shown = f"TCP/{port}" if port is not None else "every TCP port"
+                yield (policy.source, f"egress rule {i} of {policy.key} allows {shown} to {reach}: "
+                       "external destinations need an ipBlock", ("spec", "egress", i, "to"))
+                break
+
+
+def np104(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    real = 0
+    for k, e in enumerate(ev.endpoints):
+        if e.is_pod and not e.synthetic:
+            real |= 1 << k
+    for policy in cluster.policies:
+        if not ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0)) & real:
+            yield (policy.source, f"{policy.key} selects no pod the cluster runs (KServe- and Istio-created "
+                   "pods included): its podSelector is wrong or it is left over", ("spec", "podSelector"))
+
+
+def _blamed(policies: tuple[Policy, ...], direction: str) -> Policy:
+    """The policy to fix for a denied direction: one meant to allow something there, else the deny."""
+    with_rules = sorted((p for p in policies if p.rules(direction)), key=lambda p: p.key)
+    return with_rules[0] if with_rules else sorted(policies, key=lambda p: p.key)[0]
+
+
+def _group(found: Iterator[tuple[Any, tuple[str | int, ...], str, Violation]]) -> Iterator[Found]:
+    """One finding per (policy, path, flow spec): the first violating pair, and how many pairs there are."""
+    groups: dict[tuple[int, tuple, str], list[Violation]] = {}
+    targets: dict[tuple[int, tuple, str], Any] = {}
+    for target, path, spec_id, violation in found:
+        key = (id(target), path, spec_id)
+        groups.setdefault(key, []).append(violation)
+        targets[key] = target
+    for key, items in groups.items():
+        more = f" (and {len(items) - 1} more pair(s))" if len(items) > 1 else ""
+        yield targets[key], items[0].describe() + more, key[1]
+
+
+def np105(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+
+    def located() -> Iterator[tuple[Any, tuple[str | int, ...], str, Violation]]:
+        for spec in security_model().required:
+            for v in required_violations(cluster, spec):
+                if v.verdict is None:
+                    continue  # no destination of the role in this cluster: nothing to reach
+                side, direction = ((v.verdict.ingress, INGRESS) if not v.verdict.ingress.allowed
+                                   else (v.verdict.egress, EGRESS))
+                policy = _blamed(side.isolated_by, direction)
+                yield policy.source, ("metadata",), spec.id, v
+
+    yield from _group(located())
+
+
+def np106(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    opened = {(p.key, i) for p in cluster.policies for i, _ in _open_rules(cluster, p)
+              if _non_public_selected(cluster, p)}
+
+    def located() -> Iterator[tuple[Any, tuple[str | int, ...], str, Violation]]:
+        for spec in security_model().forbidden:
+            for v in forbidden_violations(cluster, spec):
+                assert v.verdict is not None
+                if not v.verdict.ingress.isolated_by:
+                    continue  # the destination's namespace has no default deny: NP101 says so
+                ref: RuleRef = v.verdict.ingress.allowed_by[0]
+                if (ref.policy.key, ref.index) in opened:
+                    continue  # an allow-every-pod rule: NP102 says so
+                yield ref.policy.source, ("spec", "ingress", ref.index), spec.id, v
+
+    yield from _group(located())
+
+
+__all__ = ["Rule", "cluster_for", "np100", "np101", "np102", "np103", "np104", "np105", "np106"]

@@ -1,0 +1,156 @@
+"""The evaluator's view of one cluster, built from the lint object graph and the platform facts.
+
+Besides the pods the graph knows (manifests, KServe- and Istio-created), the cluster holds endpoints
+that no manifest declares but every flow question needs:
+- ``dns``: the cluster DNS pods (platform ``dns_namespace`` / ``dns_pod_labels``, 53 UDP+TCP);
+- ``api-server`` and ``internet``: external address sets (``api_server_cidrs``, the model download
+  CIDRs minus their exceptions) - NetworkPolicies reach them only through ipBlock;
+- ``monitoring``: an unlabelled scraper pod in the monitoring namespace, if the platform names one;
+- ``any-pod``: an unlabelled pod in every namespace, plus one in a namespace nobody selects by name:
+  what any other workload (or an attacker's pod) would be. Forbidden flows are checked from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from infergate.netpol.evaluate import Evaluator
+from infergate.netpol.model import Endpoint, Namespace, PortSpec, external, pod
+from infergate.netpol.policy import Policy, PolicyError, parse_policy
+
+NETPOL_GROUP = "networking.k8s.io"
+OTHER_NAMESPACE = "(any other namespace)"  # cannot collide with a real namespace name
+PROBE_NAME = "(any pod)"
+
+# Roles, in the order the matrix shows them.
+ROLES = ("gateway", "epp", "model-server", "other", "any-pod", "monitoring", "dns", "api-server", "internet")
+_GRAPH_ROLES = {"gateway": "gateway", "epp": "epp", "model-server": "model-server"}
+# Model URI schemes the storage initializer fetches over the pod network (oci:// is pulled by the
+# kubelet and pvc:// is a volume: neither needs pod egress).
+NETWORK_URI_SCHEMES = ("hf", "s3", "gs", "http", "https", "azure", "hdfs", "webhdfs")
+
+DEFAULTS: dict[str, Any] = {
+    "api_server_cidrs": (),
+    "api_server_ports": (443,),
+    "pod_cidrs": ("10.0.0.0/8",),
+    "dns_namespace": "kube-system",
+    "dns_pod_labels": {"k8s-app": "kube-dns"},
+    "model_download_cidrs": ("0.0.0.0/0",),
+    "model_download_except": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"),
+    "monitoring_namespace": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BadPolicy:
+    source: Any  # K8sObject
+    message: str
+    path: tuple[str | int, ...]
+
+
+@dataclass(slots=True)
+class Cluster:
+    namespaces: list[Namespace]
+    endpoints: list[Endpoint]
+    policies: list[Policy]
+    facts: dict[str, Any]
+    bad_policies: list[BadPolicy] = field(default_factory=list)
+    _evaluator: Evaluator | None = None
+
+    @property
+    def evaluator(self) -> Evaluator:
+        if self._evaluator is None:
+            self._evaluator = Evaluator(self.namespaces, self.endpoints, self.policies,
+                                        self.facts["pod_cidrs"])
+        return self._evaluator
+
+    def by_role(self, role: str) -> list[Endpoint]:
+        return [e for e in self.endpoints if e.role == role]
+
+
+def facts_from(platform: Any) -> dict[str, Any]:
+    """Platform facts the evaluator needs, from the lint Platform (``fact()``), a mapping, or defaults."""
+    out = dict(DEFAULTS)
+    for key in DEFAULTS:
+        value = None
+        if platform is not None and hasattr(platform, "fact"):
+            value = platform.fact(key)
+        elif isinstance(platform, Mapping):
+            value = platform.get(key)
+        elif platform is not None:
+            value = getattr(platform, key, None)
+        if value is not None:
+            out[key] = value
+    for key in ("api_server_cidrs", "pod_cidrs", "model_download_cidrs", "model_download_except"):
+        out[key] = tuple(str(v) for v in out[key])
+    out["api_server_ports"] = tuple(int(p) for p in out["api_server_ports"])
+    out["dns_pod_labels"] = {str(k): str(v) for k, v in dict(out["dns_pod_labels"]).items()}
+    return out
+
+
+def model_uri(pod_model: Any) -> str | None:
+    source = getattr(pod_model, "source", None)
+    if source is None or getattr(source, "kind", None) != "LLMInferenceService":
+        return None
+    model = source.spec.get("model")
+    uri = model.get("uri") if isinstance(model, dict) else None
+    return uri if isinstance(uri, str) else None
+
+
+def needs_network(uri: str | None) -> bool:
+    return uri is not None and uri.split("://", 1)[0].lower() in NETWORK_URI_SCHEMES and "://" in uri
+
+
+def _ports(pod_model: Any) -> tuple[PortSpec, ...]:
+    seen: dict[tuple[int, str], PortSpec] = {}
+    for container in pod_model.containers:
+        for p in container.ports:
+            if isinstance(p.number, int) and (p.number, p.protocol) not in seen:
+                seen[(p.number, p.protocol)] = PortSpec(p.number, p.protocol or "TCP", p.name)
+    return tuple(sorted(seen.values(), key=lambda p: (p.number, p.protocol)))
+
+
+def build_cluster(graph: Any) -> Cluster:
+    """Namespaces, endpoints (graph pods + platform endpoints + probes) and parsed policies of ``graph``."""
+    facts = facts_from(getattr(graph, "platform", None))
+    namespaces = {name: Namespace(name, {k: v for k, v in info.labels.items()})
+                  for name, info in graph.namespaces.items()}
+    endpoints: list[Endpoint] = []
+    for p in graph.pods:
+        uri = model_uri(p)
+        endpoints.append(pod(p.namespace, p.name, p.labels, _ports(p), role=_GRAPH_ROLES.get(p.role, "other"),
+                             source=p.source, attrs={"model_uri": uri, "origin": p.origin}))
+    policies: list[Policy] = []
+    bad: list[BadPolicy] = []
+    for obj in graph.of_kind("NetworkPolicy", NETPOL_GROUP):
+        try:
+            policies.append(parse_policy(obj.obj, source=obj, default_namespace=obj.namespace or "default"))
+        except PolicyError as exc:
+            bad.append(BadPolicy(obj, str(exc), exc.path))
+    endpoints.extend(_platform_endpoints(facts, endpoints, namespaces))
+    for name in [*sorted(namespaces), OTHER_NAMESPACE]:
+        namespaces.setdefault(name, Namespace(name))
+        endpoints.append(pod(name, PROBE_NAME, {}, (), role="any-pod", synthetic=True))
+    return Cluster(sorted(namespaces.values(), key=lambda n: n.name), endpoints, policies, facts, bad)
+
+
+def _platform_endpoints(facts: dict[str, Any], pods: Sequence[Endpoint],
+                        namespaces: dict[str, Namespace]) -> list[Endpoint]:
+    out: list[Endpoint] = []
+    dns_ns, dns_labels = facts["dns_namespace"], facts["dns_pod_labels"]
+    namespaces.setdefault(dns_ns, Namespace(dns_ns))
+    out.append(pod(dns_ns, "cluster-dns", dns_labels,
+                   (PortSpec(53, "UDP", "dns"), PortSpec(53, "TCP", "dns-tcp")), role="dns", synthetic=True))
+    if facts["api_server_cidrs"]:
+        out.append(external("api-server", facts["api_server_cidrs"],
+                            tuple(PortSpec(p) for p in facts["api_server_ports"]), role="api-server"))
+    out.append(external("internet", facts["model_download_cidrs"], (PortSpec(443),),
+                        facts["model_download_except"], role="internet"))
+    monitoring = facts["monitoring_namespace"]
+    if monitoring:
+        namespaces.setdefault(monitoring, Namespace(monitoring))
+        out.append(pod(monitoring, "(metrics scraper)", {}, (), role="monitoring", synthetic=True))
+    taken = {e.key for e in pods}
+    return [e for e in out if e.key not in taken]

@@ -1,0 +1,194 @@
+"""The reachability matrix (role x role x port) and the security model checked against it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from infergate.netpol.cluster import ROLES, Cluster, needs_network
+from infergate.netpol.evaluate import Verdict
+from infergate.netpol.model import Endpoint
+from infergate.netpol.security_model import ANY_PORT, FlowSpec, SecurityModel
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    source: str  # role
+    destination: str  # role
+    port: int
+    protocol: str
+    allowed: int  # allowed (source pod, destination pod) pairs
+    pairs: int
+    example: tuple[str, str]  # the pair ``why`` explains
+    why: str
+
+    @property
+    def status(self) -> str:
+        if self.allowed == 0:
+            return "denied"
+        return "allowed" if self.allowed == self.pairs else "partial"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
+                "status": self.status, "allowed_pairs": self.allowed, "pairs": self.pairs,
+                "example": {"from": self.example[0], "to": self.example[1]}, "why": self.why}
+
+
+def _role_order(role: str | None) -> int:
+    return ROLES.index(role) if role in ROLES else len(ROLES)
+
+
+def matrix(cluster: Cluster) -> list[Cell]:
+    """Every (source role, destination role, destination port) with the verdict over all pod pairs."""
+    ev = cluster.evaluator
+    role_bits: dict[str, int] = {}
+    for i, ep in enumerate(ev.endpoints):
+        role_bits[ep.role or "other"] = role_bits.get(ep.role or "other", 0) | (1 << i)
+    counts: dict[tuple[str, str, int, str], list[int]] = {}
+    examples: dict[tuple[str, str, int, str], tuple[int, int, bool]] = {}
+    for d, dst in enumerate(ev.endpoints):
+        for port in dst.ports:
+            allowed = ev.allowed_sources(d, port.number, port.protocol)
+            for role, bits in role_bits.items():
+                key = (role, dst.role or "other", port.number, port.protocol)
+                hit = allowed & bits
+                entry = counts.setdefault(key, [0, 0])
+                entry[0] += hit.bit_count()
+                entry[1] += bits.bit_count()
+                if hit and not examples.get(key, (0, 0, False))[2]:
+                    examples[key] = ((hit & -hit).bit_length() - 1, d, True)
+                elif key not in examples:
+                    examples[key] = ((bits & -bits).bit_length() - 1, d, False)
+    cells = []
+    for key in sorted(counts, key=lambda k: (_role_order(k[0]), _role_order(k[1]), k[2], k[3])):
+        s, d, _ = examples[key]
+        src, dst = ev.endpoints[s], ev.endpoints[d]
+        verdict = ev.explain(src.key, dst.key, key[2], key[3])
+        cells.append(Cell(key[0], key[1], key[2], key[3], counts[key][0], counts[key][1],
+                          (src.key, dst.key), verdict.describe()))
+    return cells
+
+
+# --- the security model ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Violation:
+    spec: FlowSpec
+    kind: str  # "required" | "forbidden"
+    source: Endpoint
+    destination: Endpoint | None  # None: a required flow with no destination at all
+    port: int | None
+    protocol: str | None
+    verdict: Verdict | None
+
+    def describe(self) -> str:
+        port = f" {self.protocol}/{self.port}" if self.port is not None else ""
+        dst = self.destination.key if self.destination else f"any {self.spec.to}"
+        flow = f"{self.source.role} {self.source.key} -> {self.spec.to} {dst}{port}"
+        if self.kind == "forbidden":
+            how = self.verdict.describe() if self.verdict else ""
+            return f"forbidden flow {self.spec.id} is allowed: {flow} ({how})"
+        if self.verdict is None:
+            return f"required flow {self.spec.id} has no {self.spec.to} to reach: {flow}"
+        return f"required flow {self.spec.id} is denied: {flow} ({self.verdict.describe()})"
+
+
+def _ports_of(spec: FlowSpec, dst: Endpoint) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for p in spec.ports:
+        if p == ANY_PORT:
+            out.extend((q.number, q.protocol) for q in dst.ports)
+        else:
+            out.append(p)  # type: ignore[arg-type]
+    return sorted(set(out))
+
+
+def _applies(spec: FlowSpec, src: Endpoint) -> bool:
+    return spec.when is None or needs_network((src.attrs or {}).get("model_uri"))
+
+
+def _in_scope(spec: FlowSpec, src: Endpoint, dst: Endpoint) -> bool:
+    return spec.scope != "namespace" or src.namespace == dst.namespace
+
+
+def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:
+    ev = cluster.evaluator
+    sources = [e for e in cluster.endpoints
+               if e.role in spec.sources and not e.synthetic and _applies(spec, e)]
+    dests = [e for e in cluster.endpoints if e.role == spec.to]
+
+    def ok(src: Endpoint, dst: Endpoint, port: tuple[int, str]) -> bool:
+        return ev.allowed(src.key, dst.key, port[0], port[1])
+
+    def satisfied(src: Endpoint, dst: Endpoint) -> tuple[bool, tuple[int, str] | None]:
+        ports = _ports_of(spec, dst)
+        if not ports:
+            return False, None
+        results = [(p, ok(src, dst, p)) for p in ports]
+        good = any(r for _, r in results) if spec.match == "any" else all(r for _, r in results)
+        first_bad = next((p for p, r in results if not r), ports[0])
+        return good, first_bad
+
+    if "source" in spec.each:
+        for src in sources:
+            scoped = [d for d in dests if _in_scope(spec, src, d)]
+            if not scoped:
+                if spec.scope is None:
+                    yield Violation(spec, "required", src, None, None, None, None)
+                continue
+            if spec.match == "all" and len({p for d in scoped for p in _ports_of(spec, d)}) > 1:
+                # every port must reach some destination (DNS: UDP/53 and TCP/53)
+                for port in sorted({p for d in scoped for p in _ports_of(spec, d)}):
+                    if not any(port in _ports_of(spec, d) and ok(src, d, port) for d in scoped):
+                        dst = next(d for d in scoped if port in _ports_of(spec, d))
+                        yield Violation(spec, "required", src, dst, port[0], port[1],
+                                        ev.explain(src.key, dst.key, *port))
+                continue
+            if not any(satisfied(src, d)[0] for d in scoped):
+                dst = scoped[0]
+                port = satisfied(src, dst)[1]
+                if port is not None:
+                    yield Violation(spec, "required", src, dst, port[0], port[1],
+                                    ev.explain(src.key, dst.key, *port))
+    if "destination" in spec.each:
+        for dst in dests:
+            if dst.synthetic:
+                continue
+            scoped = [s for s in sources if _in_scope(spec, s, dst)]
+            if not scoped or any(satisfied(s, dst)[0] for s in scoped):
+                continue
+            src = scoped[0]
+            port = satisfied(src, dst)[1]
+            if port is not None:
+                yield Violation(spec, "required", src, dst, port[0], port[1],
+                                ev.explain(src.key, dst.key, *port))
+
+
+def forbidden_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:
+    ev = cluster.evaluator
+    src_bits = 0
+    for i, e in enumerate(ev.endpoints):
+        if e.role in spec.sources:
+            src_bits |= 1 << i
+    for d, dst in enumerate(ev.endpoints):
+        if dst.role != spec.to:
+            continue
+        for number, protocol in _ports_of(spec, dst):
+            hits = ev.allowed_sources(d, number, protocol) & src_bits
+            for s in _bits(hits):
+                src = ev.endpoints[s]
+                yield Violation(spec, "forbidden", src, dst, number, protocol,
+                                ev.explain(src.key, dst.key, number, protocol))
+
+
+def _bits(bits: int) -> Iterator[int]:
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+
+
+def violations(cluster: Cluster, model: SecurityModel) -> Iterator[Violation]:
+    for spec in model.required:
+        yield from required_violations(cluster, spec)
+    for spec in model.forbidden:
+        yield from forbidden_violations(cluster, spec)

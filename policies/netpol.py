@@ -1,0 +1,364 @@
+"""NP1xx: NetworkPolicy reachability, computed exactly and checked against the security model.
+
+The evaluator (infergate/netpol) decides every flow between the pods the cluster will run (including the
+ones KServe and Istio create) and the platform's endpoints (DNS, API server, internet); the security model
+(policies/data/security-model.yaml) says which flows must work and which must not. SEED-FACTS (c) lists the
+three mistakes of the reference deployment these rules were written against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from infergate.findings import Severity
+from infergate.graph import Graph
+from infergate.netpol import checks
+from policies import Hit, rule
+
+NP_DOCS = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
+MODEL = "policies/data/security-model.yaml"
+
+
+def _hits(found: Iterator[checks.Found]) -> Iterator[Hit]:
+    for target, message, path in found:
+        yield Hit(target, message, path)
+
+
+# --- examples: the stack and gateway contexts, plus the policies that isolate them correctly -----------
+_NAMESPACES = """\
+# file: namespaces.yaml
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: monitoring}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: gateway}
+"""
+
+_DENY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: NS}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-dns, namespace: NS}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}
+      podSelector: {matchLabels: {k8s-app: kube-dns}}
+    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]
+"""
+
+_GATEWAY_POLICIES = (
+    "# file: gateway-policies.yaml\n"
+    + _DENY.replace("NS", "gateway")
+    + """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: gateway, namespace: gateway}
+spec:
+  podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: inference-gateway}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - ports: [{port: 443}]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: demo}}
+      podSelector: {matchLabels: {app: vllm}}
+    ports: [{port: 8000}]
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: demo}}
+      podSelector: {matchLabels: {app: epp}}
+    ports: [{port: 9002}]
+"""
+)
+
+_FROM_GATEWAY = """\
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: gateway}}
+      podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: inference-gateway}}"""
+
+_VLLM_INGRESS = f"""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: vllm, namespace: demo}}
+spec:
+  podSelector: {{matchLabels: {{app: vllm}}}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+{_FROM_GATEWAY}
+    - podSelector: {{matchLabels: {{app: epp}}}}
+    ports: [{{port: 8000}}]
+"""
+
+_EPP_INGRESS = f"""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: epp-ingress, namespace: demo}}
+spec:
+  podSelector: {{matchLabels: {{app: epp}}}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+{_FROM_GATEWAY}
+    ports: [{{port: 9002}}]
+"""
+
+_EPP_EGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: epp-egress, namespace: demo}
+spec:
+  podSelector: {matchLabels: {app: epp}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{podSelector: {matchLabels: {app: vllm}}}]
+    ports: [{port: 8000}]
+"""
+
+_HEAD = "# context: stack, gateway\n"
+
+
+def _example(
+    deny: str = _DENY.replace("NS", "demo"),
+    vllm: str = _VLLM_INGRESS,
+    epp_in: str = _EPP_INGRESS,
+    extra: str = "",
+) -> str:
+    parts = [
+        p
+        for p in (
+            deny.rstrip("\n"),
+            vllm.rstrip("\n"),
+            epp_in.rstrip("\n"),
+            _EPP_EGRESS.rstrip("\n"),
+            extra.rstrip("\n"),
+        )
+        if p
+    ]
+    return (
+        _HEAD
+        + _NAMESPACES
+        + "# file: demo-policies.yaml\n"
+        + "\n---\n".join(parts)
+        + "\n"
+        + _GATEWAY_POLICIES
+    )
+
+
+GOOD = _example()
+
+
+@rule(
+    "NP100",
+    "invalid-networkpolicy",
+    Severity.ERROR,
+    summary="a NetworkPolicy the API server would reject (so its isolation cannot be evaluated)",
+    rationale="An unknown selector operator, In/NotIn without values, an ipBlock mixed with selectors or a "
+    "named port with endPort is rejected at apply time: Argo CD shows a failed sync and the namespace runs "
+    "without the isolation the file promises. The reachability rules skip such a policy, so this rule makes "
+    "the gap visible.",
+    links=(NP_DOCS,),
+    fix="Fix the field named in the message (operators are In, NotIn, Exists, DoesNotExist).",
+    bad=(
+        _example(
+            extra="""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: typo, namespace: demo}
+spec:
+  podSelector:
+    matchExpressions:
+    - {key: app, operator: Equals, values: [vllm]}  # <-
+  policyTypes: [Ingress]"""
+        ),
+    ),
+    good=(GOOD,),
+)
+def np100(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np100(graph))
+
+
+@rule(
+    "NP101",
+    "no-default-deny",
+    Severity.ERROR,
+    summary="a namespace running workloads has no default-deny NetworkPolicy for Ingress and Egress",
+    rationale="Without a policy selecting every pod (`podSelector: {}`) for both directions with no rules, "
+    "every pod nobody thought of - the ones KServe and Istio create, a debug pod, a new controller - is "
+    "open both ways. Allow rules only mean something on top of a default deny (SEED-FACTS (d) 1). Checked "
+    "once the output has any NetworkPolicy at all.",
+    links=(NP_DOCS + "#default-deny-all-ingress-and-all-egress-traffic",),
+    fix="Add `podSelector: {}` with `policyTypes: [Ingress, Egress]` and no rules to the namespace, then "
+    "allow exactly the flows of the security model.",
+    bad=(
+        _example(deny=_DENY.replace("NS", "demo").split("---\n", 1)[1]).replace(
+            "metadata: {name: demo}", "metadata: {name: demo}  # <-"
+        ),
+    ),
+    good=(GOOD,),
+)
+def np101(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np101(graph))
+
+
+@rule(
+    "NP102",
+    "peer-admits-every-pod",
+    Severity.ERROR,
+    summary="an ingress rule admits every pod of every namespace to a non-public workload",
+    rationale="`namespaceSelector: {}` with an empty or absent podSelector, a rule without `from`, or an "
+    "ipBlock covering the pod CIDR admits every pod of the cluster. The reference deployment added such a "
+    'peer "for kubelet health probes": kubelet probes come from the node, not from a pod, and are allowed '
+    "anyway - the peer only opened vLLM to every pod and made the gateway-only rule pointless.",
+    links=(NP_DOCS + "#behavior-of-to-and-from-selectors",),
+    fix="Delete the peer (probes need no rule) or name the namespaces and pods that must connect.",
+    bad=(
+        _example(
+            vllm=_VLLM_INGRESS.replace(
+                "    - podSelector: {matchLabels: {app: epp}}\n",
+                "    - podSelector: {matchLabels: {app: epp}}\n"
+                "    - namespaceSelector: {}  # <-\n      podSelector: {}\n",
+            )
+        ),
+        _example(vllm=_VLLM_INGRESS.replace("  - from:\n", "  - ports: [{port: 8000}]  # <-\n  - from:\n")),
+    ),
+    good=(GOOD,),
+)
+def np102(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np102(graph))
+
+
+_VLLM_EGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: vllm-egress, namespace: demo}
+spec:
+  podSelector: {matchLabels: {app: vllm}}
+  policyTypes: [Egress]
+  egress:
+  - to:  # <-
+    - PEER
+    ports: [{protocol: TCP, port: 443}]
+"""
+
+
+@rule(
+    "NP103",
+    "external-egress-via-selectors",
+    Severity.WARNING,
+    summary="egress meant for outside the cluster is written with pod/namespace selectors only",
+    rationale="Selectors match pods, never addresses: `namespaceSelector: {}` on 443 does not reach Hugging "
+    "Face, and a managed API server (GKE) is not a pod, so `podSelector: {component: apiserver}` matches "
+    "nothing. The reference deployment's model download failed with `Name or service not known` / "
+    '`Cannot resolve URL for hf:...` and was "fixed" with allow-all egress.',
+    links=(NP_DOCS + "#networkpolicy-resource",),
+    fix="Use an `ipBlock` (the API server's CIDR; `0.0.0.0/0` with the cluster's ranges in `except` for "
+    "downloads); keep selectors for in-cluster peers.",
+    bad=(
+        _example(extra=_VLLM_EGRESS.replace("PEER", "namespaceSelector: {}")),
+        _example(
+            extra=_VLLM_EGRESS.replace(
+                "PEER", "namespaceSelector: {}\n      podSelector: {matchLabels: {component: apiserver}}"
+            )
+        ),
+    ),
+    good=(
+        _example(
+            extra=_VLLM_EGRESS.replace("  # <-", "").replace(
+                "PEER", "ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}"
+            )
+        ),
+    ),
+)
+def np103(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np103(graph))
+
+
+@rule(
+    "NP104",
+    "dangling-networkpolicy",
+    Severity.ERROR,
+    summary="a NetworkPolicy's podSelector matches no pod the cluster runs",
+    rationale="A policy that selects nothing isolates nothing and allows nothing: usually a wrong label "
+    "(the reference deployment's Pattern-3 EPP policy used `app.kubernetes.io/component: router-scheduler`, "
+    "the pods say `llminferenceservice-router-scheduler`). The pods KServe and Istio create count.",
+    links=(NP_DOCS,),
+    fix="Copy the labels from the pods the policy is meant for (`infergate flows PATH` lists them), or "
+    "delete the policy.",
+    bad=(
+        _example(
+            extra=_EPP_INGRESS.replace("epp-ingress", "epp-typo").replace(
+                "  podSelector: {matchLabels: {app: epp}}",
+                "  podSelector: {matchLabels: {app: router-scheduler}}  # <-",
+            )
+        ),
+    ),
+    good=(GOOD,),
+)
+def np104(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np104(graph))
+
+
+@rule(
+    "NP105",
+    "required-flow-denied",
+    Severity.ERROR,
+    summary="a flow the stack needs is denied (gateway->model server/EPP, EPP->model server/API server, DNS, "
+    "model download)",
+    rationale=f"The flows in `{MODEL}` are what serving needs. The reference deployment's default deny also "
+    "covered the endpoint picker and nothing allowed the gateway to reach its gRPC port 9002: the "
+    "InferencePool's `failureMode: FailOpen` hid it and requests were routed without scheduling. The "
+    "finding lands on the policy that should allow the flow (or the default deny isolating it).",
+    links=(NP_DOCS,),
+    fix="Add an allow rule for the flow named in the message (source and destination, port, protocol); "
+    "remember that both the source's egress and the destination's ingress must allow it.",
+    bad=(
+        _example(epp_in="").replace(
+            "metadata: {name: default-deny, namespace: demo}",
+            "metadata: {name: default-deny, namespace: demo}  # <-",
+        ),
+    ),
+    good=(GOOD,),
+)
+def np105(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np105(graph))
+
+
+@rule(
+    "NP106",
+    "forbidden-flow-allowed",
+    Severity.ERROR,
+    summary="a flow the security model forbids is allowed (other pods->model server, model server->model "
+    "server, anything but the gateway->EPP gRPC)",
+    rationale=f"`{MODEL}` forbids lateral movement: only the gateway and the endpoint picker talk to vLLM, "
+    "model servers do not talk to each other, and only the gateway may use the endpoint picker's ext_proc "
+    "port (whoever can, can steer traffic). The finding lands on the ingress rule that admits the flow.",
+    links=(NP_DOCS,),
+    fix="Narrow the rule's `from` to the gateway's namespace and pods (and the endpoint picker's pods).",
+    bad=(
+        _example(
+            vllm=_VLLM_INGRESS.replace("  - from:\n", "  - from:  # <-\n").replace(
+                "    - podSelector: {matchLabels: {app: epp}}\n",
+                "    - podSelector: {matchLabels: {app: epp}}\n"
+                "    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}\n",
+            )
+        ),
+    ),
+    good=(GOOD,),
+)
+def np106(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np106(graph))
