@@ -166,7 +166,9 @@ def explain(code: str) -> None:
 @reports_errors
 def flows(path: Path, fmt: str) -> None:
     """Show who can talk to whom on which port (NetworkPolicy reachability)."""
-    not_implemented("flows")
+    from infergate.netpol.command import run_flows
+
+    click.echo(run_flows(path, fmt), nl=False)
 
 
 @main.group(cls=_Group)
