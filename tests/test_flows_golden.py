@@ -1,0 +1,54 @@
+"""Golden matrices of dist/pattern1 and dist/pattern3, and the security model verdict on them.
+
+After an intended change of the charts' NetworkPolicies, regenerate with
+``INFERGATE_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_flows_golden.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from infergate.netpol.command import cluster_from_path, run_flows
+from infergate.netpol.flows import violations
+from infergate.netpol.security_model import security_model
+from tests.conftest import REPO
+
+GOLDEN = REPO / "tests" / "golden" / "flows"
+PATTERNS = [p for p in ("pattern1", "pattern3") if (REPO / "dist" / p).is_dir()]
+
+
+@pytest.mark.parametrize("env", PATTERNS)
+@pytest.mark.parametrize(("fmt", "suffix"), [("table", "txt"), ("mermaid", "mmd")])
+def test_matrix_matches_golden(env: str, fmt: str, suffix: str) -> None:
+    output = run_flows(REPO / "dist" / env, fmt)
+    golden = GOLDEN / f"{env}.{suffix}"
+    if os.environ.get("INFERGATE_UPDATE_GOLDEN"):
+        golden.write_text(output, encoding="utf-8")
+    assert output == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("env", PATTERNS)
+def test_dist_satisfies_the_security_model(env: str) -> None:
+    cluster = cluster_from_path(REPO / "dist" / env)
+    assert [v.describe() for v in violations(cluster, security_model())] == []
+
+
+@pytest.mark.parametrize("env", PATTERNS)
+def test_dist_matrix_key_cells(env: str) -> None:
+    """The flows the security model is about, read from the JSON output (independent of the golden)."""
+    cells = {(c["from"], c["to"], c["protocol"], c["port"]): c["status"]
+             for c in json.loads(run_flows(REPO / "dist" / env, "json"))["flows"]}
+    assert cells[("gateway", "model-server", "TCP", 8000)] == "allowed"
+    assert cells[("gateway", "epp", "TCP", 9002)] == "allowed"
+    assert cells[("epp", "model-server", "TCP", 8000)] in ("allowed", "partial")  # own model servers only
+    assert cells[("epp", "api-server", "TCP", 443)] == "allowed"
+    assert cells[("model-server", "internet", "TCP", 443)] == "allowed"
+    for src in ("any-pod", "model-server", "internet", "dns"):
+        assert cells[(src, "model-server", "TCP", 8000)] == "denied", src
+        assert cells[(src, "epp", "TCP", 9002)] == "denied", src
+    for role in ("epp", "model-server"):
+        assert cells[(role, "dns", "UDP", 53)] == "allowed"
+        assert cells[(role, "dns", "TCP", 53)] == "allowed"

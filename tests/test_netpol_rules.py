@@ -1,0 +1,132 @@
+"""NP rules on the reference deployment's own NetworkPolicies: its three mistakes, located precisely."""
+
+from __future__ import annotations
+
+from infergate.lint import lint_documents
+from infergate.lint.platform import platform_from
+from infergate.loader import load_paths
+from tests.conftest import REPO
+
+SEED = REPO / "tests" / "fixtures" / "netpol" / "seed-pattern1"
+FACTS = {"api_server_cidrs": ["172.16.0.2/32"], "pod_cidrs": ["10.8.0.0/14"]}
+
+
+def _lint(path=SEED, facts=FACTS) -> list:
+    docs, problems = load_paths([path])
+    assert not problems
+    findings, _ = lint_documents(docs, platform=platform_from(facts, "test"), select=["NP"])
+    return findings
+
+
+def _at(findings: list, code: str) -> set[tuple[str, int]]:
+    return {(f.file.rsplit("/", 1)[-1], f.line) for f in findings if f.code == code}
+
+
+def test_kubelet_peer_is_allow_all_pods() -> None:
+    """Mistake 1: `namespaceSelector: {}` + `podSelector: {}` "for kubelet probes" (NP102, not NP106 too)."""
+    findings = _lint()
+    assert _at(findings, "NP102") == {("allow-gateway.yaml", 26)}
+    assert not _at(findings, "NP106")
+
+
+def test_pods_only_egress_meant_for_the_internet() -> None:
+    """Mistake 2: egress to `namespaceSelector: {}` / `component: apiserver` on 443 (NP103) ..."""
+    findings = _lint()
+    assert _at(findings, "NP103") == {("allow-vllm-egress.yaml", 26), ("allow-vllm-egress.yaml", 31)}
+    # ... so the hf:// download is denied, blamed on the egress policy meant to allow it
+    download = [f for f in findings if f.code == "NP105" and "model-server-to-model-download" in f.message]
+    assert [(f.file.rsplit("/", 1)[-1], f.line) for f in download] == [("allow-vllm-egress.yaml", 3)]
+
+
+def test_epp_under_default_deny() -> None:
+    """Mistake 3: the EPP pod KServe creates is covered by default-deny and nothing allows gateway -> 9002."""
+    messages = [f.message for f in _lint() if f.code == "NP105"]
+    gateway_epp = [m for m in messages if "gateway-to-epp-grpc" in m]
+    assert len(gateway_epp) == 1
+    assert "opendatahub/inference-gateway-istio" in gateway_epp[0]
+    assert "qwen2-3b-pattern1-kserve-router-scheduler TCP/9002" in gateway_epp[0]
+    for flow in ("epp-to-api-server", "epp-to-model-server-metrics", "pods-to-dns"):
+        assert any(flow in m for m in messages), flow
+
+
+def test_exactly_the_three_mistakes() -> None:
+    assert {f.code for f in _lint()} == {"NP102", "NP103", "NP105"}
+
+
+def test_no_network_policy_no_np_findings(tmp_path) -> None:
+    (tmp_path / "stack.yaml").write_text((SEED / "stack.yaml").read_text())
+    assert _lint(tmp_path) == []
+
+
+def test_unknown_api_server_skips_that_requirement() -> None:
+    messages = [f.message for f in _lint(facts={"pod_cidrs": ["10.8.0.0/14"]})]
+    assert not any("epp-to-api-server" in m for m in messages)
+    assert any("gateway-to-epp-grpc" in m for m in messages)
+
+
+def test_fixed_policies_are_clean(tmp_path) -> None:
+    """The same stack with the mistakes fixed the way the charts do it lints clean."""
+    (tmp_path / "stack.yaml").write_text((SEED / "stack.yaml").read_text())
+    (tmp_path / "default-deny.yaml").write_text((SEED / "default-deny.yaml").read_text())
+    (tmp_path / "fixed.yaml").write_text(FIXED)
+    findings = _lint(tmp_path)
+    assert [f"{f.code} {f.message}" for f in findings] == []
+
+
+_VLLM = """\
+    matchLabels: {app.kubernetes.io/name: qwen2-3b-pattern1, kserve.io/component: workload}"""
+_EPP = """\
+    matchLabels: {app.kubernetes.io/component: llminferenceservice-router-scheduler,
+                  app.kubernetes.io/name: qwen2-3b-pattern1}"""
+_GW = """\
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: opendatahub}}
+      podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: inference-gateway}}"""
+FIXED = f"""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: allow-dns, namespace: llm-d-inference-scheduling}}
+spec:
+  podSelector: {{}}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: kube-system}}}}
+      podSelector: {{matchLabels: {{k8s-app: kube-dns}}}}
+    ports: [{{protocol: UDP, port: 53}}, {{protocol: TCP, port: 53}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: vllm, namespace: llm-d-inference-scheduling}}
+spec:
+  podSelector:
+{_VLLM}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+{_GW}
+    - podSelector:
+    {_EPP}
+    ports: [{{port: 8000}}]
+  egress:
+  - to: [{{ipBlock: {{cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}}}}]
+    ports: [{{port: 443}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: epp, namespace: llm-d-inference-scheduling}}
+spec:
+  podSelector:
+{_EPP}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+{_GW}
+    ports: [{{port: 9002}}]
+  egress:
+  - to:
+    - podSelector:
+    {_VLLM}
+    ports: [{{port: 8000}}]
+  - to: [{{ipBlock: {{cidr: 172.16.0.2/32}}}}]
+    ports: [{{port: 443}}]
+"""
