@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from functools import lru_cache
 
 from infergate.netpol.policy import IPBlock, Network
 
@@ -33,6 +34,7 @@ def subtract(nets: Iterable[Network], minus: Iterable[Network]) -> tuple[Network
     return tuple(pieces)
 
 
+@lru_cache(maxsize=4096)
 def block_covers(block: IPBlock, pieces: tuple[Network, ...]) -> bool:
     """Every address of ``pieces`` (disjoint CIDRs) lies in block.cidr and outside every except."""
     if not pieces:

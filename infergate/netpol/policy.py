@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from infergate.netpol.model import PROTOCOLS
@@ -166,13 +167,22 @@ def parse_selector(value: Any, path: tuple[str | int, ...]) -> LabelSelector:
     return LabelSelector(tuple(reqs))
 
 
-def parse_network(value: Any, path: tuple[str | int, ...]) -> Network:
-    if not isinstance(value, str):
-        raise PolicyError("must be a CIDR string", path)
+@lru_cache(maxsize=4096)
+def _network(value: str) -> Network | str:
+    """Parsed CIDR, or the error text (ipaddress parsing is slow; policies repeat the same few CIDRs)."""
     try:
         return ipaddress.ip_network(value, strict=False)
     except ValueError as exc:
-        raise PolicyError(f"invalid CIDR {value!r}: {exc}", path) from None
+        return str(exc)
+
+
+def parse_network(value: Any, path: tuple[str | int, ...]) -> Network:
+    if not isinstance(value, str):
+        raise PolicyError("must be a CIDR string", path)
+    net = _network(value)
+    if isinstance(net, str):
+        raise PolicyError(f"invalid CIDR {value!r}: {net}", path)
+    return net
 
 
 def _parse_ip_block(value: Any, path: tuple[str | int, ...]) -> IPBlock:
