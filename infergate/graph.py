@@ -330,6 +330,7 @@ class Graph:
         self.documents: list[Document] = []  # non-object documents are kept for rules that care (none yet)
         self._by_key: dict[tuple[str, str, str | None, str], list[K8sObject]] = defaultdict(list)
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
+        self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
         self.virtual: list[K8sObject] = []
         self.pods: list[PodModel] = []
         self._pods_by_label: dict[tuple[str, str], list[PodModel]] = defaultdict(list)
@@ -382,6 +383,7 @@ class Graph:
     def _add(self, obj: K8sObject) -> None:
         self._by_key[obj.key].append(obj)
         self._by_kind[obj.kind].append(obj)
+        self._by_kind_ns[(obj.kind, obj.namespace)].append(obj)
 
     def add_virtual(self, source: K8sObject, body: dict[str, Any]) -> K8sObject:
         """An object a controller will create from ``source`` (located at the source for findings)."""
@@ -404,13 +406,23 @@ class Graph:
             if (group is None or o.group == group) and (include_virtual or not o.virtual)
         ]
 
+    def in_namespace(
+        self, kind: str, namespace: str | None, group: str | None = None, *, include_virtual: bool = False
+    ) -> list[K8sObject]:
+        """Objects of a kind in one namespace (indexed: rules call this per pod)."""
+        return [
+            o
+            for o in self._by_kind_ns.get((kind, namespace), ())
+            if (group is None or o.group == group) and (include_virtual or not o.virtual)
+        ]
+
     def get(self, kind: str, namespace: str | None, name: str, group: str | None = None) -> K8sObject | None:
         """The object (real first, then virtual) with this kind/namespace/name (any group if None)."""
         if group is not None:
             found = self._by_key.get((group, kind, namespace, name))
             return found[0] if found else None
-        for obj in self._by_kind.get(kind, ()):
-            if obj.namespace == namespace and obj.name == name:
+        for obj in self._by_kind_ns.get((kind, namespace), ()):
+            if obj.name == name:
                 return obj
         return None
 

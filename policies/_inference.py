@@ -156,20 +156,22 @@ def epp_secure(container: Container) -> bool:
     return value is None or value.lower() not in ("false", "0")
 
 
-def host_names(svc: K8sObject) -> set[str]:
-    ns = svc.namespace or "default"
-    return {svc.name, f"{svc.name}.{ns}", f"{svc.name}.{ns}.svc", f"{svc.name}.{ns}.svc.cluster.local"}
-
-
 def destination_rules_for(graph: Graph, svc: K8sObject) -> list[K8sObject]:
-    hosts = host_names(svc)
-    found = []
-    for dr in graph.of_kind("DestinationRule", ISTIO_GROUP):
-        host = str(dr.spec.get("host", ""))
-        # a short host resolves in the DestinationRule's own namespace
-        if host in hosts and (dr.namespace == svc.namespace or "." in host):
-            found.append(dr)
-    return found
+    """DestinationRules whose host is this Service (short names resolve in the rule's own namespace)."""
+    by_host: dict[str, list[K8sObject]] = graph.cache.get("dr_by_host")  # type: ignore[assignment]
+    if by_host is None:
+        by_host = {}
+        for dr in graph.of_kind("DestinationRule", ISTIO_GROUP):
+            host = str(dr.spec.get("host", ""))
+            key = f"{host}.{dr.namespace}.svc.cluster.local" if "." not in host else host
+            parts = key.split(".")
+            if len(parts) == 2:
+                key = f"{key}.svc.cluster.local"
+            elif len(parts) == 3 and parts[2] == "svc":
+                key = f"{key}.cluster.local"
+            by_host.setdefault(key, []).append(dr)
+        graph.cache["dr_by_host"] = by_host
+    return list(by_host.get(f"{svc.name}.{svc.namespace or 'default'}.svc.cluster.local", ()))
 
 
 def dr_tls_mode(dr: K8sObject) -> str | None:
@@ -182,11 +184,13 @@ def dr_tls_mode(dr: K8sObject) -> str | None:
 
 
 def services_selecting(graph: Graph, pod: PodModel) -> list[K8sObject]:
-    return [
-        s
-        for s in graph.of_kind("Service", "", include_virtual=True)
-        if s.namespace == pod.namespace
-        and isinstance(s.spec.get("selector"), dict)
-        and s.spec["selector"]
-        and all(pod.labels.get(k) == str(v) for k, v in s.spec["selector"].items())
-    ]
+    found = []
+    for svc in graph.in_namespace("Service", pod.namespace, "", include_virtual=True):
+        selector = svc.spec.get("selector")
+        if (
+            isinstance(selector, dict)
+            and selector
+            and all(pod.labels.get(k) == str(v) for k, v in selector.items())
+        ):
+            found.append(svc)
+    return found

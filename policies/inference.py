@@ -341,26 +341,27 @@ VERBS = {"get", "list", "watch"}
 
 def _rules_for_sa(graph: Graph, ns: str, sa: str) -> list[dict]:
     rules: list[dict] = []
-    for kind in ("RoleBinding", "ClusterRoleBinding"):
-        for binding in graph.of_kind(kind, "rbac.authorization.k8s.io"):
-            if kind == "RoleBinding" and binding.namespace != ns:
-                continue
-            subjects = [as_dict(s) for s in as_list(binding.obj.get("subjects"))]
-            if not any(
-                s.get("kind") == "ServiceAccount"
-                and s.get("name") == sa
-                and (s.get("namespace") or binding.namespace) == ns
-                for s in subjects
-            ):
-                continue
-            ref = as_dict(binding.obj.get("roleRef"))
-            role = (
-                graph.get("Role", binding.namespace, str(ref.get("name")), "rbac.authorization.k8s.io")
-                if ref.get("kind") == "Role"
-                else graph.get("ClusterRole", None, str(ref.get("name")), "rbac.authorization.k8s.io")
-            )
-            if role is not None:
-                rules.extend(as_dict(r) for r in as_list(role.obj.get("rules")))
+    bindings = [
+        *graph.in_namespace("RoleBinding", ns, "rbac.authorization.k8s.io"),
+        *graph.of_kind("ClusterRoleBinding", "rbac.authorization.k8s.io"),
+    ]
+    for binding in bindings:
+        subjects = [as_dict(s) for s in as_list(binding.obj.get("subjects"))]
+        if not any(
+            s.get("kind") == "ServiceAccount"
+            and s.get("name") == sa
+            and (s.get("namespace") or binding.namespace) == ns
+            for s in subjects
+        ):
+            continue
+        ref = as_dict(binding.obj.get("roleRef"))
+        role = (
+            graph.get("Role", binding.namespace, str(ref.get("name")), "rbac.authorization.k8s.io")
+            if ref.get("kind") == "Role"
+            else graph.get("ClusterRole", None, str(ref.get("name")), "rbac.authorization.k8s.io")
+        )
+        if role is not None:
+            rules.extend(as_dict(r) for r in as_list(role.obj.get("rules")))
     return rules
 
 

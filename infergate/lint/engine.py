@@ -72,7 +72,7 @@ def lint_documents(
             if reason:
                 suppressed += 1
                 continue
-            line = line_of(target.doc, path) if path else None
+            line = _line(target.doc, path) if path else None
             findings.append(finding_for(target.doc, rule.code, rule.slug, severity, hit.message, line=line))
     known = {r.code for r in selected_rules()} | set(SUPPRESSION_RULES)
     findings.extend(suppression_findings(graph.objects, known))
@@ -85,6 +85,16 @@ def lint_documents(
         suppressed=suppressed,
     )
     return findings, summary
+
+
+def _line(doc: Document, path: tuple[str | int, ...]) -> int:
+    """line_of, with a fast path for top-level keys (most findings): no YAML re-parse needed."""
+    if len(path) == 1 and isinstance(path[0], str) and doc.text and not doc.file.endswith(".json"):
+        prefix = f"{path[0]}:"
+        for offset, text in enumerate(doc.text.splitlines()):
+            if text.startswith(prefix):
+                return doc.first_line + offset
+    return line_of(doc, path)
 
 
 def cluster_of(file: str) -> Path | None:

@@ -1,0 +1,197 @@
+"""Benchmark `infergate lint`: 10,000 objects with every rule (budget 2 s), and Checkov on 1,000 objects.
+
+    .venv/bin/python bench/lint.py [--objects 10000] [--compare 1000] [--runs 3] [--no-checkov]
+
+The corpus is the generator's own output: dist/pattern1's model stack (LLMInferenceService on TPU,
+InferencePool, EPP with Service/RBAC, route, InferenceModel, six NetworkPolicies, Namespace) replicated into
+team namespaces behind the one gateway/mesh/PKI of pattern1, linted with pattern1's platform facts.
+Checkov (pinned below) is installed on demand into its own venv under the user cache, never into .venv.
+Times are medians of --runs; peak RSS comes from wait4() of each child process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+CHECKOV_VERSION = "3.3.30"
+CHECKOV_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "infergate" / "bench-checkov"
+
+SOURCE = REPO / "dist" / "pattern1"
+SHARED_DIRS = ("gateway", "mesh", "pki", "namespaces")  # once per corpus (argocd/ names dist paths: left out)
+MODEL_NS = "llm-d-inference-scheduling"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list | tuple | set | frozenset):
+        return "[" + ", ".join(_toml(v) for v in sorted(value, key=str)) + "]"
+    return json.dumps(str(value))
+
+
+def write_config(path: Path, teams: list[str]) -> None:
+    """Lint config carrying pattern1's platform facts, with its provided secrets in every team namespace."""
+    from infergate.config import environment_for_dist
+    from infergate.lint.platform import _facts_as_mapping
+
+    facts = _facts_as_mapping(environment_for_dist(SOURCE.resolve()).platform)
+    secrets = {f"{ns}/{name}" for ns, name in facts.pop("provided_secrets")}
+    secrets |= {f"{team}/{name}" for team in teams for ns, name in
+                (s.split("/", 1) for s in list(secrets)) if ns == MODEL_NS}
+    facts["provided_secrets"] = secrets
+    lines = ["[lint.platform]"] + [f"{key.replace('_', '-')} = {_toml(value)}" for key, value in
+                                   sorted(facts.items()) if value is not None]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_corpus(directory: Path, objects: int) -> tuple[int, Path]:
+    """Replicate dist/pattern1's model stack (16 objects) into team namespaces; shared parts once.
+
+    Returns (object count, lint config path). The corpus is the generator's real output, so it lints clean.
+    """
+    from infergate.loader import load_paths
+
+    count = 0
+    for sub in SHARED_DIRS:
+        for src in sorted((SOURCE / sub).glob("*.yaml")):
+            (directory / f"{sub}-{src.name}").write_text(src.read_text())
+            count += 1
+    team_files = [(f"{sub.name}-{f.name}", f.read_text()) for sub in sorted(SOURCE.iterdir())
+                  if sub.name.startswith(("model-", "networkpolicies-")) for f in sorted(sub.glob("*.yaml"))]
+    namespace = (SOURCE / "namespaces" / f"Namespace.{MODEL_NS}.yaml").read_text()
+    per_team = len(team_files) + 1
+    teams: list[str] = []
+    while count + per_team <= objects:
+        team = f"team-{len(teams):04d}"
+        folder = directory / team
+        folder.mkdir()
+        (folder / "namespace.yaml").write_text(namespace.replace(MODEL_NS, team))
+        for name, text in team_files:
+            (folder / name).write_text(text.replace(MODEL_NS, team))
+        teams.append(team)
+        count += per_team
+    gateway = directory / "gateway-Gateway.inference-gateway.yaml"  # admit routes from every team namespace
+    item = f"                  - {MODEL_NS}\n"
+    gateway.write_text(gateway.read_text().replace(item, "".join(item.replace(MODEL_NS, t) for t in teams)))
+    config = directory.parent / f"{directory.name}.toml"
+    write_config(config, teams)
+    documents, problems = load_paths([directory])
+    assert not problems and len(documents) == count, (len(documents), count, problems[:1])
+    return count, config
+
+
+def timed_child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MiB, exit code) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def ensure_checkov() -> Path | None:
+    checkov = CHECKOV_VENV / "bin" / "checkov"
+    if checkov.exists():
+        return checkov
+    print(f"installing checkov=={CHECKOV_VERSION} into {CHECKOV_VENV} (once) ...", flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(CHECKOV_VENV)], check=True)
+        subprocess.run([str(CHECKOV_VENV / "bin" / "pip"), "install", "-q", f"checkov=={CHECKOV_VERSION}"],
+                       check=True)
+    except (subprocess.CalledProcessError, OSError) as exc:
+        print(f"checkov could not be installed ({exc}); comparison skipped", flush=True)
+        return None
+    return checkov
+
+
+def bench_in_process(directory: Path, config_file: Path, runs: int) -> tuple[float, float, int, int]:
+    """Medians of (load + graph + every rule) and of the load alone, phases timed within each run."""
+    from infergate.lint import lint_documents, load_config
+    from infergate.loader import load_paths
+    from policies import all_rules
+
+    all_rules()  # import the rule modules once, like a warm CLI process does
+    totals, loads = [], []
+    objects = findings = 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        documents, _ = load_paths([directory])
+        loaded = time.perf_counter()
+        config = load_config(config_file)
+        found, summary = lint_documents(documents, platform=config.platform, config=config)
+        done = time.perf_counter()
+        loads.append(loaded - start)
+        totals.append(done - start)
+        objects, findings = summary["objects"], len(found)
+    return statistics.median(totals), statistics.median(loads), objects, findings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--compare", type=int, default=1_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-checkov", action="store_true")
+    args = parser.parse_args()
+
+    from policies import all_rules
+
+    with tempfile.TemporaryDirectory(prefix="infergate-bench-lint-") as tmp:
+        big, small = Path(tmp) / "big", Path(tmp) / "small"
+        big.mkdir()
+        small.mkdir()
+        n_big, big_config = write_corpus(big, args.objects)
+        n_small, small_config = write_corpus(small, args.compare)
+
+        total, load, objects, findings = bench_in_process(big, big_config, args.runs)
+        engine = total - load
+        print(f"infergate lint, in process: {objects} objects ({n_big} written), {len(all_rules())} rules, "
+              f"{findings} findings; median of {args.runs}")
+        print(f"  end to end (load + graph + every rule): {total:.3f} s  budget 2.0 s: "
+              f"{'OK' if total <= 2.0 else 'OVER'}")
+        print(f"    YAML loading (infergate.loader):     {load:.3f} s  ({objects / load:,.0f} objects/s)")
+        print(f"    graph + every rule:                   {engine:.3f} s  "
+              f"({objects / engine:,.0f} objects/s)")
+
+        rows = []
+        cli = [str(REPO / ".venv" / "bin" / "infergate"), "lint", str(small), "--config", str(small_config),
+               "--format", "json"]
+        samples = [timed_child(cli) for _ in range(args.runs)]
+        rows.append(("infergate lint (CLI)", statistics.median(s[0] for s in samples),
+                     max(s[1] for s in samples), samples[0][2]))
+        checkov = None if args.no_checkov else ensure_checkov()
+        if checkov is not None:
+            argv = [str(checkov), "-d", str(small), "--framework", "kubernetes", "--quiet", "--compact",
+                    "--skip-download"]
+            env = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
+            samples = [timed_child(argv, env) for _ in range(args.runs)]
+            name = f"checkov {CHECKOV_VERSION} --framework kubernetes"
+            rows.append((name, statistics.median(s[0] for s in samples), max(s[1] for s in samples),
+                         samples[0][2]))
+        print(f"\nsame corpus: {n_small} objects, end to end (process start included), median of {args.runs}")
+        print(f"  {'tool':<44} {'wall s':>8} {'peak RSS MiB':>13} {'exit':>5}")
+        for name, wall, rss, code in rows:
+            print(f"  {name:<44} {wall:>8.3f} {rss:>13.1f} {code:>5}")
+        if len(rows) == 2:
+            print(f"  infergate is {rows[1][1] / rows[0][1]:.1f}x faster and uses "
+                  f"{rows[1][2] / rows[0][2]:.1f}x less memory on this corpus")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
