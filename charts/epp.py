@@ -64,7 +64,10 @@ class EndpointPicker(Construct):
                                automount_service_account_token=True)
         k8s.KubeRole(self, "role", metadata=meta(name, ns, obj_labels), rules=[
             k8s.PolicyRule(api_groups=[""], resources=["pods"], verbs=["get", "list", "watch"]),
-            k8s.PolicyRule(api_groups=[POOL_GROUP], resources=["inferencemodels", "inferencepools"],
+            k8s.PolicyRule(api_groups=[POOL_GROUP],
+                           resources=["inferencemodels", "inferenceobjectives", "inferencepools"],
+                           verbs=["get", "list", "watch"]),
+            k8s.PolicyRule(api_groups=["inference.networking.k8s.io"], resources=["inferencepools"],
                            verbs=["get", "list", "watch"]),
             k8s.PolicyRule(api_groups=["discovery.k8s.io"], resources=["endpointslices"],
                            verbs=["get", "list", "watch"]),

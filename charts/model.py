@@ -18,11 +18,17 @@ from charts.resources import (
     HTTPRouteSpec,
     InferenceModel,
     InferenceModelSpec,
+    InferenceObjective,
+    InferenceObjectiveSpec,
     InferencePool,
     InferencePoolSpec,
     ParentRef,
+    PoolRef,
 )
 from infergate.config import Environment, Model
+
+# InferenceModel criticality -> InferenceObjective priority (higher is served first; unset = 0)
+PRIORITY = {"Critical": 1, "Standard": 0, "Sheddable": -1}
 
 
 def parent_refs(env: Environment) -> list[ParentRef]:
@@ -49,11 +55,15 @@ class ModelChart(Chart):
                              "failureMode": model.epp.failure_mode},
         }
         InferencePool(self, model.pool_name, namespace=model.namespace, labels=lab, spec=pool)
-        served: InferenceModelSpec = {
-            "modelName": model.served_name, "criticality": model.criticality,
-            "poolRef": {"group": POOL_GROUP, "kind": "InferencePool", "name": model.pool_name},
-        }
-        InferenceModel(self, model.name, namespace=model.namespace, labels=lab, spec=served)
+        pool_ref: PoolRef = {"group": POOL_GROUP, "kind": "InferencePool", "name": model.pool_name}
+        if model.epp.objective_kind == "InferenceModel":  # GIE v0.x pickers
+            served: InferenceModelSpec = {"modelName": model.served_name, "criticality": model.criticality,
+                                          "poolRef": pool_ref}
+            InferenceModel(self, model.name, namespace=model.namespace, labels=lab, spec=served)
+        else:  # GIE >= v1.0 pickers (the ODH release-v0.4 image) watch InferenceObjectives only
+            objective: InferenceObjectiveSpec = {"poolRef": pool_ref,
+                                                 "priority": PRIORITY[model.criticality]}
+            InferenceObjective(self, model.name, namespace=model.namespace, labels=lab, spec=objective)
         route: HTTPRouteSpec = {
             "parentRefs": parent_refs(env),
             "rules": [{

@@ -161,6 +161,15 @@ class InferenceModel(CustomResource):
     API_VERSION, KIND = "inference.networking.x-k8s.io/v1alpha2", "InferenceModel"
 
 
+class InferenceObjectiveSpec(TypedDict):
+    poolRef: PoolRef
+    priority: NotRequired[int]
+
+
+class InferenceObjective(CustomResource):
+    API_VERSION, KIND = "inference.networking.x-k8s.io/v1alpha2", "InferenceObjective"
+
+
 # --- KServe ------------------------------------------------------------------------------------------
 
 class ModelSpec(TypedDict):

@@ -161,6 +161,7 @@ class Epp:
     image: str
     secure_serving: bool
     failure_mode: str
+    objective_kind: str  # InferenceObjective (GIE >= v1.0 pickers) | InferenceModel (GIE v0.x)
     scorer_weights: dict[str, float]
     requests: dict[str, str]
 
@@ -555,6 +556,7 @@ def _model(index: int, raw: dict[str, Any], errors: _Errors) -> Model:
                               f"{_OWNED_VLLM_FLAGS[flag]}); remove it from extraArgs")
     epp = Epp(image=e.get("image", DEFAULT_EPP_IMAGE), secure_serving=e.get("secureServing", True),
               failure_mode=e.get("failureMode", "FailOpen"),
+              objective_kind=e.get("objectiveKind", "InferenceObjective"),
               scorer_weights={k: float(w)
                               for k, w in sorted(e.get("scorerWeights", DEFAULT_SCORERS).items())},
               requests=dict(e.get("requests", {"cpu": "256m", "memory": "500Mi"})))

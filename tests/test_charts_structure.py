@@ -97,8 +97,8 @@ def structural_errors(obj: dict[str, Any]) -> list[str]:
 def test_dist_has_objects_of_every_concern() -> None:
     kinds = {obj["kind"] for _, obj in dist_objects()}
     assert {"Istio", "Gateway", "Certificate", "ClusterIssuer", "HTTPRoute", "InferencePool",
-            "InferenceModel", "LLMInferenceService", "Deployment", "NetworkPolicy", "DestinationRule",
-            "AppProject", "Application", "ApplicationSet"} <= kinds
+            "InferenceObjective", "InferenceModel", "LLMInferenceService", "Deployment", "NetworkPolicy",
+            "DestinationRule", "AppProject", "Application", "ApplicationSet"} <= kinds
 
 
 @pytest.mark.parametrize(("file", "obj"), dist_objects(), ids=lambda v: v if isinstance(v, str) else "")

@@ -84,10 +84,13 @@ def test_explicit_mode_references_resolve(env: str) -> None:
         sa = deploy["spec"]["template"]["spec"]["serviceAccountName"]
         binding = one(env, "RoleBinding", sa, ns)
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": sa, "namespace": ns}]
-        one(env, "Role", binding["roleRef"]["name"], ns)
-        im = one(env, "InferenceModel", model.name, ns)
-        assert im["spec"]["modelName"] == model.served_name
-        assert im["spec"]["poolRef"]["name"] == pool["metadata"]["name"]
+        objective = one(env, model.epp.objective_kind, model.name, ns)
+        assert objective["spec"]["poolRef"] == {"group": "inference.networking.x-k8s.io",
+                                                "kind": "InferencePool", "name": pool["metadata"]["name"]}
+        role = one(env, "Role", binding["roleRef"]["name"], ns)
+        readable = {r for rule in role["rules"] for r in rule["resources"]}
+        watched = f"{model.epp.objective_kind.lower()}s"
+        assert {"pods", "endpointslices", "inferencepools", watched} <= readable
         # a TLS-serving EPP gets a certificate and the gateway a DestinationRule to reach it
         if "--secure-serving" in args:
             one(env, "DestinationRule", ext["name"], ns)
