@@ -45,5 +45,9 @@ docs: setup
 bench: setup
 	for b in bench/*.py; do $(BIN)/python $$b; done
 
+# opt-in, not part of `make test`: infergate vs kubeconform and kubectl-validate (built with Go, cached)
+oracle: setup
+	$(BIN)/python bench/oracle.py
+
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache

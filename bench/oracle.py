@@ -1,0 +1,169 @@
+"""Oracle check (`make oracle`, not part of `make test`): infergate vs kubeconform vs kubectl-validate.
+
+Builds kubeconform and kubectl-validate at pinned versions with the Go toolchain through the Go module
+proxy (binaries cached under ``<infergate cache>/tools/``; skipped with a clear message where Go or the
+proxy is missing), runs all three on the same corpus (the validator's fixtures and dist/), one verdict per
+object, and prints every disagreement. kubectl-validate runs the API server's own validation code (schemas
+and CEL), so a disagreement with it is a bug until explained. Core kinds: kubeconform needs its default
+schema location (network), so it only judges CRD kinds (via `infergate schemas export`); kubectl-validate
+gets the pinned CRDs from a local directory.
+
+Usage: .venv/bin/python bench/oracle.py [PATH...]   (default: tests/fixtures/validate dist)
+Exit 0 when every available oracle agrees with infergate, 1 on a disagreement, 0 with SKIP when none built.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from infergate import crds as lock  # noqa: E402
+
+TOOLS = {
+    "kubeconform": ("github.com/yannh/kubeconform/cmd/kubeconform", "v0.7.0"),
+    "kubectl-validate": ("sigs.k8s.io/kubectl-validate", "v0.0.4"),
+}
+BUILD_TIMEOUT_S = 900
+
+
+def go_tool(name: str) -> tuple[Path | None, str]:
+    """(binary, "") when built or cached, else (None, reason)."""
+    module, version = TOOLS[name]
+    target_dir = lock.cache_root() / "tools" / f"{name}-{version}"
+    binary = target_dir / name
+    if binary.exists():
+        return binary, ""
+    go = shutil.which("go")
+    if go is None:
+        return None, "no Go toolchain on PATH"
+    env = {**os.environ, "GOBIN": str(target_dir), "GOFLAGS": "-mod=mod"}
+    try:
+        result = subprocess.run([go, "install", f"{module}@{version}"], capture_output=True, text=True,
+                                env=env, timeout=BUILD_TIMEOUT_S, check=False, cwd=tempfile.gettempdir())
+    except subprocess.TimeoutExpired:
+        return None, f"`go install {module}@{version}` timed out after {BUILD_TIMEOUT_S}s"
+    if result.returncode != 0 or not binary.exists():
+        tail = " ".join(result.stderr.strip().splitlines()[-2:])
+        return None, f"`go install {module}@{version}` failed (module proxy unreachable?): {tail}"
+    return binary, ""
+
+
+def infergate_verdicts(paths: list[str]) -> dict[tuple[str, str], bool]:
+    """(file, kind/name) -> valid? (CEL on, strict)."""
+    from infergate.loader import load_paths
+    from infergate.validate import validate_paths
+
+    findings, _ = validate_paths(paths)
+    bad = {(f.file, f"{f.kind}/{f.name}") for f in findings if f.severity.value == "error"}
+    for f in findings:
+        if f.severity.value == "error":
+            CODES.setdefault((f.file, f"{f.kind}/{f.name}"), set()).add(f.code)
+    documents, _ = load_paths(paths)
+    out = {}
+    for doc in documents:
+        if isinstance(doc.obj, dict):
+            key = (doc.file, f"{doc.obj.get('kind')}/{(doc.obj.get('metadata') or {}).get('name')}")
+            out[key] = key not in bad
+    return out
+
+
+def kubeconform_verdicts(binary: Path, paths: list[str], schemas: Path) -> dict[tuple[str, str], bool]:
+    template = str(schemas) + "/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json"
+    command = [str(binary), "-strict", "-verbose", "-output", "json", "-schema-location", template, *paths]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    out = {}
+    for res in json.loads(result.stdout or "{}").get("resources", []):
+        if res.get("status") in ("statusValid", "statusInvalid"):
+            out[(res["filename"], f"{res['kind']}/{res['name']}")] = res["status"] == "statusValid"
+    return out
+
+
+def kubectl_validate_verdicts(binary: Path, files: list[str], crd_dir: Path) -> dict[tuple[str, str], bool]:
+    from infergate.loader import load_paths
+
+    # v0.0.4 has hard-coded core schemas up to Kubernetes 1.30 (newer ones it would fetch from GitHub)
+    result = subprocess.run([str(binary), *files, "--local-crds", str(crd_dir), "--version", "1.30",
+                             "--output", "json"], capture_output=True, text=True, check=False)
+    try:
+        report = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        print(f"kubectl-validate gave no JSON: {result.stderr.strip()[:300]}")
+        return {}
+    out = {}
+    for file in files:
+        documents, _ = load_paths([file])
+        verdicts = report.get(file) if isinstance(report, dict) else None
+        if not isinstance(verdicts, list):
+            continue
+        for doc, verdict in zip(documents, verdicts, strict=False):
+            if isinstance(doc.obj, dict) and verdict.get("status") in ("Success", "Failure"):
+                message = verdict.get("message", "")
+                if "failed to retrieve validator" in message or "not found" in message.lower()[:80]:
+                    continue  # no schema for the kind: not a verdict
+                key = (file, f"{doc.obj.get('kind')}/{(doc.obj.get('metadata') or {}).get('name')}")
+                out[key] = verdict.get("status") == "Success"
+                if not out[key]:
+                    MESSAGES[key] = message[:300]
+    return out
+
+
+MESSAGES: dict[tuple[str, str], str] = {}
+CODES: dict[tuple[str, str], set[str]] = {}
+
+
+def main(argv: list[str]) -> int:
+    from infergate.loader import iter_files
+    from infergate.validate import crd_schema
+    from infergate.validate.export import export_schemas
+
+    paths = argv or [str(REPO / "tests" / "fixtures" / "validate"), str(REPO / "dist")]
+    files = [str(p) for p in iter_files(paths) if isinstance(p, Path)]
+    ours = infergate_verdicts(files)
+    disagreements = 0
+    ran = 0
+    with tempfile.TemporaryDirectory(prefix="infergate-oracle-") as tmp:
+        schemas, crd_dir = Path(tmp) / "schemas", Path(tmp) / "crds"
+        export_schemas(schemas)
+        crd_dir.mkdir()
+        entries = {c.source for c in crd_schema.chosen_crds()[0]}
+        for entry in lock.read_lock():
+            if entry.name in entries:
+                shutil.copy(lock.verified_path(entry), crd_dir / (entry.name.replace("/", "_") + ".yaml"))
+        for name, run in (("kubeconform", lambda b: kubeconform_verdicts(b, files, schemas)),
+                          ("kubectl-validate", lambda b: kubectl_validate_verdicts(b, files, crd_dir))):
+            binary, reason = go_tool(name)
+            if binary is None:
+                print(f"SKIP {name}: {reason}")
+                continue
+            ran += 1
+            theirs = run(binary)
+            compared = 0
+            for key, verdict in sorted(theirs.items()):
+                if key not in ours:
+                    continue
+                compared += 1
+                if ours[key] != verdict and name == "kubeconform" and verdict and CODES.get(key) == {"V002"}:
+                    print(f"explained {name}: {key[0]} {key[1]}: only CEL findings (kubeconform has no CEL)")
+                elif ours[key] != verdict:
+                    disagreements += 1
+                    mine, other = ("valid" if v else "invalid" for v in (ours[key], verdict))
+                    print(f"DISAGREE {name}: {key[0]} {key[1]}: infergate says {mine}, {name} says {other}"
+                          + (f" ({MESSAGES[key]})" if key in MESSAGES else ""))
+            print(f"{name}: {compared} objects compared")
+    if ran == 0:
+        print("SKIP: no oracle could be built")
+        return 0
+    print(f"{disagreements} disagreement(s)")
+    return 1 if disagreements else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
