@@ -21,6 +21,7 @@ from infergate.netpol.model import Endpoint, Namespace, PortSpec, external, pod
 from infergate.netpol.policy import Policy, PolicyError, parse_policy
 
 NETPOL_GROUP = "networking.k8s.io"
+KSERVE_MODEL_PORT = 8000  # kserve-config-llm-template's container port
 OTHER_NAMESPACE = "(any other namespace)"  # cannot collide with a real namespace name
 PROBE_NAME = "(any pod)"
 
@@ -120,7 +121,10 @@ def build_cluster(graph: Any) -> Cluster:
     endpoints: list[Endpoint] = []
     for p in graph.pods:
         uri = model_uri(p)
-        endpoints.append(pod(p.namespace, p.name, p.labels, _ports(p), role=_GRAPH_ROLES.get(p.role, "other"),
+        ports = _ports(p)
+        if not ports and p.origin == "kserve" and p.role == "model-server":
+            ports = (PortSpec(KSERVE_MODEL_PORT),)  # no template container: the preset's main serves 8000
+        endpoints.append(pod(p.namespace, p.name, p.labels, ports, role=_GRAPH_ROLES.get(p.role, "other"),
                              source=p.source, attrs={"model_uri": uri, "origin": p.origin}))
     policies: list[Policy] = []
     bad: list[BadPolicy] = []

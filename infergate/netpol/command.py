@@ -7,7 +7,7 @@ from pathlib import Path
 from infergate.errors import InfergateError
 from infergate.loader import line_of, load_paths
 from infergate.netpol.cluster import Cluster, build_cluster
-from infergate.netpol.flows import Cell, matrix, violations
+from infergate.netpol.flows import Cell, matrix, unchecked, violations
 from infergate.netpol.security_model import security_model
 
 
@@ -42,9 +42,11 @@ def run_flows(path: Path, fmt: str) -> str:
 
     cluster = cluster_from_path(path)
     cells = shown_cells(cluster)
-    found = list(violations(cluster, security_model()))
+    model = security_model()
+    found = list(violations(cluster, model))
+    notes = unchecked(cluster, model)
     if fmt == "json":
-        return render.as_json(cluster, cells, found)
+        return render.as_json(cluster, cells, found, notes)
     if fmt == "mermaid":
         return render.mermaid(cells, found)
-    return render.table(cells, found)
+    return render.table(cells, found, notes)

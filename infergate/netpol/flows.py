@@ -75,7 +75,7 @@ class Violation:
     spec: FlowSpec
     kind: str  # "required" | "forbidden"
     source: Endpoint
-    destination: Endpoint | None  # None: a required flow with no destination at all
+    destination: Endpoint | None
     port: int | None
     protocol: str | None
     verdict: Verdict | None
@@ -87,8 +87,6 @@ class Violation:
         if self.kind == "forbidden":
             how = self.verdict.describe() if self.verdict else ""
             return f"forbidden flow {self.spec.id} is allowed: {flow} ({how})"
-        if self.verdict is None:
-            return f"required flow {self.spec.id} has no {self.spec.to} to reach: {flow}"
         return f"required flow {self.spec.id} is denied: {flow} ({self.verdict.describe()})"
 
 
@@ -128,12 +126,12 @@ def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]
         first_bad = next((p for p, r in results if not r), ports[0])
         return good, first_bad
 
+    if not dests:
+        return  # the platform does not say where that role is (e.g. no api_server_cidrs): not checkable
     if "source" in spec.each:
         for src in sources:
             scoped = [d for d in dests if _in_scope(spec, src, d)]
             if not scoped:
-                if spec.scope is None:
-                    yield Violation(spec, "required", src, None, None, None, None)
                 continue
             if spec.match == "all" and len({p for d in scoped for p in _ports_of(spec, d)}) > 1:
                 # every port must reach some destination (DNS: UDP/53 and TCP/53)
@@ -185,6 +183,13 @@ def _bits(bits: int) -> Iterator[int]:
         low = bits & -bits
         yield low.bit_length() - 1
         bits ^= low
+
+
+def unchecked(cluster: Cluster, model: SecurityModel) -> list[str]:
+    """Required flows that cannot be checked because no endpoint of the destination role is known."""
+    present = {e.role for e in cluster.endpoints}
+    return [f"{spec.id}: no {spec.to} endpoint known (platform facts)" for spec in model.required
+            if spec.to not in present]
 
 
 def violations(cluster: Cluster, model: SecurityModel) -> Iterator[Violation]:

@@ -14,7 +14,7 @@ _EXTERNAL = ("internet", "api-server")
 _PLATFORM = ("dns", "monitoring")
 
 
-def table(cells: Sequence[Cell], violations: Sequence[Violation]) -> str:
+def table(cells: Sequence[Cell], violations: Sequence[Violation], unchecked: Sequence[str] = ()) -> str:
     rows = [("FROM", "TO", "PORT", "STATUS", "PAIRS", "BY")]
     rows += [(c.source, c.destination, f"{c.protocol}/{c.port}", c.status, f"{c.allowed}/{c.pairs}", c.why)
              for c in cells]
@@ -26,10 +26,12 @@ def table(cells: Sequence[Cell], violations: Sequence[Violation]) -> str:
         lines += [f"  {v.kind}: {v.describe()}" for v in violations]
     else:
         lines.append("security model: every required flow allowed, every forbidden flow denied")
+    lines += [f"  not checked: {note}" for note in unchecked]
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
-def as_json(cluster: Cluster, cells: Sequence[Cell], violations: Sequence[Violation]) -> str:
+def as_json(cluster: Cluster, cells: Sequence[Cell], violations: Sequence[Violation],
+            unchecked: Sequence[str] = ()) -> str:
     doc = {
         "endpoints": [{"key": e.key, "role": e.role, "synthetic": e.synthetic,
                        "ports": [{"port": p.number, "protocol": p.protocol, "name": p.name} for p in e.ports]}
@@ -38,6 +40,7 @@ def as_json(cluster: Cluster, cells: Sequence[Cell], violations: Sequence[Violat
         "violations": [{"kind": v.kind, "id": v.spec.id, "from": v.source.key,
                         "to": v.destination.key if v.destination else None, "port": v.port,
                         "protocol": v.protocol, "message": v.describe()} for v in violations],
+        "unchecked": list(unchecked),
     }
     return json.dumps(doc, indent=2, sort_keys=False) + "\n"
 
