@@ -228,3 +228,40 @@ def test_docs_rules_md_is_current() -> None:
 
     current = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
     assert current == rules_markdown(), f"docs/rules.md is stale: run `{REGENERATE}`"
+
+
+def test_every_policy_module_is_discovered() -> None:
+    from policies import all_rules
+
+    modules = {p.stem for p in (REPO / "policies").glob("*.py") if not p.stem.startswith("_")}
+    assert modules <= {r.family for r in all_rules()}
+
+
+def test_a_crashing_rule_is_reported_not_passed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import policies
+    from infergate.lint import engine
+
+    def boom(graph: object) -> list:
+        raise KeyError("spec")
+
+    broken = dataclasses.replace(policies.rule_by_code("SEC603"), check=boom)
+    others = [r for r in policies.all_rules() if r.code in ("INF308",)]
+    monkeypatch.setattr(engine, "selected_rules", lambda select=(), ignore=(): [broken, *others])
+    findings, _ = lint_paths([SEED], config=load_config(SEED_CONFIG))
+    assert {f.code for f in findings} >= {"E002", "INF308"}
+    assert any("SEC603 crashed" in f.message for f in findings if f.code == "E002")
+
+
+def test_platform_flags_override_facts(tmp_path: Path) -> None:
+    base = ("lint", str(SEED), "--select", "INF309")
+    assert run_infergate(*base).stdout.count(" INF309 ") == 2
+    result = run_infergate(*base, "--provided-secret", "llm-d-inference-scheduling/huggingface-token",
+                           "--provided-secret", "llm-d-inference-scheduling/11009103-jhull-svc-pull-secret")
+    assert " INF309 " not in result.stdout
+    (tmp_path / "route.yaml").write_text((SEED / "httproute.yaml").read_text())  # a v1 pool backend
+    unknown = run_infergate("lint", str(tmp_path), "--select", "INF303").stdout
+    assert " INF303 " not in unknown  # no Istio version known: not checked
+    result = run_infergate("lint", str(tmp_path), "--select", "INF303", "--istio-version", "v1.26.6")
+    assert " INF303 " in result.stdout and "needs Istio >= 1.28" in result.stdout
