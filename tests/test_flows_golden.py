@@ -52,3 +52,11 @@ def test_dist_matrix_key_cells(env: str) -> None:
     for role in ("epp", "model-server"):
         assert cells[(role, "dns", "UDP", 53)] == "allowed"
         assert cells[(role, "dns", "TCP", 53)] == "allowed"
+
+
+def test_readme_diagram_is_current() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## NetworkPolicy reachability", 1)[1]
+    block = section.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert block == run_flows(REPO / "dist" / "pattern1", "mermaid"), \
+        "regenerate: infergate flows dist/pattern1 --format mermaid (README, NetworkPolicy reachability)"
