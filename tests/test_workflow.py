@@ -45,6 +45,8 @@ def test_workflow_runs_tests_check_and_uploads_sarif_with_caching() -> None:
     runs = "\n".join(step.get("run", "") for step in steps)
     uses = [step.get("uses", "") for step in steps]
     assert "make test" in runs and ".venv/bin/infergate check" in runs
+    assert runs.index("make crds") < runs.index("make test") < runs.index(".venv/bin/infergate check")
+    assert "GITHUB_ENV" in runs  # the tests' offline mirror is the verified cache when no site mirror
     assert sum(u.startswith("github/codeql-action/upload-sarif@") for u in uses) == 2
     python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
     node = next(s for s in steps if s.get("uses", "").startswith("actions/setup-node@"))
