@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from infergate.netpol.cluster import Cluster, build_cluster
-from infergate.netpol.evaluate import RuleRef
+from infergate.netpol.evaluate import RuleRef, iter_bits
 from infergate.netpol.flows import Violation, forbidden_violations, required_violations
 from infergate.netpol.model import Endpoint
 from infergate.netpol.policy import EGRESS, INGRESS, Peer, Policy, Rule
@@ -92,9 +92,23 @@ def _open_rules(cluster: Cluster, policy: Policy) -> Iterator[tuple[int, int | N
 def _non_public_selected(cluster: Cluster, policy: Policy) -> list[Endpoint]:
     ev = cluster.evaluator
     selected = ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0))
-    return [ev.endpoints[i] for i in range(len(ev.endpoints))
-            if (selected >> i) & 1 and not ev.endpoints[i].synthetic
-            and ev.endpoints[i].role not in PUBLIC_ROLES]
+    return [e for e in (ev.endpoints[i] for i in iter_bits(selected & _real_pods(cluster)))
+            if e.role not in PUBLIC_ROLES]
+
+
+def _real_pods(cluster: Cluster) -> int:
+    """Bitset of the pods of the output (not probes, not platform pods)."""
+    return cluster.evaluator.real_pods
+
+
+def _serving(cluster: Cluster, port: int) -> int:
+    """Bitset of the output's pods that declare ``port``."""
+    ev = cluster.evaluator
+    bits = 0
+    for k in iter_bits(_real_pods(cluster)):
+        if any(q.number == port for q in ev.endpoints[k].ports):
+            bits |= 1 << k
+    return bits
 
 
 def np102(graph: Any) -> Iterator[Found]:
@@ -139,10 +153,7 @@ def np103(graph: Any) -> Iterator[Found]:
                 if any(p.is_every_pod for p in rule.peers):
                     reach = "every pod of every namespace, but never an address outside the cluster"
                 else:
-                    bits = ev.rule_bits(rule, policy.namespace)
-                    if port is not None and any(
-                            (bits >> k) & 1 and not e.synthetic and any(q.number == port for q in e.ports)
-                            for k, e in enumerate(ev.endpoints)):
+                    if port is not None and ev.rule_bits(rule, policy.namespace) & _serving(cluster, port):
                         continue  # a selected pod serves that port: an in-cluster flow, not a mistake
                     reach = "only pods (none of which serves it), never the internet or a managed API server"
                 shown = f"TCP/{port}" if port is not None else "every TCP port"
@@ -156,10 +167,7 @@ def np104(graph: Any) -> Iterator[Found]:
     if cluster is None:
         return
     ev = cluster.evaluator
-    real = 0
-    for k, e in enumerate(ev.endpoints):
-        if e.is_pod and not e.synthetic:
-            real |= 1 << k
+    real = _real_pods(cluster)
     for policy in cluster.policies:
         if not ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0)) & real:
             yield (policy.source, f"{policy.key} selects no pod the cluster runs (KServe- and Istio-created "

@@ -112,6 +112,7 @@ class Evaluator:
         n = len(self.endpoints)
         self.all = (1 << n) - 1
         self.pods = 0
+        self.real_pods = 0  # pods of the manifests (not probes or platform pods)
         self.ns_members: dict[str, int] = {}
         self._label_index: dict[str, dict[str, int]] = {}
         self._has_key: dict[str, int] = {}
@@ -120,6 +121,8 @@ class Evaluator:
                 continue
             bit = 1 << i
             self.pods |= bit
+            if not ep.synthetic:
+                self.real_pods |= bit
             self.ns_members[ep.namespace] = self.ns_members.get(ep.namespace, 0) | bit  # type: ignore[index]
             for key, value in ep.labels.items():
                 values = self._label_index.setdefault(key, {})
@@ -129,6 +132,7 @@ class Evaluator:
         names = set(declared) | set(self.ns_members)
         self.namespace_labels = {name: (declared.get(name) or Namespace(name)).effective_labels()
                                  for name in sorted(names)}
+        self._ns_cache: dict[LabelSelector, int] = {}
         pod_pieces = subtract(to_networks(pod_cidrs), ())
         self._pod_pieces = pod_pieces
         self._external_pieces = {i: subtract(to_networks(ep.cidrs), to_networks(ep.excepts))
@@ -184,8 +188,16 @@ class Evaluator:
                 bits &= ~self._has_key.get(req.key, 0)
         return bits
 
-    def select_namespaces(self, selector: LabelSelector) -> list[str]:
-        return [name for name, labels in self.namespace_labels.items() if selector.matches(labels)]
+    def select_namespaces(self, selector: LabelSelector) -> int:
+        """Pods of the namespaces the selector matches (memoized: policies repeat the same few selectors)."""
+        bits = self._ns_cache.get(selector)
+        if bits is None:
+            bits = 0
+            for name, labels in self.namespace_labels.items():
+                if selector.matches(labels):
+                    bits |= self.ns_members.get(name, 0)
+            self._ns_cache[selector] = bits
+        return bits
 
     def peer_bits(self, peer: Peer, namespace: str) -> int:
         if peer.ip_block is not None:
@@ -199,9 +211,7 @@ class Evaluator:
         elif peer.namespace_selector.is_empty:
             within = self.pods
         else:
-            within = 0
-            for name in self.select_namespaces(peer.namespace_selector):
-                within |= self.ns_members.get(name, 0)
+            within = self.select_namespaces(peer.namespace_selector)
         if peer.pod_selector is None:
             return within
         return self.select_pods(peer.pod_selector, within)
