@@ -21,11 +21,30 @@ from __future__ import annotations
 
 import copy
 import re
+import sys
+import types
 from dataclasses import dataclass, field
 from typing import Any
 
-import cel
-from cel.stdlib import EXTENSIONS
+
+def _import_cel() -> Any:
+    """Import ``cel`` without its interactive CLI: ``cel/__init__`` imports ``cel.cli`` (typer, rich,
+    prompt_toolkit: ~0.3 s, more than validating a repository), which nothing here uses."""
+    if "cel" not in sys.modules and "cel.cli" not in sys.modules:
+        sys.modules["cel.cli"] = types.ModuleType("cel.cli", "placeholder: infergate does not use cel's CLI")
+        try:
+            import cel as module
+        finally:
+            if sys.modules.get("cel.cli") is not None and not hasattr(sys.modules["cel.cli"], "main"):
+                del sys.modules["cel.cli"]  # a later `import cel.cli` still gets the real one
+        return module
+    import cel as module
+
+    return module
+
+
+cel = _import_cel()
+from cel.stdlib import EXTENSIONS  # noqa: E402 - after the import above
 
 # functions cel-rust implements natively (macros such as has/all/exists are not reported by functions())
 _NATIVE = {"size", "contains", "matches", "startsWith", "endsWith", "duration", "timestamp", "int", "uint",
@@ -222,6 +241,10 @@ def _renamed(value: Any, aliases: dict[str, str]) -> Any:
 
 # --- evaluation ----------------------------------------------------------------------------------------
 
+_MISSING = object()
+_MEMO_LIMIT = 200_000  # entries; bounds memory on huge inputs
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     rules: list[CompiledRule]
@@ -246,6 +269,7 @@ class Evaluator:
         self.evaluated = 0
         self.unevaluated: dict[str, str] = {}  # rule -> reason (reported once per run)
         self._batches: dict[int, tuple[Any, Batch | None]] = {}
+        self._memo: dict[tuple[int, str], Any] = {}
         self._context = cel.Context()
         for name, fn in KUBERNETES_FUNCTIONS.items():
             self._context.add_function(name, fn)
@@ -297,11 +321,7 @@ class Evaluator:
     def _run_batch(self, batch: Batch, node: Any, path: Path, out: list[Violation]) -> bool:
         """False when the batch cannot tell (a rule raised): the caller then runs rules one by one."""
         try:
-            if batch.needs_context:
-                self._context.add_variable("self", node)
-                results = batch.program.execute(self._context)
-            else:
-                results = batch.program.execute({"self": node})
+            results = self._execute(batch.program, batch.needs_context, node)
         except Exception:
             return False
         if not isinstance(results, list) or len(results) != len(batch.rules):
@@ -317,6 +337,23 @@ class Evaluator:
                 out.append(Violation(where, self._message(rule, node), rule.rule))
         return True
 
+    def _execute(self, program: Any, needs_context: bool, node: Any) -> Any:
+        """Run a program on ``self = node``, memoized: rules are pure, and manifests repeat themselves
+        (the same listeners, timeouts, selectors...). ``repr`` tells JSON values apart exactly
+        (``1``/``1.0``/``True`` differ); a raising evaluation is never memoized."""
+        key = (id(program), repr(node))
+        found = self._memo.get(key, _MISSING)
+        if found is not _MISSING:
+            return found
+        if needs_context:
+            self._context.add_variable("self", node)
+            result = program.execute(self._context)
+        else:
+            result = program.execute({"self": node})
+        if len(self._memo) < _MEMO_LIMIT:
+            self._memo[key] = result
+        return result
+
     def _check(self, node: Any, raw: dict[str, Any], path: Path, out: list[Violation]) -> None:
         rule = self.compiler.compile(raw)
         if rule.skip == "transition":
@@ -329,11 +366,7 @@ class Evaluator:
         if rule.aliases:
             node = _renamed(node, rule.aliases)
         try:
-            if rule.needs_context:
-                self._context.add_variable("self", node)
-                result = rule.program.execute(self._context)
-            else:
-                result = rule.program.execute({"self": node})
+            result = self._execute(rule.program, rule.needs_context, node)
         except KeyError as exc:  # cel-go: "no such key" -> the API server rejects the object
             out.append(Violation(path, f"rule evaluation error: no such key: {exc.args[0]}", rule.rule))
             return
