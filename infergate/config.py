@@ -36,6 +36,8 @@ PILOT_ENV = {
 }
 # Kubernetes object-name limits for names KServe/Istio derive from ours (SEED-FACTS (b)).
 SERVICE_NAME_MAX = 63
+# KServe's preset and its workload Service hard-code the vLLM port (SEED-FACTS (b.1)): not configurable.
+KSERVE_MODEL_PORT = 8000
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,13 +573,13 @@ def _model(index: int, raw: dict[str, Any], errors: _Errors) -> Model:
     return Model(name=name, namespace=namespace, uri=raw["uri"], served_name=raw["servedName"],
                  criticality=raw.get("criticality", "Critical"), replicas=raw.get("replicas", 1),
                  image=raw["image"], tpu=tpu_slice, path_prefix=prefix, router=router,
-                 port=raw.get("port", 8000), vllm=vllm, epp=epp,
+                 port=KSERVE_MODEL_PORT, vllm=vllm, epp=epp,
                  hf_token_secret=hf["name"] if hf else None, hf_token_key=(hf or {}).get("key", "HF_TOKEN"),
                  image_pull_secrets=tuple(s.get("imagePull", [])))
 
 
 _OWNED_VLLM_FLAGS = {
-    "--model": "uri", "--served-model-name": "servedName", "--port": "port",
+    "--model": "uri", "--served-model-name": "servedName", "--port": "KServe's fixed port 8000",
     "--tensor-parallel-size": "the TPU table", "--ssl-certfile": "vllm.tls", "--ssl-keyfile": "vllm.tls",
     "--enable-prefix-caching": "vllm.prefixCaching", "--dtype": "vllm.dtype",
     "--max-model-len": "vllm.maxModelLen",
