@@ -31,10 +31,11 @@ class StageResult:
     summary: dict[str, Any] = field(default_factory=dict)
     note: str = ""  # why it did not run
     cached: bool = False  # results reused from an earlier run on identical inputs
+    fail_on: Severity = Severity.ERROR  # lint honours the project's lint config (fail_on = "warning")
 
     @property
     def failed(self) -> bool:
-        return not self.ran or any(f.severity is Severity.ERROR for f in self.findings)
+        return not self.ran or any(f.severity.rank >= self.fail_on.rank for f in self.findings)
 
 
 @dataclass(slots=True)
@@ -139,12 +140,17 @@ def run_check(path: Path | None = None, envs: list[str] | None = None, use_cache
     diff, skipped = check_freshness(project, dist, envs, key)
     targets = [_relative(t) for t in ([dist / env for env in envs] if envs else [dist]) if t.exists()]
     files = sum(1 for t in targets for p in t.rglob("*") if p.is_file())
+    from infergate.lint.config import discover_config
+
+    lint_config = discover_config()
     results_key = None
     if key is not None:
-        from infergate.lint.config import discover_config
-
-        results_key = checkcache.results_key(key, targets, checkcache.canonical(discover_config()))
-    return CheckReport(project, dist, diff, skipped, files, _stages(targets, results_key))
+        results_key = checkcache.results_key(key, targets, checkcache.canonical(lint_config))
+    stages = _stages(targets, results_key)
+    for stage in stages:
+        if stage.name == "lint":
+            stage.fail_on = lint_config.fail_on
+    return CheckReport(project, dist, diff, skipped, files, stages)
 
 
 def _display(path: Path, project: Path) -> str:

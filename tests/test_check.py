@@ -167,3 +167,11 @@ def test_check_never_leaks_a_temp_dir(project: Path, cache_env: dict[str, str], 
     run_infergate("check", "--no-cache", env={**cache_env, "TMPDIR": str(tmp)}, cwd=project)
     assert list(tmp.iterdir()) == []
     assert sorted(os.listdir(project)) == ["dist", "environments"]
+
+
+def test_stage_fails_at_its_threshold() -> None:
+    from infergate.findings import Finding, Severity
+
+    warning = Finding("SEC602", "pod-not-hardened", Severity.WARNING, "not hardened")
+    assert not StageResult("lint", ran=True, findings=[warning]).failed
+    assert StageResult("lint", ran=True, findings=[warning], fail_on=Severity.WARNING).failed
