@@ -320,6 +320,8 @@ def inf303(graph: Graph) -> Iterator[Hit]:
                     )
                     continue
             problem = _pool_api_problem(group, version) if version else None
+            if route.virtual and version and version >= (1, 28):
+                problem = None  # KServe moves its own route to the v1 pool when the gateway rejects v1alpha2
             if problem:
                 yield Hit(route, f"backendRef InferencePool {name}: {problem}", path)
     if istio is not None and routes:
