@@ -17,6 +17,7 @@ from infergate.graph import (
 )
 from policies import Hit, rule
 from policies._common import backend_refs, inference_routes, is_pool_ref, listeners_for
+from policies._examples import stack_variant
 from policies._inference import (
     destination_rules_for,
     dr_tls_mode,
@@ -166,6 +167,25 @@ spec:
     good=(
         """\
 # context: stack, gateway
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: model, namespace: demo}
+spec:
+  parentRefs: [{name: inference-gateway, namespace: gateway}]
+  rules:
+  - backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool, port: 8000}]
+""",
+        "# context: gateway\n"
+        + stack_variant("--secure-serving=false]", "--secure-serving]")
+        + """\
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: epp-tls, namespace: demo}
+spec:
+  host: epp.demo.svc.cluster.local
+  trafficPolicy: {tls: {mode: SIMPLE, insecureSkipVerify: true}}
+---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: model, namespace: demo}
