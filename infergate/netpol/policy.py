@@ -28,6 +28,10 @@ class PolicyError(ValueError):
         super().__init__(message)
         self.path = path
 
+    def __str__(self) -> str:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in self.path).lstrip(".")
+        return f"{where}: {self.args[0]}" if where else str(self.args[0])
+
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
