@@ -77,7 +77,7 @@ def write_corpus(directory: Path, objects: int) -> tuple[int, Path]:
     per_team = len(team_files) + 1
     teams: list[str] = []
     while count + per_team <= objects:
-        team = f"team-{len(teams):04d}"
+        team = f"team-{len(teams) + 1}"  # no zero padding: "-0001" would look like a YAML 1.1 octal
         folder = directory / team
         folder.mkdir()
         (folder / "namespace.yaml").write_text(namespace.replace(MODEL_NS, team))

@@ -197,7 +197,9 @@ def _nesting_too_deep(text: str) -> bool:
 # rejects (so error messages and limits stay those of the strict loader).
 _NOT_FAST = object()
 _RISKY_TEXT = ("&", "*", "!", "<<", "? ", "\n?", "\n%", "= ", "\n" + " " * 200)  # anchors, tags, keys...
-_RISKY_NUMBER = re.compile(r"\d[\d_]*[_eE:]|-[ \t]+-[ \t]")  # 1_000, 1e3, 1:30; compact nested sequences
+# 1_000, 1e3, 1:30 (a digit run that starts a token: "tpu-v6e", a sha or "v1.2e" inside words is no number);
+# compact nested sequences
+_RISKY_NUMBER = re.compile(r"(?<![A-Za-z0-9_])\d[\d_]*[_eE:]|-[ \t]+-[ \t]")
 _ZERO = re.compile(r"0[0-9_bBoO]")  # 017, 0b1, 0o7: octal/binary differ between YAML 1.1 and 1.2
 _WORDS = frozenset(["y", "Y", "n", "N", "yes", "Yes", "YES", "no", "No", "NO",  # YAML 1.1 booleans
                     "on", "On", "ON", "off", "Off", "OFF"])
