@@ -130,3 +130,47 @@ spec:
   - to: [{{ipBlock: {{cidr: 172.16.0.2/32}}}}]
     ports: [{{port: 443}}]
 """
+
+
+def _epp_policy(component: str) -> str:
+    return f"""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: allow-gateway-to-epp, namespace: llm-d-inference-scheduling}}
+spec:
+  podSelector: {{matchLabels: {{app.kubernetes.io/component: {component}}}}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: opendatahub}}}}
+      podSelector: {{matchLabels: {{gateway.networking.k8s.io/gateway-name: inference-gateway}}}}
+    ports: [{{port: 9002}}]
+"""
+
+
+def test_dangling_policy_judged_against_the_pods_kserve_creates(tmp_path) -> None:
+    """Pattern 3's EPP policy used `router-scheduler`; KServe labels its EPP pods differently."""
+    for name in ("stack.yaml", "default-deny.yaml", "allow-gateway.yaml", "allow-vllm-egress.yaml"):
+        (tmp_path / name).write_text((SEED / name).read_text())
+    (tmp_path / "epp.yaml").write_text(_epp_policy("router-scheduler"))
+    assert _at(_lint(tmp_path), "NP104") == {("epp.yaml", 5)}
+    (tmp_path / "epp.yaml").write_text(_epp_policy("llminferenceservice-router-scheduler"))
+    findings = _lint(tmp_path)
+    assert not _at(findings, "NP104")
+    assert not any("gateway-to-epp-grpc" in f.message for f in findings)  # mistake 3 fixed
+
+
+def test_namespace_with_only_kserve_pods_needs_a_default_deny(tmp_path) -> None:
+    (tmp_path / "stack.yaml").write_text((SEED / "stack.yaml").read_text())
+    (tmp_path / "elsewhere.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: opendatahub}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{}], egress: [{}]}\n")
+    findings = _lint(tmp_path)
+    np101 = {(f.kind, f.name, f.line): f.message for f in findings if f.code == "NP101"}
+    # on the Namespace object when the output declares it; else on the object the pods come from
+    assert set(np101) == {("Namespace", "llm-d-inference-scheduling", 3),
+                          ("Gateway", "inference-gateway", 23)}
+    kserve = np101[("Namespace", "llm-d-inference-scheduling", 3)]
+    assert "(qwen2-3b-pattern1-kserve, qwen2-3b-pattern1-kserve-router-scheduler)" in kserve
+    # a policy in the gateway's namespace makes it governed: its Istio-created pods count too
+    assert "inference-gateway-istio" in np101[("Gateway", "inference-gateway", 23)]
