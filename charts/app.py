@@ -15,7 +15,7 @@ from charts.gateway import GatewayChart
 from charts.mesh import MeshChart
 from charts.model import ModelChart
 from charts.namespaces import NamespacesChart
-from charts.netpol import NetworkPoliciesChart
+from charts.netpol import NetworkPoliciesChart, policed_namespaces
 from charts.pki import PkiChart
 from infergate.config import Environment
 
@@ -40,7 +40,7 @@ def synth_environment(env: Environment, outdir: Path) -> None:
         add(PkiChart(app, "pki", env))
     add(MeshChart(app, "mesh", env))
     add(GatewayChart(app, "gateway", env))
-    for ns in env.model_namespaces:
+    for ns in policed_namespaces(env):
         add(NetworkPoliciesChart(app, f"networkpolicies-{ns}", ns, env))
     for model in env.models:
         add(ModelChart(app, f"model-{model.name}", model, env))

@@ -40,6 +40,20 @@ def _ip_blocks(cidrs: tuple[str, ...], except_: tuple[str, ...] = ()) -> list[k8
     return peers
 
 
+ISTIOD_LABELS = {"app": "istiod"}
+ISTIOD_XDS_PORT = 15012
+GATEWAY_STATUS_PORT = 15021  # the load balancer's health check
+
+
+def policed_namespaces(env: Environment) -> list[str]:
+    """Model namespaces, and the gateway's when infergate owns it alone (not KServe's namespace, whose
+    controller flows infergate does not model)."""
+    names = set(env.model_namespaces)
+    if env.gateway.namespace != env.operators.kserve.namespace:
+        names.add(env.gateway.namespace)
+    return sorted(names)
+
+
 class NetworkPoliciesChart(Chart):
     def __init__(self, scope: Construct, folder: str, namespace: str, env: Environment) -> None:
         super().__init__(scope, folder)
@@ -49,9 +63,27 @@ class NetworkPoliciesChart(Chart):
         self._policy("allow-dns-egress", {}, egress=[k8s.NetworkPolicyEgressRule(
             to=[_ns_pods(plat.dns_namespace, plat.dns_pod_labels)],
             ports=[_port(53, "UDP"), _port(53, "TCP")])])
+        if namespace == env.gateway.namespace:
+            self._gateway()
         for model in env.models:
             if model.namespace == namespace:
                 self._model(model)
+
+    def _gateway(self) -> None:
+        """The gateway is the public entry: clients in, xDS from istiod, out to model servers and EPPs."""
+        env, gw = self.env, self.env.gateway
+        listener_ports = [443] if gw.http == "off" else [443, 80]
+        self._policy(f"{gw.name}-ingress", gw.pod_labels, component="gateway", ingress=[
+            k8s.NetworkPolicyIngressRule(from_=_ip_blocks(("0.0.0.0/0",)),
+                                         ports=[_port(p) for p in [*listener_ports, GATEWAY_STATUS_PORT]])])
+        egress = [k8s.NetworkPolicyEgressRule(to=[_ns_pods(env.mesh.namespace, ISTIOD_LABELS)],
+                                              ports=[_port(ISTIOD_XDS_PORT)])]
+        for model in env.models:
+            egress.append(k8s.NetworkPolicyEgressRule(to=[_ns_pods(model.namespace, model.workload_labels)],
+                                                      ports=[_port(model.port)]))
+            egress.append(k8s.NetworkPolicyEgressRule(
+                to=[_ns_pods(model.namespace, model.scheduler_pod_labels)], ports=[_port(GRPC_PORT)]))
+        self._policy(f"{gw.name}-egress", gw.pod_labels, component="gateway", egress=egress)
 
     def _policy(self, name: str, selector: dict[str, str], *,
                 ingress: list[k8s.NetworkPolicyIngressRule] | None = None,
