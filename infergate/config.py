@@ -9,6 +9,7 @@ and line that defined the offending key — in a base file when the value came f
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -440,6 +441,7 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
     models = tuple(_model(i, m, errors) for i, m in enumerate(raw["models"]))
     _check_models(models, errors)
     plat = raw["platform"]
+    _check_cidrs(plat, errors)
     dns = plat.get("dns", {})
     kserve_gw = plat.get("kserveIngressGateway", f"{gateway.namespace}/{gateway.name}")
     for i, model in enumerate(models):
@@ -474,6 +476,26 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
     return Environment(name=path.stem, file=str(path), kubernetes_version=raw["kubernetesVersion"],
                        cluster=cluster, argocd=argocd, operators=operators, platform=platform, mesh=mesh,
                        gateway=gateway, models=models, files=files, raw=raw)
+
+
+def _check_cidrs(plat: dict[str, Any], errors: _Errors) -> None:
+    """CIDRs must be networks the API server accepts (no host bits set); excepts inside the ranges."""
+    lists: list[tuple[list[str | int], list[str]]] = [
+        (["platform", key], plat.get(key, [])) for key in ("apiServerCIDRs", "podCIDRs", "serviceCIDRs")]
+    download = plat["modelDownload"]
+    lists += [(["platform", "modelDownload", "cidrs"], download["cidrs"]),
+              (["platform", "modelDownload", "except"], download.get("except", []))]
+    nets: dict[str, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {}
+    for path, cidrs in lists:
+        for i, cidr in enumerate(cidrs):
+            try:
+                nets.setdefault(str(path[-1]), []).append(ipaddress.ip_network(cidr))
+            except ValueError as exc:
+                raise errors.fail([*path, i], f"{cidr!r} is not a network address: {exc}") from None
+    for i, net in enumerate(nets.get("except", [])):
+        if not any(net != outer and net.subnet_of(outer) for outer in nets["cidrs"]):  # type: ignore[arg-type]
+            raise errors.fail(["platform", "modelDownload", "except", i],
+                              f"{net} is inside none of modelDownload.cidrs")
 
 
 def _helm(raw: dict[str, Any], repo: str, chart: str, version: str, namespace: str) -> HelmSource:

@@ -53,6 +53,8 @@ CASES = [
      "models[0].name", "too long for an LLMInferenceService"),
     ("unknown top-level key", "kubernetesVersion: \"1.33\"\n", "kubernetesVersion: \"1.33\"\nclusters: {}\n",
      "clusters: {}", "clusters", "unknown key 'clusters'"),
+    ("CIDR with host bits", "172.16.0.2/32", "172.16.0.2/24", "172.16.0.2/24", "platform.apiServerCIDRs[0]",
+     "is not a network address"),
     ("generated vLLM flag", "extraArgs: [\"--disable-log-requests\"]",
      "extraArgs: [\"--tensor-parallel-size=8\"]", "--tensor-parallel-size=8", "models[0].vllm.extraArgs[0]",
      "is generated"),
