@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from infergate.errors import ConfigError
 from infergate.loader import Document, LoadProblem, line_of, load_text, read_text
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "environment.schema.json"
+ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
 RESERVED_ENV_NAMES = frozenset({"fleet"})  # dist/fleet/ holds the ApplicationSet
 MAX_BASE_DEPTH = 8
 
@@ -404,6 +406,10 @@ def load_environment(path: Path) -> Environment:
     merged.pop("base", None)
     errors = _Errors(docs)
     _schema_check(merged, errors)
+    if not path.stem.startswith("_") and not ENV_NAME.fullmatch(path.stem):
+        raise ConfigError(f"environment name {path.stem!r} (the file name) must be a lowercase DNS label "
+                          "of at most 40 characters: it names Argo CD Applications and dist/ folders",
+                          file=str(path))
     if path.stem in RESERVED_ENV_NAMES:
         raise ConfigError(f"environment name {path.stem!r} is reserved (dist/{path.stem}/ is generated)",
                           file=str(path))

@@ -105,6 +105,11 @@ def test_error_in_the_child_names_the_child_file(tmp_path: Path) -> None:
     assert "child.yaml:4: mesh.version: " in message
 
 
+def test_environment_names_are_dns_labels(tmp_path: Path) -> None:
+    message = _synth_fails(tmp_path, {"Pattern_X.yaml": PATTERN1})
+    assert "Pattern_X.yaml: environment name 'Pattern_X'" in message
+
+
 def test_base_cycle_is_a_config_error(tmp_path: Path) -> None:
     message = _synth_fails(tmp_path, {"a.yaml": "base: b\n", "b.yaml": "base: a\n"})
     assert "inheritance cycle" in message
