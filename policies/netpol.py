@@ -317,8 +317,8 @@ def np104(graph: Graph) -> Iterator[Hit]:
     "NP105",
     "required-flow-denied",
     Severity.ERROR,
-    summary="a flow the stack needs is denied (gateway->model server/EPP, EPP->model server/API server, DNS, "
-    "model download)",
+    summary="a flow the stack needs is denied (gateway->model server/EPP/istiod, EPP->model server/API "
+    "server, DNS, model download)",
     rationale=f"The flows in `{MODEL}` are what serving needs. The reference deployment's default deny also "
     "covered the endpoint picker and nothing allowed the gateway to reach its gRPC port 9002: the "
     "InferencePool's `failureMode: FailOpen` hid it and requests were routed without scheduling. The "

@@ -28,7 +28,8 @@ def test_json_is_one_document() -> None:
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert set(doc) == {"endpoints", "flows", "violations", "unchecked"}
-    assert doc["unchecked"] == ["epp-to-api-server: no api-server endpoint known (platform facts)"]
+    assert doc["unchecked"] == ["epp-to-api-server: no api-server known (platform facts, output)",
+                                "gateway-to-istiod: no istiod known (platform facts, output)"]
     roles = {e["role"] for e in doc["endpoints"]}
     assert {"gateway", "epp", "model-server", "dns", "internet", "any-pod"} <= roles
     cell = next(c for c in doc["flows"]

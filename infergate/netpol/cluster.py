@@ -6,6 +6,7 @@ that no manifest declares but every flow question needs:
 - ``api-server`` and ``internet``: external address sets (``api_server_cidrs``, the model download
   CIDRs minus their exceptions) - NetworkPolicies reach them only through ipBlock;
 - ``monitoring``: an unlabelled scraper pod in the monitoring namespace, if the platform names one;
+- ``istiod``: the control plane a sail-operator ``Istio`` of the output runs (xDS on 15012 for gateways);
 - ``any-pod``: an unlabelled pod in every namespace, plus one in a namespace nobody selects by name:
   what any other workload (or an attacker's pod) would be. Forbidden flows are checked from them.
 """
@@ -22,11 +23,14 @@ from infergate.netpol.policy import Policy, PolicyError, parse_policy
 
 NETPOL_GROUP = "networking.k8s.io"
 KSERVE_MODEL_PORT = 8000  # kserve-config-llm-template's container port
+ISTIOD_PORTS = (PortSpec(15010, "TCP", "grpc-xds"), PortSpec(15012, "TCP", "https-dns"),
+                PortSpec(15014, "TCP", "http-monitoring"), PortSpec(15017, "TCP", "https-webhook"))
 OTHER_NAMESPACE = "(any other namespace)"  # cannot collide with a real namespace name
 PROBE_NAME = "(any pod)"
 
 # Roles, in the order the matrix shows them.
-ROLES = ("gateway", "epp", "model-server", "other", "any-pod", "monitoring", "dns", "api-server", "internet")
+ROLES = ("gateway", "epp", "model-server", "other", "any-pod", "monitoring", "istiod", "dns", "api-server",
+         "internet")
 _GRAPH_ROLES = {"gateway": "gateway", "epp": "epp", "model-server": "model-server"}
 # Model URI schemes the storage initializer fetches over the pod network (oci:// is pulled by the
 # kubelet and pvc:// is a volume: neither needs pod egress).
@@ -134,10 +138,22 @@ def build_cluster(graph: Any) -> Cluster:
         except PolicyError as exc:
             bad.append(BadPolicy(obj, str(exc), exc.path))
     endpoints.extend(_platform_endpoints(facts, endpoints, namespaces))
+    endpoints.extend(_istiod(graph, namespaces))
     for name in [*sorted(namespaces), OTHER_NAMESPACE]:
         namespaces.setdefault(name, Namespace(name))
         endpoints.append(pod(name, PROBE_NAME, {}, (), role="any-pod", synthetic=True))
     return Cluster(sorted(namespaces.values(), key=lambda n: n.name), endpoints, policies, facts, bad)
+
+
+def _istiod(graph: Any, namespaces: dict[str, Namespace]) -> list[Endpoint]:
+    """istiod of every sail-operator Istio in the output (its pods are the operator's, labels upstream's)."""
+    out = []
+    for obj in graph.of_kind("Istio", "sailoperator.io"):
+        ns = obj.spec.get("namespace") if isinstance(obj.spec.get("namespace"), str) else "istio-system"
+        namespaces.setdefault(ns, Namespace(ns))
+        out.append(pod(ns, f"istiod-{obj.name}", {"app": "istiod", "istio": "pilot"}, ISTIOD_PORTS,
+                       role="istiod", synthetic=True, source=obj))
+    return out
 
 
 def _platform_endpoints(facts: dict[str, Any], pods: Sequence[Endpoint],

@@ -188,7 +188,7 @@ def _bits(bits: int) -> Iterator[int]:
 def unchecked(cluster: Cluster, model: SecurityModel) -> list[str]:
     """Required flows that cannot be checked because no endpoint of the destination role is known."""
     present = {e.role for e in cluster.endpoints}
-    return [f"{spec.id}: no {spec.to} endpoint known (platform facts)" for spec in model.required
+    return [f"{spec.id}: no {spec.to} known (platform facts, output)" for spec in model.required
             if spec.to not in present]
 
 

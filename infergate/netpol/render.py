@@ -9,9 +9,9 @@ from infergate.netpol.cluster import ROLES, Cluster
 from infergate.netpol.flows import Cell, Violation
 
 # Sources that never open connections to workloads themselves: left out of the diagram (not the table).
-_QUIET_SOURCES = ("dns", "api-server")
+_QUIET_SOURCES = ("dns", "api-server", "istiod")
 _EXTERNAL = ("internet", "api-server")
-_PLATFORM = ("dns", "monitoring")
+_PLATFORM = ("dns", "monitoring", "istiod")
 
 
 def table(cells: Sequence[Cell], violations: Sequence[Violation], unchecked: Sequence[str] = ()) -> str:
