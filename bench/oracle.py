@@ -67,6 +67,7 @@ def infergate_verdicts(paths: list[str]) -> dict[tuple[str, str], bool]:
         if f.severity.value == "error":
             CODES.setdefault((f.file, f"{f.kind}/{f.name}"), set()).add(f.code)
             OURS.setdefault((f.file, f"{f.kind}/{f.name}"), []).append(f.message)
+            ERRORS.setdefault((f.file, f"{f.kind}/{f.name}"), []).append((f.code, f.message))
     documents, _ = load_paths(paths)
     out = {}
     for doc in documents:
@@ -175,6 +176,7 @@ def _leaves(node: object, path: tuple) -> list[tuple[tuple, object]]:
 MESSAGES: dict[tuple[str, str], str] = {}
 CODES: dict[tuple[str, str], set[str]] = {}
 OURS: dict[tuple[str, str], list[str]] = {}
+ERRORS: dict[tuple[str, str], list[tuple[str, str]]] = {}
 # Known, explained divergences of kubectl-validate v0.0.4 on built-in kinds: it checks their OpenAPI schema
 # only, not the API server's native (Go) validation and decoding, which reject these objects.
 KNOWN = (
@@ -189,8 +191,9 @@ def explanation(name: str, key: tuple[str, str], ours_valid: bool) -> str | None
     if ours_valid:
         return None
     messages = OURS.get(key, [])
-    if name == "kubeconform" and CODES.get(key) == {"V002"}:
-        return "only CEL findings (kubeconform has no CEL)"
+    if name == "kubeconform" and ERRORS.get(key) and all(
+            code == "V002" or message.startswith("Duplicate value") for code, message in ERRORS[key]):
+        return "only CEL rules / list-map keys fail (kubeconform checks neither)"
     if name == "kubectl-validate" and messages:
         reasons = {why for msg in messages for pattern, why in KNOWN if pattern in msg}
         if reasons and all(any(p in msg for p, _ in KNOWN) for msg in messages):

@@ -21,6 +21,7 @@ INVALID = FIXTURES / "invalid"
 EXPECTED = [
     ("cel-gateway.yaml", "V002", "Gateway", "gw", "spec.listeners", 6),  # duplicate listener names
     ("cel-gateway.yaml", "V002", "Gateway", "gw", "spec.listeners", 6),  # tls on an HTTP listener
+    ("cel-gateway.yaml", "V001", "Gateway", "gw", "spec.listeners[1]", 11),  # listener-map key "name" again
     ("cel-httproute.yaml", "V002", "HTTPRoute", "r", "spec.parentRefs", 5),
     ("cel-httproute.yaml", "V002", "HTTPRoute", "r", "spec.rules[0].matches[0].path", 10),
     ("cel-httproute.yaml", "V002", "HTTPRoute", "r", "spec.rules[0].matches[0].path", 10),
@@ -32,6 +33,8 @@ EXPECTED = [
     ("cel-llmisvc.yaml", "V002", "LLMInferenceService", "qwen",
      "spec.router.route.http.spec.rules[0].timeouts", 13),
     ("duplicate-key.yaml", "V006", "Service", "svc", "metadata.labels.app", 14),
+    ("duplicate-list-map-key.yaml", "V001", "LLMInferenceService", "dup",
+     "spec.template.containers[0].env[1]", 12),
     ("enum-cr.yaml", "V001", "InferencePool", "pool", "spec.extensionRef.failureMode", 11),
     ("enum-cr.yaml", "V001", "Istio", "default", "spec.version", 18),
     ("not-kubernetes.yaml", "V003", "Widget", "w", None, 1),
@@ -83,6 +86,8 @@ def test_no_cel_skips_rules_and_ignore_missing_skips_unknown_kinds() -> None:
     findings, summary = validate_paths([INVALID / "cel-httproute.yaml", INVALID / "not-kubernetes.yaml"],
                                        cel=False, ignore_missing=True)
     assert [f.code for f in findings] == ["V004"]
+    findings, _ = validate_paths([INVALID / "duplicate-list-map-key.yaml"], cel=False)
+    assert [f.path for f in findings] == ["spec.template.containers[0].env[1]"]  # structural, not CEL
     assert summary["cel_rules_evaluated"] == 0 and summary["skipped_missing_schemas"] == 1
 
 

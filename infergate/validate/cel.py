@@ -134,6 +134,8 @@ def extract_plan(node: dict[str, Any], root: bool = True) -> dict[str, Any] | No
     children = {name: sub for name, child in props.items() if (sub := extract_plan(child, False))}
     if children:
         plan["p"] = children
+    if node.get("x-kubernetes-list-type") == "map" and node.get("x-kubernetes-list-map-keys"):
+        plan["m"] = list(node["x-kubernetes-list-map-keys"])
     for key, short in (("items", "i"), ("additionalProperties", "a")):
         child = node.get(key)
         if isinstance(child, dict) and (sub := extract_plan(child, False)):
@@ -270,12 +272,15 @@ class Evaluator:
         self.unevaluated: dict[str, str] = {}  # rule -> reason (reported once per run)
         self._batches: dict[int, tuple[Any, Batch | None]] = {}
         self._memo: dict[tuple[int, str], Any] = {}
+        self._cel = True
         self._context = cel.Context()
         for name, fn in KUBERNETES_FUNCTIONS.items():
             self._context.add_function(name, fn)
 
-    def run(self, obj: Any, plan: dict[str, Any]) -> list[Violation]:
+    def run(self, obj: Any, plan: dict[str, Any], *, cel: bool = True) -> list[Violation]:
+        """Defaults, list-map key uniqueness and (unless ``cel`` is False) the CEL rules."""
         out: list[Violation] = []
+        self._cel = cel
         self._walk(obj, plan, (), out)
         return out
 
@@ -296,7 +301,10 @@ class Evaluator:
             if sub:
                 for i, value in enumerate(node):
                     self._walk(value, sub, (*path, i), out)
-        raws = plan.get("r")
+            keys = plan.get("m")
+            if keys:
+                _unique_map_keys(node, keys, path, out)
+        raws = plan.get("r") if self._cel else None
         if raws:
             batch = self._batch(raws)
             if batch is None or not self._run_batch(batch, node, path, out):
@@ -391,6 +399,20 @@ class Evaluator:
             except Exception:
                 pass
         return f"{rule.reason}: {message}" if rule.reason else message
+
+
+def _unique_map_keys(items: list[Any], keys: list[str], path: Path, out: list[Violation]) -> None:
+    """``x-kubernetes-list-type: map``: no two items may share their key fields (after defaulting)."""
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        key = repr([item.get(k) for k in keys])
+        if key in seen:
+            shown = ", ".join(f"{k}={item.get(k)!r}" for k in keys)
+            out.append(Violation((*path, i), f"Duplicate value: another item has the same {shown}",
+                                 "x-kubernetes-list-map-keys"))
+        seen.add(key)
 
 
 _FIELD_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]")

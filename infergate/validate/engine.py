@@ -82,10 +82,9 @@ class Validator:
         schema_ok = validator.is_valid(obj)
         if not schema_ok:
             findings.extend(self._schema_findings(doc, validator))
-        if self.cel:
-            plan = self.store.plan(gvk)
-            if plan:
-                findings.extend(self._cel_findings(doc, plan, schema_ok))
+        plan = self.store.plan(gvk)
+        if plan:
+            findings.extend(self._cel_findings(doc, plan, schema_ok))
         return findings
 
     def _schema_findings(self, doc: Document, validator: Any) -> list[Finding]:
@@ -102,8 +101,10 @@ class Validator:
 
     def _cel_findings(self, doc: Document, plan: dict[str, Any], schema_ok: bool) -> list[Finding]:
         out = []
-        for violation in self.evaluator.run(doc.obj, plan):
-            if violation.error:
+        for violation in self.evaluator.run(doc.obj, plan, cel=self.cel):
+            if violation.rule == "x-kubernetes-list-map-keys":  # a structural check, not a CEL rule
+                out.append(self._finding(doc, codes.SCHEMA, violation.message, violation.path))
+            elif violation.error:
                 out.append(self._finding(doc, codes.CEL, violation.message, violation.path))
             elif schema_ok and violation.rule not in self.first_unevaluated:
                 # a runtime error on a schema-invalid object is noise: the schema finding says it all
