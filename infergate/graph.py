@@ -101,14 +101,17 @@ class Container:
     init: bool = False
     path: tuple[str | int, ...] = ()  # JSON path of the container inside its source object (for lines)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    _argv: list[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def argv(self) -> list[str]:
         """command + args split into words (``bash -c "<script>"`` scripts included), for flag lookups."""
-        words: list[str] = []
-        for item in (*self.command, *self.args):
-            words.extend(str(item).replace("\\\n", " ").split())
-        return words
+        if self._argv is None:
+            words: list[str] = []
+            for item in (*self.command, *self.args):
+                words.extend(str(item).replace("\\\n", " ").split())
+            self._argv = words
+        return self._argv
 
     def flag(self, name: str) -> str | None:
         """Value of ``--name=value`` / ``--name value`` in argv; "" for a bare flag; None when absent."""
@@ -335,6 +338,7 @@ class Graph:
         self.pods: list[PodModel] = []
         self._pods_by_label: dict[tuple[str, str], list[PodModel]] = defaultdict(list)
         self._pods_by_ns: dict[str, list[PodModel]] = defaultdict(list)
+        self._pods_by_ns_label: dict[tuple[str, str, str], list[PodModel]] = defaultdict(list)
         self.namespaces: dict[str, NamespaceInfo] = {}
         self.cache: dict[str, Any] = {}  # per-run memo for rule helpers (e.g. object -> Argo CD Application)
         for doc in documents:
@@ -349,8 +353,9 @@ class Graph:
             self._pods_for(obj)
         for pod in self.pods:
             self._pods_by_ns[pod.namespace].append(pod)
-            for item in pod.labels.items():
-                self._pods_by_label[item].append(pod)
+            for key, value in pod.labels.items():
+                self._pods_by_label[(key, value)].append(pod)
+                self._pods_by_ns_label[(pod.namespace, key, value)].append(pod)
 
     # ---- objects -------------------------------------------------------------------------------------
     @staticmethod
@@ -760,7 +765,12 @@ class Graph:
             if ("matchLabels" in selector or "matchExpressions" in selector)
             else selector
         )
-        if plain:
+        if plain and namespace is not None:
+            candidates = min(
+                (self._pods_by_ns_label.get((namespace, str(k), str(v)), []) for k, v in plain.items()),
+                key=len,
+            )
+        elif plain:
             key, value = next(iter(plain.items()))
             candidates = self._pods_by_label.get((str(key), str(value)), [])
         else:
@@ -810,6 +820,7 @@ def _apply_workload_preset(container: Container, llmisvc: str, model_name: str) 
         container.probes.setdefault(
             kind, {"httpGet": {"path": path, "port": KSERVE_MODEL_PORT, "scheme": "HTTPS"}}
         )
+    container._argv = None  # command/args changed: recompute words on next use
     merged = {**_HARDENED, "readOnlyRootFilesystem": False}
     merged.update(container.security_context)
     container.security_context = merged

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import gc
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +123,31 @@ def lint_paths(
     Unreadable input becomes E001 findings and ``summary["input_errors"]``.
     """
     config = config if config is not None else discover_config()
+    with _gc_paused():
+        return _lint_paths(paths, config, select, ignore, platform, overrides)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading and the graph allocate ~100 small objects per manifest and free none of them until the run
+    ends: the cyclic collector's full passes over that growing heap cost ~20% and find nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _lint_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    config: LintConfig,
+    select: Sequence[str] | None,
+    ignore: Sequence[str] | None,
+    platform: Platform | None,
+    overrides: Mapping[str, Any] | None,
+) -> tuple[list[Finding], dict[str, Any]]:
     documents, problems = load_paths(paths)
     documents = [d for d in documents if not _excluded(d.file, config.exclude)]
     problems = [p for p in problems if not _excluded(p.file, config.exclude)]
