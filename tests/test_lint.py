@@ -46,6 +46,21 @@ def test_reference_deployment_mistakes_are_caught_rule_by_rule() -> None:
     assert got == SEED_EXPECTED
 
 
+# The NetworkPolicy mistakes of the same deployment, caught by the NP1xx rules (policies/netpol.py).
+SEED_NETPOL_EXPECTED = {
+    ("networkpolicies.yaml", 39, "NP102"),  # the "kubelet" ingress peer admits every pod of every namespace
+    ("networkpolicies.yaml", 70, "NP103"),  # "internet" egress written as namespaceSelector: {} (pods only)
+    ("networkpolicies.yaml", 75, "NP103"),  # API server egress as podSelector component: apiserver
+    ("networkpolicies.yaml", 91, "NP104"),  # EPP policy with the wrong component label selects nothing
+}
+
+
+def test_reference_deployment_netpol_mistakes_are_caught() -> None:
+    findings, _ = _seed_findings(select=["NP"])
+    got = {(Path(f.file).name, f.line, f.code) for f in findings}
+    assert got >= SEED_NETPOL_EXPECTED
+
+
 def test_seed_findings_name_the_object() -> None:
     findings, _ = _seed_findings(select=["INF308"])
     (finding,) = findings
@@ -265,3 +280,14 @@ def test_platform_flags_override_facts(tmp_path: Path) -> None:
     assert " INF303 " not in unknown  # no Istio version known: not checked
     result = run_infergate("lint", str(tmp_path), "--select", "INF303", "--istio-version", "v1.26.6")
     assert " INF303 " in result.stdout and "needs Istio >= 1.28" in result.stdout
+
+
+def test_config_is_discovered_from_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".infergate.toml").write_text('[lint]\nselect = ["INF308"]\nfail-on = "warning"\n')
+    result = run_infergate("lint", str(SEED), cwd=tmp_path / "sub")
+    assert result.returncode == 1 and " INF308 " in result.stdout and " INF306 " not in result.stdout
+    (tmp_path / ".infergate.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text('[tool.infergate.lint]\nignore = ["INF", "GW", "SEC", "NP"]\n')
+    result = run_infergate("lint", str(SEED), cwd=tmp_path / "sub")
+    assert result.returncode == 0 and "0 errors, 0 warnings" in result.stdout
