@@ -174,3 +174,21 @@ def test_namespace_with_only_kserve_pods_needs_a_default_deny(tmp_path) -> None:
     assert "(qwen2-3b-pattern1-kserve, qwen2-3b-pattern1-kserve-router-scheduler)" in kserve
     # a policy in the gateway's namespace makes it governed: its Istio-created pods count too
     assert "inference-gateway-istio" in np101[("Gateway", "inference-gateway", 23)]
+
+
+def test_isolated_gateway_namespace_template_satisfies_the_model() -> None:
+    """dist/pattern1 plus default deny + exact gateway flows in opendatahub: still NP-clean, and the gateway's
+    egress is then limited to what the security model needs (the fix the charts should adopt)."""
+    from infergate.lint.platform import Platform, platform_for_paths
+
+    dist = REPO / "dist" / "pattern1"
+    extra = REPO / "tests" / "fixtures" / "netpol" / "gateway-namespace"
+    docs, problems = load_paths([dist, extra])
+    assert not problems
+    findings, _ = lint_documents(docs, platform=platform_for_paths([dist], Platform()), select=["NP"])
+    assert [f"{f.code} {f.message}" for f in findings] == []
+    # without the isolation, the gateway namespace would be flagged as soon as one policy lands there
+    only_deny = [d for d in docs if not (d.file.endswith("opendatahub.yaml") and d.index > 0)]
+    findings, _ = lint_documents(only_deny, platform=platform_for_paths([dist], Platform()), select=["NP"])
+    denied = {f.message.split()[2] for f in findings if f.code == "NP105"}
+    assert denied == {"gateway-to-model-server", "gateway-to-epp-grpc", "gateway-to-istiod", "pods-to-dns"}
