@@ -3,7 +3,7 @@
 Each environment is its own cdk8s App writing its own folder, so the work splits cleanly; the output
 is byte-identical to a serial synth. Workers are spawned, never forked: a forked child would share the
 parent's jsii kernel pipe. Each worker pays the jsii start-up once and then takes environments one at
-a time, so uneven environments still balance across cores.
+a time from the shared queue.
 """
 
 from __future__ import annotations
@@ -35,9 +35,21 @@ def _synth_one(task: tuple[str, str]) -> str:
 
 
 def synth_in_parallel(tasks: list[tuple[Path, Path]], jobs: int) -> None:
-    """Run ``(environment file, output dir)`` tasks on ``jobs`` worker processes; errors propagate."""
-    workers = max(1, min(jobs, len(tasks)))
+    """Run ``(environment file, output dir)`` tasks on ``jobs`` processes; errors propagate.
+
+    The calling process is one of them: its jsii runtime is already up, so it takes every ``jobs``-th
+    environment while ``jobs - 1`` spawned workers (paying their start-up meanwhile) share the rest."""
+    jobs = max(1, min(jobs, len(tasks)))
+    plain = [(str(f), str(o)) for f, o in tasks]
+    local, remote = plain[::jobs], [t for i, t in enumerate(plain) if i % jobs]
+    if not remote:
+        for task in local:
+            _synth_one(task)
+        return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for _ in pool.map(_synth_one, [(str(f), str(o)) for f, o in tasks]):
-            pass
+    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
+        pending = [pool.submit(_synth_one, task) for task in remote]
+        for task in local:
+            _synth_one(task)
+        for future in pending:
+            future.result()
