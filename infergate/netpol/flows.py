@@ -188,8 +188,9 @@ def _bits(bits: int) -> Iterator[int]:
 def unchecked(cluster: Cluster, model: SecurityModel) -> list[str]:
     """Required flows that cannot be checked because no endpoint of the destination role is known."""
     present = {e.role for e in cluster.endpoints}
+    sources = {e.role for e in cluster.endpoints if not e.synthetic}
     return [f"{spec.id}: no {spec.to} known (platform facts, output)" for spec in model.required
-            if spec.to not in present]
+            if spec.to not in present and sources & set(spec.sources)]
 
 
 def violations(cluster: Cluster, model: SecurityModel) -> Iterator[Violation]:
