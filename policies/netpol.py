@@ -200,7 +200,8 @@ def np100(graph: Graph) -> Iterator[Hit]:
     rationale="Without a policy selecting every pod (`podSelector: {}`) for both directions with no rules, "
     "every pod nobody thought of - the ones KServe and Istio create, a debug pod, a new controller - is "
     "open both ways. Allow rules only mean something on top of a default deny (SEED-FACTS (d) 1). Checked "
-    "once the output has any NetworkPolicy at all.",
+    "once the output has any NetworkPolicy at all; a namespace holding only Istio's gateway pods that the "
+    "output neither declares nor puts a policy in is left to the gateway's installer.",
     links=(NP_DOCS + "#default-deny-all-ingress-and-all-egress-traffic",),
     fix="Add `podSelector: {}` with `policyTypes: [Ingress, Egress]` and no rules to the namespace, then "
     "allow exactly the flows of the security model.",
@@ -223,7 +224,8 @@ def np101(graph: Graph) -> Iterator[Hit]:
     rationale="`namespaceSelector: {}` with an empty or absent podSelector, a rule without `from`, or an "
     "ipBlock covering the pod CIDR admits every pod of the cluster. The reference deployment added such a "
     'peer "for kubelet health probes": kubelet probes come from the node, not from a pod, and are allowed '
-    "anyway - the peer only opened vLLM to every pod and made the gateway-only rule pointless.",
+    "anyway - the peer only opened vLLM to every pod and made the gateway-only rule pointless. (Egress to "
+    "everything is the source's business; the destination's ingress decides, see NP106.)",
     links=(NP_DOCS + "#behavior-of-to-and-from-selectors",),
     fix="Delete the peer (probes need no rule) or name the namespaces and pods that must connect.",
     bad=(
