@@ -207,3 +207,51 @@ def test_committed_argocd_cm_carries_every_health_check() -> None:
     for config_map in config_maps:
         for key, lua in health_customizations().items():
             assert config_map["data"].get(key) == lua, key
+
+
+# Argo CD marks a resource whose health script raises a Lua error as Unknown with the error text:
+# the scripts must return a verdict for any shape the API server could hand them, however partial.
+# A condition always carries `type` and `status` (required by the CRD schemas of LLMInferenceService
+# and InferencePool; non-omitempty fields of sail-operator's Go type), possibly empty.
+def _condition_strategy():
+    from hypothesis import strategies as st
+
+    text = st.sampled_from(["", "Ready", "Accepted", "ResolvedRefs", "Reconciled", "MainWorkloadReady",
+                            "True", "False", "Unknown", "Warning", "Error", "Healthy", "ReconcileError"])
+    return st.fixed_dictionaries({"type": text, "status": text},
+                                 optional={"reason": text, "message": text, "severity": text})
+
+
+def _object_strategy(kind: str):
+    from hypothesis import strategies as st
+
+    conditions = st.lists(_condition_strategy(), max_size=4)
+    parent = st.fixed_dictionaries({}, optional={
+        "parentRef": st.fixed_dictionaries({}, optional={"name": st.just("gw"),
+                                                         "kind": st.sampled_from(["Gateway", "Status"])}),
+        "conditions": conditions})
+    status = st.fixed_dictionaries({}, optional={
+        "conditions": conditions, "observedGeneration": st.integers(0, 3),
+        "state": st.sampled_from(["Healthy", "ReconcileError", "IstiodNotReady", ""]),
+        "activeRevisionName": st.just("default"),
+        "parents": st.lists(parent, max_size=3), "parent": st.lists(parent, max_size=3)})
+    return st.fixed_dictionaries({"kind": st.just(kind)}, optional={
+        "metadata": st.fixed_dictionaries({}, optional={"generation": st.integers(1, 3)}),
+        "status": status})
+
+
+@pytest.mark.parametrize(("name", "kind"), [("llminferenceservice.lua", "LLMInferenceService"),
+                                            ("inferencepool.lua", "InferencePool"), ("istio.lua", "Istio")])
+def test_health_scripts_never_raise_on_partial_objects(name: str, kind: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+
+    lua_source = script(name)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_object_strategy(kind))
+    def check(obj: dict) -> None:
+        result = run_health(lua_source, obj)
+        assert result["status"] in {"Healthy", "Progressing", "Degraded"}
+        assert isinstance(result["message"], str)
+
+    check()
