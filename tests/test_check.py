@@ -175,3 +175,11 @@ def test_stage_fails_at_its_threshold() -> None:
     warning = Finding("SEC602", "pod-not-hardened", Severity.WARNING, "not hardened")
     assert not StageResult("lint", ran=True, findings=[warning]).failed
     assert StageResult("lint", ran=True, findings=[warning], fail_on=Severity.WARNING).failed
+
+
+def test_broken_environment_is_a_one_line_config_error(project: Path, cache_env: dict[str, str]) -> None:
+    (project / "environments" / "broken.yaml").write_text("cluster: {name: [unclosed\n")
+    result = run_infergate("check", env=cache_env, cwd=project)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "broken.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
