@@ -26,12 +26,31 @@ def _dir() -> Path:
     return cache_root() / "check"
 
 
+MAX_ENTRIES = 256  # every edit makes a new key: keep the cache from growing without bound
+
+
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
     os.replace(tmp, path)
+    prune(path.parent)
+
+
+def prune(directory: Path, keep: int = MAX_ENTRIES) -> None:
+    """Drop the least recently written entries beyond ``keep`` (a lost entry only costs a re-run)."""
+    entries = [p for p in directory.iterdir() if p.suffix in (".fresh", ".json")]
+    if len(entries) <= keep:
+        return
+
+    def written(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:  # pruned by a concurrent run
+            return 0.0
+    for path in sorted(entries, key=written)[: len(entries) - keep]:
+        path.unlink(missing_ok=True)
 
 
 def is_fresh(key: str) -> bool:

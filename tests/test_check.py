@@ -183,3 +183,15 @@ def test_broken_environment_is_a_one_line_config_error(project: Path, cache_env:
     assert result.returncode == 2, result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "broken.yaml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cache_keeps_only_the_newest_entries(tmp_path: Path) -> None:
+    from infergate.checkcache import prune
+
+    for i in range(10):
+        entry = tmp_path / f"{i:02d}.fresh"
+        entry.write_text("")
+        os.utime(entry, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "unrelated.txt").write_text("kept")
+    prune(tmp_path, keep=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["07.fresh", "08.fresh", "09.fresh", "unrelated.txt"]
