@@ -12,6 +12,7 @@ import importlib
 import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,6 @@ def run_check(path: Path | None = None, envs: list[str] | None = None, use_cache
     project = find_project(path.resolve().parent if path is not None else Path.cwd())
     dist = (path or project / "dist").resolve()
     key = synth_inputs_hash(project, dist, envs) if use_cache else None
-    diff, skipped = check_freshness(project, dist, envs, key)
     targets = [_relative(t) for t in ([dist / env for env in envs] if envs else [dist]) if t.exists()]
     files = sum(1 for t in targets for p in t.rglob("*") if p.is_file())
     from infergate.lint.config import discover_config
@@ -146,7 +146,12 @@ def run_check(path: Path | None = None, envs: list[str] | None = None, use_cache
     results_key = None
     if key is not None:
         results_key = checkcache.results_key(key, targets, checkcache.canonical(lint_config))
-    stages = _stages(targets, results_key)
+    # validate and lint read the committed tree, not the synth result: while synth mostly waits on
+    # its Node process, they run alongside it (a synth error still wins: result() re-raises it)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="infergate-synth") as pool:
+        freshness = pool.submit(check_freshness, project, dist, envs, key)
+        stages = _stages(targets, results_key)
+        diff, skipped = freshness.result()
     for stage in stages:
         if stage.name == "lint":
             stage.fail_on = lint_config.fail_on
