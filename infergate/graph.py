@@ -422,7 +422,13 @@ class Graph:
         ]
 
     def get(self, kind: str, namespace: str | None, name: str, group: str | None = None) -> K8sObject | None:
-        """The object (real first, then virtual) with this kind/namespace/name (any group if None)."""
+        """The object (real first, then virtual) with this kind/namespace/name (any group if None).
+
+        References come from user input: a name or namespace that is not a string names nothing.
+        """
+        if not isinstance(name, str) or not (namespace is None or isinstance(namespace, str)) \
+                or not isinstance(kind, str) or not (group is None or isinstance(group, str)):
+            return None
         if group is not None:
             found = self._by_key.get((group, kind, namespace, name))
             return found[0] if found else None

@@ -188,7 +188,7 @@ def gw202(graph: Graph) -> Iterator[Hit]:
             for ci, ref in enumerate(as_list(as_dict(ls.get("tls")).get("certificateRefs"))):
                 if not isinstance(ref, dict) or ref.get("kind", "Secret") != "Secret" or ref.get("group", ""):
                     continue
-                ns, name = ref.get("namespace") or gw.namespace, str(ref.get("name", ""))
+                ns, name = str(ref.get("namespace") or gw.namespace), str(ref.get("name", ""))
                 if (ns, name) in issued or graph.get("Secret", ns, name, "") is not None:
                     continue
                 if platform is not None and platform.secret_provided(ns, name):

@@ -63,7 +63,7 @@ def _pools_behind_istio(graph: Graph) -> set[tuple[str | None, str]]:
         if istio:
             for _, b in backend_refs(route):
                 if is_pool_ref(b):
-                    found.add((b.get("namespace") or route.namespace, str(b.get("name"))))
+                    found.add((str(b.get("namespace") or route.namespace), str(b.get("name"))))
     return found
 
 
