@@ -1,4 +1,7 @@
-"""No rule may crash on odd but loadable input: wrong types anywhere in the objects the rules read."""
+"""No rule may crash on odd but loadable input: wrong types anywhere in the objects the rules read.
+
+NP1xx (policies/netpol.py) is fuzzed by its own tests; this file covers the families of this engine's rules.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +64,6 @@ def test_rules_survive_wrong_types(data: st.DataObject) -> None:
             if paths:
                 _set(obj, data.draw(st.sampled_from(paths)), data.draw(JUNK))
         docs.append(Document("fuzz.yaml", len(docs), 1, obj, "", 1))
-    findings, _ = lint_documents(docs, platform=Platform())
+    findings, _ = lint_documents(docs, platform=Platform(), ignore=("NP",))
     crashed = [f.message for f in findings if f.code == "E002"]
     assert crashed == []
