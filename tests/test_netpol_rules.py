@@ -192,3 +192,25 @@ def test_isolated_gateway_namespace_template_satisfies_the_model() -> None:
     findings, _ = lint_documents(only_deny, platform=platform_for_paths([dist], Platform()), select=["NP"])
     denied = {f.message.split()[2] for f in findings if f.code == "NP105"}
     assert denied == {"gateway-to-model-server", "gateway-to-epp-grpc", "gateway-to-istiod", "pods-to-dns"}
+
+
+def test_controllers_sharing_a_name_are_separate_pods(tmp_path) -> None:
+    """A Deployment and a StatefulSet may share a name: both are evaluated (found by the lint fuzz test)."""
+    workload = """\
+apiVersion: apps/v1
+kind: {kind}
+metadata: {{name: web, namespace: demo}}
+spec:
+  selector: {{matchLabels: {{app: {app}}}}}
+  template:
+    metadata: {{labels: {{app: {app}}}}}
+    spec:
+      containers: [{{name: web, image: busybox:1.37}}]
+"""
+    (tmp_path / "w.yaml").write_text(workload.format(kind="Deployment", app="a") + "---\n"
+                                     + workload.format(kind="StatefulSet", app="b"))
+    (tmp_path / "np.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: only-b, namespace: demo}\n"
+        "spec: {podSelector: {matchLabels: {app: b}}, policyTypes: [Ingress]}\n")
+    findings = _lint(tmp_path)
+    assert {f.code for f in findings} == {"NP101"}  # no crash, no dangling policy: it selects the StatefulSet

@@ -13,12 +13,12 @@ that no manifest declares but every flow question needs:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from infergate.netpol.evaluate import Evaluator
-from infergate.netpol.model import Endpoint, Namespace, PortSpec, external, pod
+from infergate.netpol.model import PROTOCOLS, Endpoint, Namespace, PortSpec, external, pod
 from infergate.netpol.policy import Policy, PolicyError, parse_policy
 
 NETPOL_GROUP = "networking.k8s.io"
@@ -112,8 +112,11 @@ def _ports(pod_model: Any) -> tuple[PortSpec, ...]:
     seen: dict[tuple[int, str], PortSpec] = {}
     for container in pod_model.containers:
         for p in container.ports:
-            if isinstance(p.number, int) and (p.number, p.protocol) not in seen:
-                seen[(p.number, p.protocol)] = PortSpec(p.number, p.protocol or "TCP", p.name)
+            protocol = p.protocol or "TCP"
+            if isinstance(p.number, int) and not isinstance(p.number, bool) and protocol in PROTOCOLS \
+                    and (p.number, protocol) not in seen:
+                name = p.name if isinstance(p.name, str) and p.name else None
+                seen[(p.number, protocol)] = PortSpec(p.number, protocol, name)
     return tuple(sorted(seen.values(), key=lambda p: (p.number, p.protocol)))
 
 
@@ -123,12 +126,14 @@ def build_cluster(graph: Any) -> Cluster:
     namespaces = {name: Namespace(name, {k: v for k, v in info.labels.items()})
                   for name, info in graph.namespaces.items()}
     endpoints: list[Endpoint] = []
+    taken: set[str] = set()
     for p in graph.pods:
         uri = model_uri(p)
         ports = _ports(p)
         if not ports and p.origin == "kserve" and p.role == "model-server":
             ports = (PortSpec(KSERVE_MODEL_PORT),)  # no template container: the preset's main serves 8000
-        endpoints.append(pod(p.namespace, p.name, p.labels, ports, role=_GRAPH_ROLES.get(p.role, "other"),
+        name = _unique(f"{p.namespace}/{p.name}", taken)  # two controllers may share a name (kinds differ)
+        endpoints.append(pod(p.namespace, name, p.labels, ports, role=_GRAPH_ROLES.get(p.role, "other"),
                              source=p.source, attrs={"model_uri": uri, "origin": p.origin}))
     policies: list[Policy] = []
     bad: list[BadPolicy] = []
@@ -137,7 +142,7 @@ def build_cluster(graph: Any) -> Cluster:
             policies.append(parse_policy(obj.obj, source=obj, default_namespace=obj.namespace or "default"))
         except PolicyError as exc:
             bad.append(BadPolicy(obj, str(exc), exc.path))
-    endpoints.extend(_platform_endpoints(facts, endpoints, namespaces))
+    endpoints.extend(_platform_endpoints(facts, namespaces))
     endpoints.extend(_istiod(graph, namespaces))
     for name in [*sorted(namespaces), OTHER_NAMESPACE]:
         namespaces.setdefault(name, Namespace(name))
@@ -145,23 +150,35 @@ def build_cluster(graph: Any) -> Cluster:
     return Cluster(sorted(namespaces.values(), key=lambda n: n.name), endpoints, policies, facts, bad)
 
 
+def _unique(key: str, taken: set[str]) -> str:
+    """The pod's name, made unique within the cluster (``name``, ``name#2``...); records the key."""
+    candidate, n = key, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{key}#{n}"
+    taken.add(candidate)
+    return candidate.split("/", 1)[1]
+
+
 def _istiod(graph: Any, namespaces: dict[str, Namespace]) -> list[Endpoint]:
     """istiod of every sail-operator Istio in the output (its pods are the operator's, labels upstream's)."""
     out = []
+    taken: set[str] = set()
     for obj in graph.of_kind("Istio", "sailoperator.io"):
         ns = obj.spec.get("namespace") if isinstance(obj.spec.get("namespace"), str) else "istio-system"
         namespaces.setdefault(ns, Namespace(ns))
-        out.append(pod(ns, f"istiod-{obj.name}", {"app": "istiod", "istio": "pilot"}, ISTIOD_PORTS,
+        # parenthesized names cannot collide with real pods (not valid Kubernetes names)
+        name = _unique(f"{ns}/(istiod of {obj.name})", taken)
+        out.append(pod(ns, name, {"app": "istiod", "istio": "pilot"}, ISTIOD_PORTS,
                        role="istiod", synthetic=True, source=obj))
     return out
 
 
-def _platform_endpoints(facts: dict[str, Any], pods: Sequence[Endpoint],
-                        namespaces: dict[str, Namespace]) -> list[Endpoint]:
+def _platform_endpoints(facts: dict[str, Any], namespaces: dict[str, Namespace]) -> list[Endpoint]:
     out: list[Endpoint] = []
     dns_ns, dns_labels = facts["dns_namespace"], facts["dns_pod_labels"]
     namespaces.setdefault(dns_ns, Namespace(dns_ns))
-    out.append(pod(dns_ns, "cluster-dns", dns_labels,
+    out.append(pod(dns_ns, "(cluster DNS)", dns_labels,
                    (PortSpec(53, "UDP", "dns"), PortSpec(53, "TCP", "dns-tcp")), role="dns", synthetic=True))
     if facts["api_server_cidrs"]:
         out.append(external("api-server", facts["api_server_cidrs"],
@@ -172,5 +189,4 @@ def _platform_endpoints(facts: dict[str, Any], pods: Sequence[Endpoint],
     if monitoring:
         namespaces.setdefault(monitoring, Namespace(monitoring))
         out.append(pod(monitoring, "(metrics scraper)", {}, (), role="monitoring", synthetic=True))
-    taken = {e.key for e in pods}
-    return [e for e in out if e.key not in taken]
+    return out
