@@ -76,6 +76,9 @@ def explain(code: str) -> str | None:
     for title, examples in (("Bad (fires; `# <-` marks the reported line)", r.bad), ("Good", r.good)):
         for example in examples:
             out += ["", f"{title}:", _indent(example.rstrip(), 4)]
+    if any("# context: " in e for e in (*r.bad, *r.good)):
+        out += ["", "`# context: NAME` examples are linted with shared, clean objects (docs/rules.md, "
+                "section 'Example contexts')."]
     out += ["", f'Suppress on one object (a reason is required): {PREFIX}{r.code}: "<reason>"']
     return "\n".join(out)
 
