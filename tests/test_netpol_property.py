@@ -274,7 +274,7 @@ def cluster_st(draw: Any) -> tuple:
     return namespaces, endpoints, policies, pod_cidrs
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
+@settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(cluster_st())
 def test_evaluator_matches_pod_by_pod_reference(cluster: tuple) -> None:
@@ -289,3 +289,30 @@ def test_evaluator_matches_pod_by_pod_reference(cluster: tuple) -> None:
                 expected = ref.allowed(as_dict(src), as_dict(dst), number, proto)
                 assert bool((fast >> s) & 1) == expected, (src.key, dst.key, number, proto)
                 assert ev.explain(src.key, dst.key, number, proto).allowed == expected
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(cluster_st(), st.lists(st.sampled_from(("gateway", "epp", "model-server", "other")), min_size=7,
+                              max_size=7))
+def test_matrix_counts_every_pod_pair(cluster: tuple, roles: list[str]) -> None:
+    """Each matrix cell's allowed/total pair counts equal a pair-by-pair count with the reference."""
+    from dataclasses import replace
+
+    from infergate.netpol.cluster import Cluster
+    from infergate.netpol.flows import matrix
+
+    namespaces, endpoints, raw_policies, pod_cidrs = cluster
+    endpoints = [replace(e, role=roles[i] if e.is_pod else "internet") for i, e in enumerate(endpoints)]
+    nss = [Namespace(n, labels) for n, labels in namespaces.items()]
+    cells = matrix(Cluster(nss, endpoints, [parse_policy(p) for p in raw_policies], {"pod_cidrs": pod_cidrs}))
+    ref = Reference(namespaces, [as_dict(e) for e in endpoints], raw_policies, pod_cidrs)
+    expected: dict[tuple, list[int]] = {}
+    for dst in endpoints:
+        for port in dst.ports:
+            for src in endpoints:
+                key = (src.role, dst.role, port.number, port.protocol)
+                counts = expected.setdefault(key, [0, 0])
+                counts[0] += ref.allowed(as_dict(src), as_dict(dst), port.number, port.protocol)
+                counts[1] += 1
+    assert {(c.source, c.destination, c.port, c.protocol): [c.allowed, c.pairs] for c in cells} == expected
