@@ -45,13 +45,15 @@ ISTIOD_XDS_PORT = 15012
 GATEWAY_STATUS_PORT = 15021  # the load balancer's health check
 
 
+# The KServe controller (odh-xks overlay) labels its pods so; its own NetworkPolicy admits all ingress
+# (webhook calls from the API server), so in a default-deny namespace it only needs the API server.
+KSERVE_CONTROLLER_LABELS = {"control-plane": "kserve-controller-manager"}
+NOT_IN_DIST = "the KServe controller comes from the kserve Application (odh-xks overlay), not from dist/"
+
+
 def policed_namespaces(env: Environment) -> list[str]:
-    """Model namespaces, and the gateway's when infergate owns it alone (not KServe's namespace, whose
-    controller flows infergate does not model)."""
-    names = set(env.model_namespaces)
-    if env.gateway.namespace != env.operators.kserve.namespace:
-        names.add(env.gateway.namespace)
-    return sorted(names)
+    """The model namespaces and the gateway's (isolated too: the seed left it open)."""
+    return sorted({*env.model_namespaces, env.gateway.namespace})
 
 
 class NetworkPoliciesChart(Chart):
@@ -65,6 +67,12 @@ class NetworkPoliciesChart(Chart):
             ports=[_port(53, "UDP"), _port(53, "TCP")])])
         if namespace == env.gateway.namespace:
             self._gateway()
+        if namespace == env.operators.kserve.namespace:
+            self._policy("kserve-controller-manager-egress", KSERVE_CONTROLLER_LABELS, component="controller",
+                         annotations={"ignore-check.infergate.io/NP104": NOT_IN_DIST},
+                         egress=[k8s.NetworkPolicyEgressRule(
+                             to=_ip_blocks(plat.api_server_cidrs),
+                             ports=[_port(p) for p in plat.api_server_ports])])
         for model in env.models:
             if model.namespace == namespace:
                 self._model(model)
@@ -88,10 +96,11 @@ class NetworkPoliciesChart(Chart):
     def _policy(self, name: str, selector: dict[str, str], *,
                 ingress: list[k8s.NetworkPolicyIngressRule] | None = None,
                 egress: list[k8s.NetworkPolicyEgressRule] | None = None, types: list[str] | None = None,
-                component: str = "default") -> None:
+                component: str = "default", annotations: dict[str, str] | None = None) -> None:
         policy_types = types or [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules] \
             or ["Ingress", "Egress"]
-        k8s.KubeNetworkPolicy(self, name, metadata=meta(name, self.ns, labels(name, component, "infergate")),
+        k8s.KubeNetworkPolicy(self, name, metadata=meta(name, self.ns, labels(name, component, "infergate"),
+                                                        annotations),
                               spec=k8s.NetworkPolicySpec(
                                   pod_selector=k8s.LabelSelector(match_labels=selector or None),
                                   policy_types=policy_types, ingress=ingress, egress=egress))
