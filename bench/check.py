@@ -22,12 +22,17 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO))
 
 from infergate.crds import cache_root  # noqa: E402
+from tests.hookrepo import hook_repo  # noqa: E402
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str], ok: tuple[int, ...] = (0,)) -> float:
-    start = time.perf_counter()
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
+    for _ in range(5):
+        start = time.perf_counter()
+        result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - start
+        # another pre-commit sharing the store held its sqlite lock: not a measurement, run again
+        if not (result.returncode == 3 and "database is locked" in result.stdout + result.stderr):
+            break
     if result.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
     return elapsed
@@ -39,15 +44,14 @@ def median_of(repeat: int, cmd: list[str], cwd: Path, env: dict[str, str]) -> fl
 
 def consumer_repo(root: Path) -> tuple[Path, dict[str, str]]:
     """A git repo holding HEAD's environments/ and dist/ that consumes the hooks at HEAD."""
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    hooks_path, rev = hook_repo(REPO)
     archive = subprocess.run(["git", "archive", "HEAD", "environments", "dist"], cwd=REPO, check=True,
                              capture_output=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(root, filter="data")
     hooks = "\n".join(f"      - id: {h}" for h in ("infergate-check", "infergate-validate", "infergate-lint"))
     (root / ".pre-commit-config.yaml").write_text(
-        f"repos:\n  - repo: {REPO}\n    rev: {head}\n    hooks:\n{hooks}\n")
+        f"repos:\n  - repo: {hooks_path}\n    rev: {rev}\n    hooks:\n{hooks}\n")
     git = ["git", "-c", "user.email=b@example.invalid", "-c", "user.name=bench"]
     subprocess.run([*git, "init", "-q"], cwd=root, check=True)
     subprocess.run([*git, "add", "-A"], cwd=root, check=True)
@@ -77,7 +81,8 @@ def main() -> None:
             root, hook_env = consumer_repo(Path(tmp))
             pre_commit = str(BIN / "pre-commit")
             install = timed([pre_commit, "install-hooks"], root, hook_env)
-            rows.append(("pre-commit install-hooks (once per hook revision)", install))
+            rows.append(("pre-commit install-hooks (a no-op when this package content is installed)",
+                         install))
             timed([pre_commit, "run", "--all-files"], root, hook_env)  # prime
             rows.append(("pre-commit run infergate-check --all-files, warm",
                          median_of(args.repeat, [pre_commit, "run", "infergate-check", "--all-files"], root,

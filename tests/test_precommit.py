@@ -1,8 +1,10 @@
 """The published hooks (.pre-commit-hooks.yaml) through the real pre-commit client, installed from a
-local clone of this repository at HEAD into a consumer git repo: clean passes, a planted violation fails.
+local git repository holding this repository's HEAD package files, into a consumer git repo: clean
+passes, a planted violation fails.
 
-The hook environment is cached under the user cache (PRE_COMMIT_HOME), so only the first run after a
-new commit pays for the install (~25 s); pip is held to requirements.lock by PIP_CONSTRAINT.
+The hook environment is cached under the user cache (PRE_COMMIT_HOME) and keyed by the package content
+(tests/hookrepo.py), so only a commit that changes the package pays for the install (~25-45 s); pip is
+held to requirements.lock by PIP_CONSTRAINT.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tarfile
+import time
 from io import BytesIO
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import yaml
 
 from infergate.crds import cache_root
 from tests.conftest import REPO, VENV_BIN, assert_no_node_banner
+from tests.hookrepo import hook_repo
 
 pytestmark = pytest.mark.slow
 HOOK_IDS = ["infergate-check", "infergate-validate", "infergate-lint"]
@@ -34,8 +38,15 @@ def _pre_commit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
            "PRE_COMMIT_HOME": str(cache_root() / "pre-commit"),
            "PIP_CONSTRAINT": str(REPO / "requirements.lock"),
            "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    return subprocess.run([str(VENV_BIN / "pre-commit"), *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=900, check=False)
+    for _ in range(5):
+        result = subprocess.run([str(VENV_BIN / "pre-commit"), *args], cwd=cwd, env=env, capture_output=True,
+                                text=True, timeout=900, check=False)
+        # Concurrent pre-commit runs sharing PRE_COMMIT_HOME (parallel test sessions) can hit sqlite's
+        # lock on pre-commit's store; that is the store's contention, not a hook result: try again.
+        if not (result.returncode == 3 and "database is locked" in result.stdout + result.stderr):
+            break
+        time.sleep(2)
+    return result
 
 
 def _hook_output(output: str, hook_id: str) -> str:
@@ -53,13 +64,13 @@ def _hook_output(output: str, hook_id: str) -> str:
 @pytest.fixture(scope="module")
 def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A git repo holding HEAD's environments/ and dist/, consuming the hooks at HEAD."""
-    head = _git("rev-parse", "HEAD", cwd=REPO).strip()
+    hooks_path, rev = hook_repo(REPO)
     root = tmp_path_factory.mktemp("consumer")
     archive = subprocess.run(["git", "archive", "HEAD", "environments", "dist"], cwd=REPO, check=True,
                              capture_output=True, timeout=60).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(root, filter="data")
-    config = {"repos": [{"repo": str(REPO), "rev": head, "hooks": [{"id": h} for h in HOOK_IDS]}]}
+    config = {"repos": [{"repo": str(hooks_path), "rev": rev, "hooks": [{"id": h} for h in HOOK_IDS]}]}
     (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     _git("init", "-q", cwd=root)
     _git("add", "-A", cwd=root)
@@ -117,7 +128,7 @@ def test_planted_violation_fails_with_each_rules_message(consumer: Path) -> None
         planted.unlink()
         planted.parent.rmdir()
         _git("add", "-A", cwd=consumer)
-    assert result.returncode == 1, result.stdout
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
     rel_planted = planted.relative_to(consumer).as_posix()
     check_block = _hook_output(result.stdout, "infergate-check")
     rel = generated.relative_to(consumer).as_posix()
