@@ -15,6 +15,23 @@ RULES = all_rules()
 EXAMPLE_PLATFORM = Platform(source="examples")
 
 
+def example_documents(example: str) -> list[Document]:
+    documents: list[Document] = []
+    for name, text in example_files(example):
+        documents.extend(d for d in load_text(text, name) if isinstance(d, Document))
+    return documents
+
+
+def object_at(documents: list[Document], file: str, line: int) -> tuple[str, str]:
+    """(kind, name) of the object whose YAML document holds ``file:line``."""
+    holder = None
+    for doc in documents:
+        if doc.file == file and doc.first_line <= line:
+            holder = doc
+    assert holder is not None, f"{file}:{line} is in no document"
+    return holder.obj["kind"], holder.obj["metadata"]["name"]
+
+
 def lint_example(example: str) -> list:
     documents: list[Document] = []
     for name, text in example_files(example):
@@ -49,6 +66,9 @@ def test_bad_example_fires_exactly_this_rule(rule: Rule, index: int) -> None:
     assert {(f.file, f.line) for f in findings} == expected_lines(example), [
         f"{f.file}:{f.line} {f.message}" for f in findings
     ]
+    documents = example_documents(example)
+    for f in findings:  # the finding names the object it is located in
+        assert (f.kind, f.name) == object_at(documents, f.file, f.line), f"{f.file}:{f.line} {f.message}"
 
 
 @pytest.mark.parametrize(("rule", "index"), _cases("good"))
