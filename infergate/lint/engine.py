@@ -7,6 +7,7 @@ import gc
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -101,9 +102,14 @@ def _line(doc: Document, path: tuple[str | int, ...]) -> int:
 
 def cluster_of(file: str) -> Path | None:
     """``dist/<env>`` holding ``file``: each environment is its own cluster, linted on its own."""
-    parts = Path(file).resolve().parts
-    for i in range(len(parts) - 2, 0, -1):
-        if parts[i] == "dist":
+    return _cluster_of_dir(os.path.dirname(os.path.abspath(file)))
+
+
+@lru_cache(maxsize=4096)
+def _cluster_of_dir(directory: str) -> Path | None:
+    parts = Path(directory).parts
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] == "dist" and i + 1 < len(parts):
             return Path(*parts[: i + 2])
     return None
 
