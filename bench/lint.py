@@ -74,7 +74,8 @@ def write_corpus(directory: Path, objects: int) -> tuple[int, Path]:
             (directory / f"{sub}-{src.name}").write_text(src.read_text())
             count += 1
     team_files = [(f"{sub.name}-{f.name}", f.read_text()) for sub in sorted(SOURCE.iterdir())
-                  if sub.name.startswith(("model-", "networkpolicies-")) for f in sorted(sub.glob("*.yaml"))]
+                  if sub.name.startswith("model-") or sub.name == f"networkpolicies-{MODEL_NS}"
+                  for f in sorted(sub.glob("*.yaml"))]
     namespace = (SOURCE / "namespaces" / f"Namespace.{MODEL_NS}.yaml").read_text()
     per_team = len(team_files) + 1
     teams: list[str] = []
