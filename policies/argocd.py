@@ -274,6 +274,8 @@ def cd502(graph: Graph) -> Iterator[Hit]:
     summary="the same (group, kind, namespace, name) twice in the output",
     rationale="Two manifests for one object fight: Argo CD reports a 'shared resource' conflict or applies "
     "whichever comes last, so the other definition silently never takes effect.",
+    links=("https://argo-cd.readthedocs.io/en/stable/user-guide/resource_tracking/",
+           ARGO_SYNC_OPTIONS + "#fail-the-sync-if-a-shared-resource-is-found"),
     fix="Keep one definition (merge the two), or rename one of them.",
     bad=(
         """\

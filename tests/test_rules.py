@@ -49,7 +49,8 @@ def _cases(kind: str) -> list:
 def test_every_rule_has_examples_and_docs() -> None:
     for r in RULES:
         assert r.bad and r.good, f"{r.code} needs good and bad examples"
-        assert r.summary and r.rationale and r.fix, r.code
+        assert r.summary and r.rationale and r.fix and r.links, r.code
+        assert all(link.startswith("https://") for link in r.links), r.code
         assert r.slug == r.slug.lower() and " " not in r.slug, r.code
 
 
