@@ -42,6 +42,28 @@ def synth_once(env_dir: Path, out: Path, jobs: int) -> float:
     return time.perf_counter() - start
 
 
+def _spin(_: int) -> float:
+    start = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.perf_counter() - start
+
+
+def available_parallelism(jobs: int) -> float:
+    """How much faster ``jobs`` CPU-bound processes finish together than one after another right now:
+    on a shared machine this, not the core count, bounds what --jobs can gain."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(_spin, range(jobs)))  # warm the workers
+        one = _spin(0)
+        start = time.perf_counter()
+        list(pool.map(_spin, range(jobs)))
+        together = time.perf_counter() - start
+    return jobs * one / together
+
+
 def tree_bytes(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -55,6 +77,9 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     modes = [1] + ([args.jobs] if args.jobs > 1 else [])
     print(f"fleet synth, {os.cpu_count()} cores, median of {args.repeat} runs, fresh process each run")
+    if args.jobs > 1:
+        print(f"control: {args.jobs} CPU-bound processes run {available_parallelism(args.jobs):.2f}x faster "
+              f"together than serially on this machine right now (ideal {args.jobs}.00x)")
     print(f"{'envs':>5} {'jobs':>4} {'wall s':>8} {'s/env':>7} {'marginal s/env':>15} {'files':>6}  growth")
     with tempfile.TemporaryDirectory(prefix="infergate-bench-fleet-") as tmp:
         root = Path(tmp)
