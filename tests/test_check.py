@@ -195,3 +195,16 @@ def test_cache_keeps_only_the_newest_entries(tmp_path: Path) -> None:
     (tmp_path / "unrelated.txt").write_text("kept")
     prune(tmp_path, keep=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["07.fresh", "08.fresh", "09.fresh", "unrelated.txt"]
+
+
+def test_edited_environment_makes_dist_stale(project: Path, cache_env: dict[str, str]) -> None:
+    import yaml
+
+    env_file = sorted(p for p in (project / "environments").glob("*.yaml") if not p.name.startswith("_"))[0]
+    doc = yaml.safe_load(env_file.read_text())
+    doc["cluster"]["name"] = "renamed-cluster"
+    env_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = run_infergate("check", env=cache_env, cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert any(line.startswith("+") and "renamed-cluster" in line for line in result.stdout.splitlines())
+    assert f"dist/{env_file.stem}/" in result.stdout and "differs from a fresh synth" in result.stdout
