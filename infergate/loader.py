@@ -198,8 +198,11 @@ def _nesting_too_deep(text: str) -> bool:
 _NOT_FAST = object()
 _RISKY_TEXT = ("&", "*", "!", "<<", "? ", "\n?", "\n%", "= ", "\n" + " " * 200)  # anchors, tags, keys...
 # 1_000, 1e3, 1:30 (a digit run that starts a token: "tpu-v6e", a sha or "v1.2e" inside words is no number);
-# compact nested sequences
-_RISKY_NUMBER = re.compile(r"(?<![A-Za-z0-9_])\d[\d_]*[_eE:]|-[ \t]+-[ \t]")
+# and compact nested sequences (- - a)
+_RISKY_NUMBER = re.compile(r"(?<![A-Za-z0-9_])[0-9][0-9_]*[_eE:]")
+# every match of _RISKY_NUMBER contains one of _NUMBER_HINT's, which is ~5x cheaper to search for
+_NUMBER_HINT = re.compile(r"[0-9][_eE:]")
+_COMPACT_SEQUENCE = re.compile(r"-[ \t]+-[ \t]")
 _ZERO = re.compile(r"0[0-9_bBoO]")  # 017, 0b1, 0o7: octal/binary differ between YAML 1.1 and 1.2
 _WORDS = frozenset(["y", "Y", "n", "N", "yes", "Yes", "YES", "no", "No", "NO",  # YAML 1.1 booleans
                     "on", "On", "ON", "off", "Off", "OFF"])
@@ -210,7 +213,8 @@ except ImportError:  # optional speed-up: the strict PyYAML path is always corre
 
 
 def _fast_load(source: str) -> Any:
-    if yaml_rs is None or any(token in source for token in _RISKY_TEXT) or _RISKY_NUMBER.search(source):
+    if yaml_rs is None or any(token in source for token in _RISKY_TEXT) or _COMPACT_SEQUENCE.search(source) \
+            or (_NUMBER_HINT.search(source) and _RISKY_NUMBER.search(source)):
         return _NOT_FAST
     for match in _ZERO.finditer(source):
         start = match.start()

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from infergate.netpol.addresses import block_covers, subtract, to_networks
-from infergate.netpol.model import Endpoint, Namespace
+from infergate.netpol.model import Endpoint, Namespace, PortSpec
 from infergate.netpol.policy import EGRESS, INGRESS, LabelSelector, Peer, Policy, PolicyPort, Rule
 
 
@@ -146,6 +146,10 @@ class Evaluator:
         self._eg_any: list[tuple[_Compiled, Rule]] = []
         self._eg_pods: list[tuple[_Compiled, Rule]] = []
         self._eg_by_dst: dict[int, list[tuple[_Compiled, Rule]]] = {}
+        # senders admitted by the destination-independent rules above depend only on the destination's
+        # kind and ports: many pods share them, so the scan over every such rule runs once per shape
+        self._eg_shared: dict[tuple[bool, tuple[PortSpec, ...], int, str], int] = {}
+        self._eg_memo: dict[tuple[int, int, str], int] = {}  # the evaluator is immutable once built
         for comp in self.policies:
             if INGRESS in comp.policy.types:
                 self.ingress_isolated |= comp.selected
@@ -245,12 +249,22 @@ class Evaluator:
 
     def egress_sources(self, dst: int, number: int, protocol: str) -> int:
         """Endpoints whose egress side admits ``dst`` on the port."""
+        memo = self._eg_memo.get((dst, number, protocol))
+        if memo is not None:
+            return memo
         ep = self.endpoints[dst]
-        bits = self.all & ~self.egress_isolated
-        candidates = self._eg_any + (self._eg_pods if ep.is_pod else []) + self._eg_by_dst.get(dst, [])
-        for comp, rule in candidates:
+        shape = (ep.is_pod, ep.ports, number, protocol)
+        bits = self._eg_shared.get(shape)
+        if bits is None:
+            bits = self.all & ~self.egress_isolated
+            for comp, rule in self._eg_any + (self._eg_pods if ep.is_pod else []):
+                if port_matches(rule.ports, ep, number, protocol):
+                    bits |= comp.selected
+            self._eg_shared[shape] = bits
+        for comp, rule in self._eg_by_dst.get(dst, ()):
             if port_matches(rule.ports, ep, number, protocol):
                 bits |= comp.selected
+        self._eg_memo[(dst, number, protocol)] = bits
         return bits
 
     def allowed_sources(self, dst: int, number: int, protocol: str = "TCP") -> int:
