@@ -12,8 +12,6 @@ import hashlib
 import os
 import tempfile
 import tomllib
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +70,9 @@ def upstream_url(entry: LockEntry) -> str:
 
 
 def _download(url: str) -> bytes:
+    import urllib.error  # only the download path pays for the HTTP stack (pre-commit never does)
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
             expected = resp.headers.get("Content-Length")

@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from infergate import __version__
 from infergate.findings import Finding, Severity
@@ -70,6 +69,8 @@ def render_github(findings: Sequence[Finding], summary: dict[str, Any]) -> str:
 
 def render_junit(findings: Sequence[Finding], summary: dict[str, Any], suite: str = "infergate") -> str:
     """One testcase per finding (failed) plus one passing case when clean, grouped by rule code."""
+    from xml.sax.saxutils import escape, quoteattr  # pulls in urllib: keep it off the hook's start-up
+
     by_code: dict[str, list[Finding]] = {}
     for f in findings:
         by_code.setdefault(f.code, []).append(f)
