@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.metadata
 import json
 import os
 import tempfile
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from infergate.findings import Finding, Severity
+from infergate.inputhash import package_versions
 
 # Packages whose version changes what validate or lint report.
 CHECK_PACKAGES = ("kubernetes-validate", "jsonschema", "jsonschema-rs", "common-expression-language",
@@ -80,12 +80,7 @@ def canonical(value: Any) -> str:
 def results_key(inputs_key: str, targets: list[Path], lint_config: str) -> str:
     """The inputs hash (dist/, sources, locks) plus what else validate and lint read."""
     digest = hashlib.sha256(inputs_key.encode())
-    for name in CHECK_PACKAGES:
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = "absent"
-        digest.update(f"\0pkg {name}=={version}".encode())
+    digest.update(package_versions(CHECK_PACKAGES).encode())
     settings = sorted((k, v) for k, v in os.environ.items() if k.startswith("INFERGATE_"))
     digest.update(f"\0env {settings}\0targets {[str(t) for t in targets]}\0lint {lint_config}".encode())
     return digest.hexdigest()

@@ -44,17 +44,25 @@ def _feed(digest: hashlib._Hash, label: str, files: Iterable[Path], root: Path) 
         digest.update(data)
 
 
+def package_versions(names: Iterable[str]) -> str:
+    """`name==version` of each package ("absent" when not installed): a cache key part that changes
+    whenever an upgrade could change the output."""
+    parts = []
+    for name in names:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            version = "absent"
+        parts.append(f"pkg {name}=={version}\0")
+    return "".join(parts)
+
+
 def synth_inputs_hash(project: Path, dist: Path, envs: Iterable[str] = ()) -> str:
     """sha256 over the environments, charts/policies/infergate sources, lock files, tool versions,
     the selected environments and the committed output tree itself."""
     digest = hashlib.sha256()
     digest.update(f"python {sys.version_info[:3]}\0envs {sorted(envs)}\0".encode())
-    for name in SYNTH_PACKAGES:
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = "absent"
-        digest.update(f"pkg {name}=={version}\0".encode())
+    digest.update(package_versions(SYNTH_PACKAGES).encode())
     for rel in PROJECT_FILES:
         path = project / rel
         if path.is_file():
