@@ -115,12 +115,17 @@ def _split_documents(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _content_line(source: str, first_line: int) -> int | None:
-    for offset, raw in enumerate(source.splitlines()):
-        stripped = raw.strip()
+    # line by line with find(): the answer is almost always within the first two lines of a big document
+    start, offset, size = 0, 0, len(source)
+    while start < size:
+        end = source.find("\n", start)
+        end = size if end < 0 else end
+        stripped = source[start:end].strip()
         if stripped.startswith(("---", "...")):
             stripped = stripped[3:].strip()
         if stripped and not stripped.startswith(("#", "%")):
             return first_line + offset
+        start, offset = end + 1, offset + 1
     return None
 
 
@@ -213,9 +218,12 @@ except ImportError:  # optional speed-up: the strict PyYAML path is always corre
 
 
 def _fast_load(source: str) -> Any:
-    if yaml_rs is None or any(token in source for token in _RISKY_TEXT) or _COMPACT_SEQUENCE.search(source) \
+    if yaml_rs is None or _COMPACT_SEQUENCE.search(source) \
             or (_NUMBER_HINT.search(source) and _RISKY_NUMBER.search(source)):
         return _NOT_FAST
+    for token in _RISKY_TEXT:  # a plain loop: this runs once per document on the hot path
+        if token in source:
+            return _NOT_FAST
     for match in _ZERO.finditer(source):
         start = match.start()
         if start == 0 or not (source[start - 1].isalnum() or source[start - 1] in "._"):
