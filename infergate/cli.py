@@ -34,11 +34,6 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def not_implemented(command: str) -> None:
-    click.echo(f"error: `infergate {command}` is not implemented yet", err=True)
-    sys.exit(2)
-
-
 class _Group(click.Group):
     """Usage errors exit 2 (click's default too) with one line, and commands list in contract order."""
 

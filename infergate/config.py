@@ -201,10 +201,6 @@ class Model:
         return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/part-of": "llminferenceservice",
                 "app.kubernetes.io/component": "llminferenceservice-router-scheduler"}
 
-    @property
-    def tls_secret(self) -> str:
-        return f"{self.name}-kserve-self-signed-certs"
-
     # Names infergate gives the objects it emits in router mode `explicit`.
     @property
     def pool_name(self) -> str:

@@ -787,9 +787,6 @@ class Graph:
             if (namespace is None or p.namespace == namespace) and selector_matches(selector, p.labels)
         ]
 
-    def pods_of(self, source: K8sObject) -> list[PodModel]:
-        return [p for p in self.pods_in(source.namespace or "default") if p.source is source]
-
 
 def managed_scheduler(spec: dict[str, Any]) -> bool:
     """KServe runs its own EPP and pool when ``router.scheduler`` is set without a pool ref."""

@@ -159,15 +159,6 @@ def example_files(example: str, *, with_context: bool = True) -> list[tuple[str,
     return result
 
 
-def example_contexts(example: str) -> list[str]:
-    return [
-        c.strip()
-        for line in example.splitlines()
-        if line.startswith(CONTEXT_MARK)
-        for c in line[len(CONTEXT_MARK) :].split(",")
-    ]
-
-
 def expected_lines(example: str) -> set[tuple[str, int]]:
     """(file, line) of every line marked ``# <-`` in an example."""
     marks = set()

@@ -82,17 +82,6 @@ def gateway_listeners(gw: K8sObject) -> list[tuple[int, dict[str, Any]]]:
     return [(i, ls) for i, ls in enumerate(as_list(gw.spec.get("listeners"))) if isinstance(ls, dict)]
 
 
-def parent_gateways(graph: Graph, route: K8sObject) -> Iterator[tuple[int, dict[str, Any], K8sObject | None]]:
-    """(index, parentRef, Gateway or None) for every Gateway parentRef of a route."""
-    for i, ref in enumerate(as_list(route.spec.get("parentRefs"))):
-        if not isinstance(ref, dict):
-            continue
-        if ref.get("group", GATEWAY_GROUP) != GATEWAY_GROUP or ref.get("kind", "Gateway") != "Gateway":
-            continue
-        ns = ref.get("namespace") or route.namespace
-        yield i, ref, graph.get("Gateway", ns, str(ref.get("name", "")), GATEWAY_GROUP)
-
-
 def listeners_for(gw: K8sObject, ref: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     """Listeners a parentRef attaches to (sectionName and port narrow it)."""
     found = []

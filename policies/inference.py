@@ -39,13 +39,6 @@ def _hit_pod(pod: PodModel, message: str, *path: str | int) -> Hit:
     return Hit(pod.source, message, (*pod.spec_path, *path) if pod.spec_path or path else ())
 
 
-def _container_path(pod: PodModel, index_of: object) -> tuple[str | int, ...]:
-    for container in pod.containers:
-        if container is index_of:
-            return container.path
-    return pod.spec_path
-
-
 # ---- INF301 -----------------------------------------------------------------------------------------
 @rule(
     "INF301",

@@ -71,9 +71,6 @@ class Cluster:
                                         self.facts["pod_cidrs"])
         return self._evaluator
 
-    def by_role(self, role: str) -> list[Endpoint]:
-        return [e for e in self.endpoints if e.role == role]
-
 
 def facts_from(platform: Any) -> dict[str, Any]:
     """Platform facts the evaluator needs, from the lint Platform (``fact()``), a mapping, or defaults."""

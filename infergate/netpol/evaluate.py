@@ -274,11 +274,6 @@ class Evaluator:
         s, d = self.index[src], self.index[dst]
         return bool((self.allowed_sources(d, number, protocol) >> s) & 1)
 
-    def policies_selecting(self, key: str, direction: str) -> list[Policy]:
-        i = self.index[key]
-        table = self._in_pols if direction == INGRESS else self._eg_pols
-        return [c.policy for c in table.get(i, [])]
-
     def explain(self, src: str, dst: str, number: int, protocol: str = "TCP") -> Verdict:
         """The verdict for one pair, with the policies and rules that decide it."""
         s, d = self.index[src], self.index[dst]

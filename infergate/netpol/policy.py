@@ -105,10 +105,6 @@ class Rule:
     peers: tuple[Peer, ...] | None  # None: from/to absent or empty, i.e. every source/destination
     ports: tuple[PolicyPort, ...] | None  # None: ports absent or empty, i.e. every port
 
-    @property
-    def admits_everything(self) -> bool:
-        return self.peers is None
-
 
 @dataclass(frozen=True, slots=True)
 class Policy:

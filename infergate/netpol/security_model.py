@@ -30,9 +30,6 @@ class FlowSpec:
     scope: str | None = None
     when: str | None = None
 
-    def describe_ports(self) -> str:
-        return ", ".join(p if isinstance(p, str) else f"{p[1]}/{p[0]}" for p in self.ports)
-
 
 @dataclass(frozen=True, slots=True)
 class SecurityModel:
