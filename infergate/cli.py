@@ -83,6 +83,8 @@ def synth(envs: tuple[str, ...], out: Path | None, jobs: int, env_dir: Path | No
 @click.option("--ignore-missing-schemas", is_flag=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "sarif"]), default="text")
 @click.option("--summary", is_flag=True, help="Print a summary line.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Worker processes; 0: one per CPU for inputs over 1 MiB. Reports do not depend on it.")
 @reports_errors
 def validate(paths: tuple[Path, ...], **options: Any) -> None:
     """Validate objects against Kubernetes and pinned CRD schemas (and their CEL rules)."""

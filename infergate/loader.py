@@ -351,17 +351,24 @@ def expand_lists(doc: Document) -> Iterator[Document]:
 
 def load_paths(paths: Iterable[str | os.PathLike[str]]) -> tuple[list[Document], list[LoadProblem]]:
     """Every object under ``paths`` (Lists expanded) and every problem met on the way."""
-    documents: list[Document] = []
+    files: list[Path] = []
     problems: list[LoadProblem] = []
     for item in iter_files(paths):
-        if isinstance(item, LoadProblem):
-            problems.append(item)
-            continue
-        text = read_text(item)
+        (problems if isinstance(item, LoadProblem) else files).append(item)
+    documents, load_problems = load_files(files)
+    return documents, problems + load_problems
+
+
+def load_files(files: Iterable[Path]) -> tuple[list[Document], list[LoadProblem]]:
+    """Every object in ``files`` (Lists expanded) and every problem met reading them."""
+    documents: list[Document] = []
+    problems: list[LoadProblem] = []
+    for path in files:
+        text = read_text(path)
         if isinstance(text, LoadProblem):
             problems.append(text)
             continue
-        for loaded in load_text(text, str(item)):
+        for loaded in load_text(text, str(path)):
             if isinstance(loaded, LoadProblem):
                 problems.append(loaded)
             else:

@@ -367,8 +367,9 @@ class Evaluator:
         if rule.skip == "transition":
             self.transition_skipped += 1
             return
-        if rule.skip:
+        if rule.skip:  # reported at every node it applies to: the report keeps the first by location
             self.unevaluated.setdefault(rule.rule, rule.skip)
+            out.append(Violation(path, rule.skip, rule.rule, error=False))
             return
         self.evaluated += 1
         if rule.aliases:

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from infergate.findings import Finding, Severity, finding_for, load_problem_finding, summarize
-from infergate.loader import Document, line_of, load_paths
+from infergate.loader import Document, LoadProblem, iter_files, line_of, load_files
 from infergate.reporters import RuleMeta
 from infergate.validate import codes, dupkeys
 from infergate.validate.cache import SchemaStore
-from infergate.validate.cel import Evaluator
+from infergate.validate.cel import Evaluator, Violation
 
 
 def dotted(path: Iterable[str | int]) -> str:
@@ -106,16 +108,18 @@ class Validator:
                 out.append(self._finding(doc, codes.SCHEMA, violation.message, violation.path))
             elif violation.error:
                 out.append(self._finding(doc, codes.CEL, violation.message, violation.path))
-            elif schema_ok and violation.rule not in self.first_unevaluated:
-                # a runtime error on a schema-invalid object is noise: the schema finding says it all
-                self.first_unevaluated[violation.rule] = self._finding(
-                    doc, codes.CEL_NOT_EVALUATED, f"CEL rule {violation.rule!r} {violation.message}",
-                    violation.path)
-        for rule, reason in self.evaluator.unevaluated.items():
-            if rule not in self.first_unevaluated:
-                self.first_unevaluated[rule] = self._finding(
-                    doc, codes.CEL_NOT_EVALUATED, f"CEL rule {rule!r} {reason}")
+            elif schema_ok or violation.rule in self.evaluator.unevaluated:
+                # a runtime error on a schema-invalid object is noise (the schema finding says it all);
+                # a rule that cannot be compiled is reported wherever it applies
+                self._note_unevaluated(doc, violation)
         return out
+
+    def _note_unevaluated(self, doc: Document, violation: Violation) -> None:
+        current = self.first_unevaluated.get(violation.rule)
+        if current is not None and (current.file or "", current.line or 0) < (doc.file, doc.line):
+            return  # an earlier object already holds it: skip locating this one (line_of parses)
+        _keep_first(self.first_unevaluated, violation.rule, self._finding(
+            doc, codes.CEL_NOT_EVALUATED, f"CEL rule {violation.rule!r} {violation.message}", violation.path))
 
 
 def validate_documents(documents: list[Document], validator: Validator) -> list[Finding]:
@@ -125,39 +129,91 @@ def validate_documents(documents: list[Document], validator: Validator) -> list[
     return findings
 
 
-def validate_paths(paths: Iterable[str | os.PathLike[str]], *, kubernetes_version: str = "1.33",
-                   cel: bool = True, ignore_missing: bool = False,
-                   strict: bool = True) -> tuple[list[Finding], dict[str, Any]]:
-    """Validate every object under ``paths``; findings sorted by file and line, and the summary.
+@dataclass
+class ChunkResult:
+    """What validating a set of files yields; chunks validated apart (in other processes) merge into one."""
 
-    ``summary["input_errors"]`` counts inputs that could not be read (the CLI exits 2 when > 0).
-    """
-    validator = Validator(kubernetes_version, cel=cel, ignore_missing=ignore_missing, strict=strict)
-    documents, problems = load_paths(paths)
-    findings: list[Finding] = []
-    input_errors = 0
-    files = {d.file for d in documents}
-    for problem in problems:
-        files.add(problem.file)
+    findings: list[Finding] = field(default_factory=list)
+    unevaluated: dict[str, Finding] = field(default_factory=dict)  # CEL rule -> its first V005
+    files: set[str] = field(default_factory=set)
+    objects: int = 0
+    input_errors: int = 0
+    cel_evaluated: int = 0
+    cel_transition_skipped: int = 0
+    skipped_missing: int = 0
+
+    def merge(self, other: ChunkResult) -> None:
+        self.findings.extend(other.findings)
+        for rule, finding in other.unevaluated.items():
+            _keep_first(self.unevaluated, rule, finding)
+        self.files |= other.files
+        self.objects += other.objects
+        self.input_errors += other.input_errors
+        self.cel_evaluated += other.cel_evaluated
+        self.cel_transition_skipped += other.cel_transition_skipped
+        self.skipped_missing += other.skipped_missing
+
+
+def _keep_first(seen: dict[str, Finding], rule: str, finding: Finding) -> None:
+    """"First" by location, not by arrival: the report must not depend on how files were split."""
+    current = seen.get(rule)
+    if current is None or finding.sort_key() < current.sort_key():
+        seen[rule] = finding
+
+
+def validate_files(files: list[Path], problems: list[LoadProblem], validator: Validator) -> ChunkResult:
+    """Load and validate ``files``; ``problems`` are inputs already known to be unreadable."""
+    documents, load_problems = load_files(files)
+    result = ChunkResult(files={str(f) for f in files})
+    for problem in (*problems, *load_problems):
+        result.files.add(problem.file)
         recovered = dupkeys.recover(problem) if dupkeys.is_duplicate_key_problem(problem) else None
         if recovered is None:
-            findings.append(load_problem_finding(problem))
-            input_errors += 1
+            result.findings.append(load_problem_finding(problem))
+            result.input_errors += 1
             continue
         doc, duplicates = recovered
         for dup in duplicates:
-            findings.append(finding_for(doc, codes.DUPLICATE_KEY.code, codes.DUPLICATE_KEY.slug,
-                                        Severity.ERROR, f'duplicate key "{dup.path[-1]}"',
-                                        path=dotted(dup.path), line=dup.line))
+            result.findings.append(finding_for(doc, codes.DUPLICATE_KEY.code, codes.DUPLICATE_KEY.slug,
+                                               Severity.ERROR, f'duplicate key "{dup.path[-1]}"',
+                                               path=dotted(dup.path), line=dup.line))
         documents.append(doc)
-    findings.extend(validate_documents(documents, validator))
-    findings.extend(validator.first_unevaluated.values())
+    evaluated_before = validator.evaluator.evaluated
+    skipped_before = validator.evaluator.transition_skipped
+    missing_before = validator.skipped_missing
+    result.findings.extend(validate_documents(documents, validator))
+    for rule, finding in validator.first_unevaluated.items():
+        _keep_first(result.unevaluated, rule, finding)
+    result.objects = len(documents)
+    result.cel_evaluated = validator.evaluator.evaluated - evaluated_before
+    result.cel_transition_skipped = validator.evaluator.transition_skipped - skipped_before
+    result.skipped_missing = validator.skipped_missing - missing_before
+    return result
+
+
+def validate_paths(paths: Iterable[str | os.PathLike[str]], *, kubernetes_version: str = "1.33",
+                   cel: bool = True, ignore_missing: bool = False, strict: bool = True,
+                   jobs: int = 1) -> tuple[list[Finding], dict[str, Any]]:
+    """Validate every object under ``paths``; findings sorted by file and line, and the summary.
+
+    ``jobs``: worker processes (0: one per CPU when the input is big enough to pay for them); the result
+    does not depend on it. ``summary["input_errors"]`` counts unreadable inputs (the CLI exits 2 when > 0).
+    """
+    from infergate.validate.parallel import validate_in_parallel  # only big inputs need it
+
+    validator = Validator(kubernetes_version, cel=cel, ignore_missing=ignore_missing, strict=strict)
+    files: list[Path] = []
+    missing: list[LoadProblem] = []
+    for item in iter_files(paths):
+        (missing if isinstance(item, LoadProblem) else files).append(item)
+    result = validate_in_parallel(files, missing, validator, jobs)
+    findings = [*result.findings, *result.unevaluated.values()]
     findings.sort(key=Finding.sort_key)
     summary = summarize(
-        findings, objects=len(documents), files=len(files), input_errors=input_errors,
+        findings, objects=result.objects, files=len(result.files), input_errors=result.input_errors,
         kubernetes_version=validator.store.index["kubernetes"], cel=cel,
-        cel_rules_evaluated=validator.evaluator.evaluated,
-        cel_transition_rules_skipped=validator.evaluator.transition_skipped,
-        skipped_missing_schemas=validator.skipped_missing,
+        cel_rules_evaluated=result.cel_evaluated,
+        cel_transition_rules_skipped=result.cel_transition_skipped,
+        skipped_missing_schemas=result.skipped_missing,
         schema_cache="built" if validator.store.built else "warm")
     return findings, summary
