@@ -109,3 +109,11 @@ def test_schemas_export_layout(tmp_path: Path) -> None:
                                                 "extensionRef": {"name": "epp"}}}
     assert validator.is_valid(good)
     assert not validator.is_valid({**good, "spec": {**good["spec"], "targetPortNumber": 70000}})
+
+
+def test_package_version_matches_importlib_metadata() -> None:
+    from importlib import metadata
+
+    from infergate.validate import core_schema
+
+    assert core_schema.package_version() == metadata.version("kubernetes-validate")
