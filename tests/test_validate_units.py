@@ -61,6 +61,18 @@ def test_rules_pass_fail_message_expression_and_field_path() -> None:
     assert (v.path, v.message) == (("x", "a"), "FieldValueForbidden: a is 1")
 
 
+def test_evaluator_takes_celfast_and_falls_back_to_cel_rust_on_errors() -> None:
+    # size() of "éé": 2 code points (cel-go, celfast) but 4 UTF-8 bytes (cel-rust): only celfast passes it
+    assert cel_mod.Compiler().compile({"rule": "self.size() <= 2"}).fast is not None
+    assert _run({"rule": "self.size() <= 2"}, "éé") == []
+    # a missing key is an error violation on both paths; another CEL error goes to cel-rust, which reports
+    # what it cannot evaluate as "not evaluated" (info), exactly as without celfast
+    (v,) = _run({"rule": "self.a > 1"}, {})
+    assert (v.error, "no such key: a" in v.message) == (True, True)
+    (v,) = _run({"rule": "self.a + 1 > 1"}, {"a": "text"})
+    assert (v.error, v.message.startswith("rule not evaluated")) == (False, True)
+
+
 def test_transition_rules_are_skipped_and_unsupported_functions_reported() -> None:
     evaluator = cel_mod.Evaluator()
     plan = {"p": {"x": {"r": [{"rule": "self == oldSelf"}, {"rule": "self.isSorted()"}]}}}
