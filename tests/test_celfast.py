@@ -35,7 +35,8 @@ from hypothesis import strategies as st
 
 from infergate.validate import crd_schema
 from infergate.validate.cel import KUBERNETES_FUNCTIONS, _aliases, _renamed, cel, extract_plan
-from infergate.validate.celfast import CelEvalError, Duration, _compile, compile_fast, parse_duration, why_not
+from infergate.validate.celfast import CelEvalError, Duration, compile_fast, parse_duration, why_not
+from infergate.validate.celfast.codegen import _compile
 
 REPO = Path(__file__).resolve().parent.parent
 
