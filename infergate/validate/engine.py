@@ -24,6 +24,7 @@ from infergate.reporters import RuleMeta
 from infergate.validate import codes, dupkeys
 from infergate.validate.cache import SchemaStore
 from infergate.validate.cel import Evaluator, Violation
+from infergate.validate.celfast import store as celfast_store
 
 
 def dotted(path: Iterable[str | int]) -> str:
@@ -207,6 +208,7 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]], *, kubernetes_versio
     for item in iter_files(paths):
         (missing if isinstance(item, LoadProblem) else files).append(item)
     result = validate_in_parallel(files, missing, validator, jobs)
+    celfast_store.save()  # the rules this run compiled, for the next run
     findings = [*result.findings, *result.unevaluated.values()]
     findings.sort(key=Finding.sort_key)
     summary = summarize(
