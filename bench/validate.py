@@ -223,12 +223,17 @@ def cel_engines() -> str:
     for _ in range(200):
         pprog.evaluate({"self": celpy.json_to_cel(value)})
     py = (time.perf_counter() - start) / 200 * 1e6
-    from infergate.validate.celfast import compile_fast
+    from infergate.validate.celfast import codegen, compile_fast
 
     start = time.perf_counter()
-    ok = sum(1 for r in sorted(rules) if compile_fast(r) is not None)
+    ok = sum(1 for r in sorted(rules) if _compiles(lambda r: codegen.to_code(r, codegen.generate(r)[0]), r))
+    cold = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    for r in sorted(rules):
+        compile_fast(r)
     lines.append(f"  celfast (infergate's CEL-to-Python compiler, cel-rust for the rest): {ok} compiled, "
-                 f"{len(rules) - ok} left to cel-rust, {(time.perf_counter() - start) * 1000:.1f} ms")
+                 f"{len(rules) - ok} left to cel-rust, {cold:.1f} ms "
+                 f"({(time.perf_counter() - start) * 1000:.1f} ms from its on-disk store)")
     fast = compile_fast(rule)
     start = time.perf_counter()
     for _ in range(n):
