@@ -30,7 +30,7 @@ def mixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_report_does_not_depend_on_jobs(mixed_corpus: Path, jobs: int) -> None:
     serial = validate_paths([mixed_corpus, mixed_corpus / "missing.yaml"], jobs=1)
     forked = validate_paths([mixed_corpus, mixed_corpus / "missing.yaml"], jobs=jobs)
-    assert parallel.worker_count(sorted(mixed_corpus.rglob("*.yaml")), jobs) == jobs
+    assert parallel.worker_count(parallel.file_sizes(sorted(mixed_corpus.rglob("*.yaml"))), jobs) == jobs
     assert serial[0], "the corpus must produce findings, or the comparison proves nothing"
     assert {f.code for f in serial[0]} >= {"V001", "V002", "V003", "V004", "V006", "E001"}
     assert [f.to_dict() for f in forked[0]] == [f.to_dict() for f in serial[0]]
@@ -52,21 +52,23 @@ def test_chunks_cover_every_file_once_and_balance_bytes(tmp_path: Path) -> None:
         path = tmp_path / f"f{i}.yaml"
         path.write_text("#" * size)
         files.append(path)
-    chunks = parallel.plan_chunks(files, 3)
+    chunks = parallel.plan_chunks(parallel.file_sizes(files), 3)
     assert sorted(p for chunk in chunks for p in chunk) == sorted(files)
     loads = [sum(p.stat().st_size for p in chunk) for chunk in chunks]
     assert max(loads) == 900, loads  # the biggest file alone is the floor, and it is reached
-    assert chunks == parallel.plan_chunks(list(reversed(files)), 3)  # input order does not matter
-    assert parallel.plan_chunks(files[:2], 8) == [[files[0]], [files[1]]]  # never an empty chunk
+    # input order does not matter; never an empty chunk
+    assert chunks == parallel.plan_chunks(parallel.file_sizes(list(reversed(files))), 3)
+    assert parallel.plan_chunks(parallel.file_sizes(files[:2]), 8) == [[files[0]], [files[1]]]
 
 
 def test_automatic_jobs_only_for_big_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    small = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
-    for path in small:
+    files = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
+    for path in files:
         path.write_text("kind: x\n")
+    small = parallel.file_sizes(files)
     monkeypatch.setattr(parallel, "available_cpus", lambda: 4)
     assert parallel.worker_count(small, 0) == 1
     assert parallel.worker_count(small, 3) == 2  # explicit: never more workers than files
-    assert parallel.worker_count(small[:1], 3) == 1
+    assert parallel.worker_count(parallel.file_sizes(files[:1]), 3) == 1
     monkeypatch.setattr(parallel, "AUTO_PARALLEL_BYTES", 10)
     assert parallel.worker_count(small, 0) == 2

@@ -30,33 +30,35 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # the reader reports it
+def file_sizes(files: list[Path]) -> dict[Path, int]:
+    """Bytes per file, stat'ed once for both the decision and the split (0 if unreadable: reported later)."""
+    sizes = {}
+    for path in files:
+        try:
+            sizes[path] = path.stat().st_size
+        except OSError:
+            sizes[path] = 0
+    return sizes
 
 
-def plan_chunks(files: list[Path], jobs: int) -> list[list[Path]]:
-    """Split ``files`` into at most ``jobs`` non-empty chunks of about equal size (largest file first)."""
-    sizes = {path: _size(path) for path in files}
-    chunks: list[list[Path]] = [[] for _ in range(max(1, min(jobs, len(files))))]
+def plan_chunks(sizes: dict[Path, int], jobs: int) -> list[list[Path]]:
+    """Split the files into at most ``jobs`` non-empty chunks of about equal bytes (largest file first)."""
+    chunks: list[list[Path]] = [[] for _ in range(max(1, min(jobs, len(sizes))))]
     loads = [0] * len(chunks)
-    for path in sorted(files, key=lambda p: (-sizes[p], str(p))):
+    for path in sorted(sizes, key=lambda p: (-sizes[p], str(p))):
         lightest = loads.index(min(loads))
         chunks[lightest].append(path)
         loads[lightest] += sizes[path]
     return [chunk for chunk in chunks if chunk]
 
 
-def worker_count(files: list[Path], jobs: int) -> int:
+def worker_count(sizes: dict[Path, int], jobs: int) -> int:
     """``jobs`` 0 means automatic: one per CPU, but only for inputs big enough to pay for the forks."""
-    if "fork" not in multiprocessing.get_all_start_methods() or len(files) < 2:
+    if "fork" not in multiprocessing.get_all_start_methods() or len(sizes) < 2:
         return 1
     if jobs > 0:
-        return min(jobs, len(files))
-    total = sum(map(_size, files))
-    return min(available_cpus(), len(files)) if total >= AUTO_PARALLEL_BYTES else 1
+        return min(jobs, len(sizes))
+    return min(available_cpus(), len(sizes)) if sum(sizes.values()) >= AUTO_PARALLEL_BYTES else 1
 
 
 def _validate_chunk(files: list[Path]) -> ChunkResult:
@@ -67,11 +69,12 @@ def _validate_chunk(files: list[Path]) -> ChunkResult:
 def validate_in_parallel(files: list[Path], problems: list[LoadProblem], validator: Validator,
                          jobs: int) -> ChunkResult:
     """Validate ``files`` with up to ``jobs`` processes; ``problems`` are unreadable inputs found already."""
-    workers = worker_count(files, jobs)
+    sizes = file_sizes(files) if len(files) > 1 else {}
+    workers = worker_count(sizes, jobs)
     if workers <= 1:
         return validate_files(files, problems, validator)
     global _worker_validator
-    first, *rest = plan_chunks(files, workers)
+    first, *rest = plan_chunks(sizes, workers)
     _worker_validator = validator
     try:
         with multiprocessing.get_context("fork").Pool(len(rest)) as pool:
