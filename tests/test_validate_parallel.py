@@ -12,6 +12,7 @@ from infergate.validate import parallel, validate_paths
 from tests.conftest import REPO, run_infergate
 
 FIXTURES = REPO / "tests" / "fixtures" / "validate"
+needs_fork = pytest.mark.skipif(not parallel.FORK_IS_SAFE, reason="no safe fork here: validate stays serial")
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +27,7 @@ def mixed_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@needs_fork
 @pytest.mark.parametrize("jobs", [2, 3])
 def test_report_does_not_depend_on_jobs(mixed_corpus: Path, jobs: int) -> None:
     serial = validate_paths([mixed_corpus, mixed_corpus / "missing.yaml"], jobs=1)
@@ -61,6 +63,7 @@ def test_chunks_cover_every_file_once_and_balance_bytes(tmp_path: Path) -> None:
     assert parallel.plan_chunks(parallel.file_sizes(files[:2]), 8) == [[files[0]], [files[1]]]
 
 
+@needs_fork
 def test_automatic_jobs_only_for_big_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = [tmp_path / "a.yaml", tmp_path / "b.yaml"]
     for path in files:

@@ -200,7 +200,7 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]], *, kubernetes_versio
     ``jobs``: worker processes (0: one per CPU when the input is big enough to pay for them); the result
     does not depend on it. ``summary["input_errors"]`` counts unreadable inputs (the CLI exits 2 when > 0).
     """
-    from infergate.validate.parallel import validate_in_parallel  # only big inputs need it
+    from infergate.validate.parallel import validate_in_parallel  # it imports this module
 
     validator = Validator(kubernetes_version, cel=cel, ignore_missing=ignore_missing, strict=strict)
     files: list[Path] = []

@@ -3,14 +3,15 @@
 Workers are forked after the schema store is open, so they start warm and share its memory; the parent
 validates one chunk itself. Chunks merge into one `ChunkResult` whose content does not depend on the
 split (findings are sorted afterwards, and "first" means first by location), so ``--jobs`` never changes
-a report. Where ``fork`` does not exist (macOS spawn, Windows) a fresh interpreter would have to re-import
-and re-open everything, which costs more than it saves at these sizes: validation stays serial there.
+a report. Without a safe ``fork`` (Windows has none; macOS has one that system libraries' threads make
+unsafe, which is why Python spawns there) a fresh interpreter would have to re-import and re-open
+everything, which costs more than it saves at these sizes: validation stays in one process there.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import sys
 from pathlib import Path
 
 from infergate.loader import LoadProblem
@@ -19,6 +20,8 @@ from infergate.validate.engine import ChunkResult, Validator, validate_files
 # Below this many input bytes a second process costs more than it saves (fork + result pickling are
 # ~20 ms; one core validates ~4 MB/s of typical manifests); --jobs N > 1 given explicitly ignores it.
 AUTO_PARALLEL_BYTES = 1 << 20
+
+FORK_IS_SAFE = hasattr(os, "fork") and sys.platform != "darwin"
 
 _worker_validator: Validator | None = None  # set in the parent just before forking
 
@@ -54,7 +57,7 @@ def plan_chunks(sizes: dict[Path, int], jobs: int) -> list[list[Path]]:
 
 def worker_count(sizes: dict[Path, int], jobs: int) -> int:
     """``jobs`` 0 means automatic: one per CPU, but only for inputs big enough to pay for the forks."""
-    if "fork" not in multiprocessing.get_all_start_methods() or len(sizes) < 2:
+    if not FORK_IS_SAFE or len(sizes) < 2:
         return 1
     if jobs > 0:
         return min(jobs, len(sizes))
@@ -76,6 +79,8 @@ def validate_in_parallel(files: list[Path], problems: list[LoadProblem], validat
     global _worker_validator
     first, *rest = plan_chunks(sizes, workers)
     _worker_validator = validator
+    import multiprocessing  # ~5 ms: only paid when workers are used
+
     try:
         with multiprocessing.get_context("fork").Pool(len(rest)) as pool:
             pending = pool.map_async(_validate_chunk, rest)
