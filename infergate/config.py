@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from infergate import tpu
+from infergate.envfiles import chain, env_file_for_dist
 from infergate.errors import ConfigError
-from infergate.loader import Document, LoadProblem, line_of, load_text, read_text
+from infergate.loader import Document, line_of
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "environment.schema.json"
 ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
 RESERVED_ENV_NAMES = frozenset({"fleet"})  # dist/fleet/ holds the ApplicationSet
-MAX_BASE_DEPTH = 8
 
 # Defaults are the reference deployment's values (SEED-FACTS (b)); each is overridable per environment.
 KSERVE_REPO = "https://github.com/opendatahub-io/kserve.git"
@@ -252,59 +252,6 @@ def environment_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-def _read_document(path: Path) -> Document:
-    if not path.is_file():
-        raise ConfigError("environment file not found", file=str(path))
-    text = read_text(path)
-    if isinstance(text, LoadProblem):
-        raise ConfigError(text.message, file=text.file, line=text.line)
-    docs = list(load_text(text, str(path)))
-    if len(docs) != 1:
-        raise ConfigError("an environment file holds exactly one YAML document", file=str(path))
-    doc = docs[0]
-    if isinstance(doc, LoadProblem):
-        raise ConfigError(doc.message, file=doc.file, line=doc.line)
-    if not isinstance(doc.obj, dict):
-        raise ConfigError("an environment file is a mapping", file=str(path), line=doc.line)
-    return doc
-
-
-def _base_path(doc: Document) -> Path | None:
-    base = doc.obj.get("base")
-    if base is None:
-        return None
-    if not isinstance(base, str) or not base:
-        raise ConfigError("base: must be an environment file stem or relative path", file=doc.file,
-                          line=line_of(doc, ["base"]))
-    here = Path(doc.file).parent
-    candidate = here / base
-    if candidate.suffix not in (".yaml", ".yml"):
-        candidate = here / f"{base}.yaml"
-    return candidate
-
-
-def _chain(path: Path) -> list[Document]:
-    """The file and its bases, most derived first."""
-    docs: list[Document] = []
-    seen: set[Path] = set()
-    current: Path | None = path
-    while current is not None:
-        resolved = current.resolve()
-        if resolved in seen:
-            raise ConfigError(f"base: inheritance cycle through {current.name}", file=docs[-1].file,
-                              line=line_of(docs[-1], ["base"]))
-        if len(docs) > MAX_BASE_DEPTH:
-            raise ConfigError(f"base: chain deeper than {MAX_BASE_DEPTH} files", file=str(path))
-        seen.add(resolved)
-        if docs and not current.is_file():
-            raise ConfigError(f"base: {current} not found", file=docs[-1].file,
-                              line=line_of(docs[-1], ["base"]))
-        doc = _read_document(current)
-        docs.append(doc)
-        current = _base_path(doc)
-    return docs
-
-
 def deep_merge(base: Any, override: Any) -> Any:
     """Maps merge key by key; anything else (lists included) is replaced by the override."""
     if isinstance(base, dict) and isinstance(override, dict):
@@ -395,7 +342,7 @@ def _short(err: Any) -> str:
 def load_environment(path: Path) -> Environment:
     """Load, merge, check and type ``path``; raise ConfigError (file, line, key) on any problem."""
     path = Path(path)
-    docs = _chain(path)
+    docs = chain(path)
     merged: dict[str, Any] = {}
     for doc in reversed(docs):
         merged = deep_merge(merged, doc.obj)
@@ -628,9 +575,5 @@ def _check_models(models: tuple[Model, ...], errors: _Errors) -> None:
 
 def environment_for_dist(path: Path) -> Environment | None:
     """The environment whose output holds ``path`` (dist/<env> or anything under it), if any."""
-    path = Path(path).resolve()
-    for candidate in (path, *path.parents):
-        if candidate.parent.name == "dist":
-            env_file = candidate.parent.parent / "environments" / f"{candidate.name}.yaml"
-            return load_environment(env_file) if env_file.is_file() else None
-    return None
+    env_file = env_file_for_dist(path)
+    return load_environment(env_file) if env_file is not None else None
