@@ -74,9 +74,9 @@ def synth(envs: tuple[str, ...], out: Path | None, jobs: int, env_dir: Path | No
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kubernetes-version", default="1.33", show_default=True,
-              envvar="INFERGATE_KUBERNETES_VERSION",
-              help="Kubernetes minor of the core schemas (env: INFERGATE_KUBERNETES_VERSION).")
+@click.option("--kubernetes-version", default=None, envvar="INFERGATE_KUBERNETES_VERSION",
+              help="Kubernetes minor of the core schemas (env: INFERGATE_KUBERNETES_VERSION). Default: the "
+                   "kubernetesVersion of the environment whose dist/<env> holds the file, else 1.33.")
 @click.option("--strict/--no-strict", default=True, show_default=True,
               help="Reject unknown fields (as kubeconform -strict and kubectl --validate=strict).")
 @click.option("--no-cel", is_flag=True, help="Do not evaluate the CRDs' CEL rules.")

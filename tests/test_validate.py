@@ -172,3 +172,40 @@ def test_unknown_kubernetes_version_is_a_usage_error() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: Kubernetes 1.99 is not supported")
     assert "Traceback" not in result.stderr
+
+
+FLOWCONTROL_V1BETA3 = """apiVersion: flowcontrol.apiserver.k8s.io/v1beta3
+kind: PriorityLevelConfiguration
+metadata:
+  name: batch
+spec:
+  type: Exempt
+"""  # served up to Kubernetes 1.31: a schema exists for 1.30, none for 1.33
+
+
+def test_kubernetes_version_comes_from_the_environment_of_dist(tmp_path: Path) -> None:
+    envs = tmp_path / "environments"
+    envs.mkdir()
+    (envs / "old.yaml").write_text('kubernetesVersion: "1.30"\n')
+    (envs / "child.yaml").write_text("base: old\n")  # inherits 1.30
+    for env in ("old", "child", "unknown"):  # "unknown" has no environment file: the default, 1.33
+        (tmp_path / "dist" / env).mkdir(parents=True)
+        (tmp_path / "dist" / env / "plc.yaml").write_text(FLOWCONTROL_V1BETA3)
+    (tmp_path / "outside.yaml").write_text(FLOWCONTROL_V1BETA3)
+    findings, summary = validate_paths([tmp_path / "dist", tmp_path / "outside.yaml"])
+    assert sorted((Path(f.file).parent.name, f.code) for f in findings) == [
+        (tmp_path.name, "V003"), ("unknown", "V003")]
+    assert summary["kubernetes_version"] == "1.30, 1.33"
+    findings, summary = validate_paths([tmp_path / "dist"], kubernetes_version="1.33")  # explicit wins
+    assert [f.code for f in findings] == ["V003"] * 3 and summary["kubernetes_version"] == "1.33"
+
+
+def test_broken_environment_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "bad.yaml").write_text("kubernetesVersion: [1.30\n")
+    (tmp_path / "dist" / "bad").mkdir(parents=True)
+    (tmp_path / "dist" / "bad" / "plc.yaml").write_text(FLOWCONTROL_V1BETA3)
+    result = run_infergate("validate", str(tmp_path / "dist"))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "bad.yaml" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

@@ -13,7 +13,7 @@ from infergate.validate import codes
 from infergate.validate.engine import validate_paths
 
 
-def run_validate(paths: list[Path], *, kubernetes_version: str, strict: bool, no_cel: bool,
+def run_validate(paths: list[Path], *, kubernetes_version: str | None, strict: bool, no_cel: bool,
                  ignore_missing_schemas: bool, fmt: str, summary: bool, jobs: int = 0) -> int:
     # A one-shot process whose data (parsed manifests) is acyclic: reference counting frees all of it,
     # and the cycle collector would only rescan ~100 containers per object again and again (~10%).
