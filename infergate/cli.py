@@ -61,9 +61,9 @@ def synth(envs: tuple[str, ...], out: Path | None, jobs: int, env_dir: Path | No
     from infergate.synth import DEFAULT_OUT, synthesize
 
     if jobs == 0:
-        from infergate.parallel_synth import default_jobs
+        from infergate.cpus import available_cpus
 
-        jobs = default_jobs()
+        jobs = available_cpus()
     from infergate.synth import ENVIRONMENTS_DIR
 
     written = synthesize(list(envs) or None, out or DEFAULT_OUT, env_dir=env_dir or ENVIRONMENTS_DIR,

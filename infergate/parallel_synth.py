@@ -9,17 +9,8 @@ a time from the shared queue.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-
-
-def default_jobs() -> int:
-    """Cores this process may use (respects CPU affinity / container limits where the OS exposes it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _synth_one(task: tuple[str, str]) -> str:

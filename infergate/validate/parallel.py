@@ -14,6 +14,7 @@ import os
 import sys
 from pathlib import Path
 
+from infergate.cpus import available_cpus
 from infergate.loader import LoadProblem
 from infergate.validate.engine import ChunkResult, Validator, validate_files
 
@@ -24,13 +25,6 @@ AUTO_PARALLEL_BYTES = 1 << 20
 FORK_IS_SAFE = hasattr(os, "fork") and sys.platform != "darwin"
 
 _worker_validator: Validator | None = None  # set in the parent just before forking
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # honours cgroup/taskset limits, unlike cpu_count()
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def file_sizes(files: list[Path]) -> dict[Path, int]:
