@@ -262,6 +262,24 @@ class Batch:
     needs_context: bool
 
 
+def _batch(rules: list[CompiledRule]) -> Batch | None:
+    """All plain rules of one node as one program ``[r1, r2, ...]``: ``self`` is converted once."""
+    if len(rules) < 2 or not all(r.program is not None and not r.aliases for r in rules):
+        return None
+    try:
+        program = cel.compile("[" + ", ".join(f"({r.rule})" for r in rules) + "]")
+    except Exception:
+        return None
+    return Batch(rules, program, any(r.needs_context for r in rules))
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRules:
+    fast: list[CompiledRule]  # compiled by celfast
+    slow: list[CompiledRule]  # left to cel-rust
+    batch: Batch | None  # ``slow`` as one cel-rust program, when they can be batched
+
+
 @dataclass(frozen=True, slots=True)
 class Violation:
     path: tuple[str | int, ...]
@@ -278,8 +296,7 @@ class Evaluator:
         self.transition_skipped = 0
         self.evaluated = 0
         self.unevaluated: dict[str, str] = {}  # rule -> reason (reported once per run)
-        self._batches: dict[int, tuple[Any, Batch | None]] = {}
-        self._splits: dict[int, tuple[Any, list[CompiledRule], list[dict[str, Any]]]] = {}
+        self._rules: dict[int, tuple[Any, NodeRules]] = {}
         self._memo: dict[tuple[int, str], Any] = {}
         self._cel = True
         self._context = cel.Context()
@@ -315,25 +332,23 @@ class Evaluator:
                 _unique_map_keys(node, keys, path, out)
         raws = plan.get("r") if self._cel else None
         if raws:
-            fast, slow = self._split(raws)
-            for rule in fast:
+            rules = self._node_rules(raws)
+            for rule in rules.fast:
                 self._run_fast(rule, node, path, out)
-            if slow:
-                batch = self._batch(slow)
-                if batch is None or not self._run_batch(batch, node, path, out):
-                    for raw in slow:
-                        self._check(node, raw, path, out)
+            if rules.slow and (rules.batch is None or not self._run_batch(rules.batch, node, path, out)):
+                for rule in rules.slow:
+                    self._check_rule(node, rule, path, out)
 
-    def _split(self, raws: list[dict[str, Any]]) -> tuple[list[CompiledRule], list[dict[str, Any]]]:
-        """A node's rules compiled to Python, and the raw rules left for cel-rust (kept per ``raws``)."""
+    def _node_rules(self, raws: list[dict[str, Any]]) -> NodeRules:
+        """A node's rules, compiled once per plan node: celfast's, and cel-rust's (batched where possible)."""
         key = id(raws)
-        entry = self._splits.get(key)
+        entry = self._rules.get(key)
         if entry is None:
             compiled = [self.compiler.compile(raw) for raw in raws]
-            fast = [rule for rule in compiled if rule.fast is not None]
-            slow = [raw for raw, rule in zip(raws, compiled, strict=True) if rule.fast is None]
-            entry = self._splits[key] = (raws, fast, slow)  # keep raws alive: the key is its id
-        return entry[1], entry[2]
+            slow = [rule for rule in compiled if rule.fast is None]
+            rules = NodeRules([rule for rule in compiled if rule.fast is not None], slow, _batch(slow))
+            entry = self._rules[key] = (raws, rules)  # keep raws alive: the key is its id
+        return entry[1]
 
     def _run_fast(self, rule: CompiledRule, node: Any, path: Path, out: list[Violation]) -> None:
         try:
@@ -352,21 +367,6 @@ class Evaluator:
             out.append(Violation(path, f"rule did not return a bool: {result!r}", rule.rule))
         else:
             out.append(Violation(_field_path(path, rule.field_path), self._message(rule, node), rule.rule))
-
-    def _batch(self, raws: list[dict[str, Any]]) -> Batch | None:
-        """All plain rules of one node as one program ``[r1, r2, ...]``: ``self`` is converted once."""
-        key = id(raws)
-        if key not in self._batches:
-            rules = [self.compiler.compile(raw) for raw in raws]
-            batch = None
-            if len(rules) > 1 and all(r.program is not None and not r.aliases for r in rules):
-                try:
-                    program = cel.compile("[" + ", ".join(f"({r.rule})" for r in rules) + "]")
-                    batch = Batch(rules, program, any(r.needs_context for r in rules))
-                except Exception:
-                    batch = None
-            self._batches[key] = (raws, batch)  # keep raws alive: the key is its id
-        return self._batches[key][1]
 
     def _run_batch(self, batch: Batch, node: Any, path: Path, out: list[Violation]) -> bool:
         """False when the batch cannot tell (a rule raised): the caller then runs rules one by one."""
@@ -403,9 +403,6 @@ class Evaluator:
         if len(self._memo) < _MEMO_LIMIT:
             self._memo[key] = result
         return result
-
-    def _check(self, node: Any, raw: dict[str, Any], path: Path, out: list[Violation]) -> None:
-        self._check_rule(node, self.compiler.compile(raw), path, out)
 
     def _check_rule(self, node: Any, rule: CompiledRule, path: Path, out: list[Violation]) -> None:
         """One rule with cel-rust."""
