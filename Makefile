@@ -40,7 +40,7 @@ test: setup
 # generated docs (tests fail when they are stale)
 docs: setup
 	$(BIN)/infergate rules --format markdown > docs/rules.md
-	$(BIN)/python -m infergate.archdoc > docs/architecture.md
+	$(BIN)/python -m infergate.devtools.archdoc > docs/architecture.md
 
 bench: setup
 	for b in bench/*.py; do $(BIN)/python $$b; done

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO))
 
-from infergate.crds import cache_root  # noqa: E402
+from infergate.crds.lockfile import cache_root  # noqa: E402
 from tests.hookrepo import hook_repo  # noqa: E402
 
 

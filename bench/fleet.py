@@ -34,7 +34,7 @@ def make_fleet(env_dir: Path, size: int) -> None:
 
 def synth_once(env_dir: Path, out: Path, jobs: int) -> float:
     """Wall time of one `infergate synth` in a fresh process (what a user and CI pay)."""
-    code = ("import sys; from pathlib import Path; from infergate.synth import synthesize; "
+    code = ("import sys; from pathlib import Path; from infergate.synth.run import synthesize; "
             "kw = {'jobs': int(sys.argv[3])} if int(sys.argv[3]) > 1 else {}; "
             "synthesize(None, out=Path(sys.argv[2]), env_dir=Path(sys.argv[1]), **kw)")
     start = time.perf_counter()

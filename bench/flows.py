@@ -122,7 +122,7 @@ def as_documents(endpoints: list, raw: list[dict]) -> list:
     """The cluster as loaded manifests: one Deployment per pod template, the policies as they are."""
     import json
 
-    from infergate.loader import load_text
+    from infergate.core.loader import load_text
 
     objects = []
     for e in endpoints:

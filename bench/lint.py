@@ -48,8 +48,8 @@ def _toml(value: object) -> str:
 
 def write_config(path: Path, teams: list[str]) -> None:
     """Lint config carrying pattern1's platform facts, with its provided secrets in every team namespace."""
-    from infergate.config import environment_for_dist
     from infergate.lint.platform import _facts_as_mapping
+    from infergate.synth.config import environment_for_dist
 
     facts = _facts_as_mapping(environment_for_dist(SOURCE.resolve()).platform)
     secrets = {f"{ns}/{name}" for ns, name in facts.pop("provided_secrets")}
@@ -66,7 +66,7 @@ def write_corpus(directory: Path, objects: int) -> tuple[int, Path]:
 
     Returns (object count, lint config path). The corpus is the generator's real output, so it lints clean.
     """
-    from infergate.loader import load_paths
+    from infergate.core.loader import load_paths
 
     count = 0
     for sub in SHARED_DIRS:
@@ -135,10 +135,11 @@ def ensure_checkov() -> Path | None:
 
 def bench_in_process(directory: Path, config_file: Path, runs: int) -> dict[str, float]:
     """Medians over runs of lint_paths (load + graph + every rule), wall and CPU, and of the phases."""
-    from infergate.graph import Graph
+    from infergate.policies import all_rules
+
+    from infergate.core.graph import Graph
+    from infergate.core.loader import load_paths
     from infergate.lint import lint_paths, load_config
-    from infergate.loader import load_paths
-    from policies import all_rules
 
     rules = all_rules()  # import the rule modules once, like a warm CLI process does
     config = load_config(config_file)

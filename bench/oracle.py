@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from infergate import crds as lock  # noqa: E402
+from infergate.crds import lockfile as lock  # noqa: E402
 
 TOOLS = {
     "kubeconform": ("github.com/yannh/kubeconform/cmd/kubeconform", "v0.7.0"),
@@ -58,7 +58,7 @@ def go_tool(name: str) -> tuple[Path | None, str]:
 
 def infergate_verdicts(paths: list[str]) -> dict[tuple[str, str], bool]:
     """(file, kind/name) -> valid? (CEL on, strict)."""
-    from infergate.loader import load_paths
+    from infergate.core.loader import load_paths
     from infergate.validate import validate_paths
 
     findings, _ = validate_paths(paths)
@@ -89,7 +89,7 @@ def kubeconform_verdicts(binary: Path, paths: list[str], schemas: Path) -> dict[
 
 
 def kubectl_validate_verdicts(binary: Path, files: list[str], crd_dir: Path) -> dict[tuple[str, str], bool]:
-    from infergate.loader import load_paths
+    from infergate.core.loader import load_paths
 
     # v0.0.4 has hard-coded core schemas up to Kubernetes 1.30 (newer ones it would fetch from GitHub)
     result = subprocess.run([str(binary), *files, "--local-crds", str(crd_dir), "--version", "1.30",
@@ -125,7 +125,7 @@ def mutants(paths: list[str], out_dir: Path, per_object: int = 6, seed: int = 7)
 
     import yaml
 
-    from infergate.loader import load_paths
+    from infergate.core.loader import load_paths
 
     rng = random.Random(seed)
     documents, _ = load_paths(paths)
@@ -202,7 +202,7 @@ def explanation(name: str, key: tuple[str, str], ours_valid: bool) -> str | None
 
 
 def main(argv: list[str]) -> int:
-    from infergate.loader import iter_files
+    from infergate.core.loader import iter_files
     from infergate.validate import crd_schema
     from infergate.validate.export import export_schemas
 

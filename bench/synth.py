@@ -80,14 +80,14 @@ PHASES = """
 import sys, time
 from pathlib import Path
 t0 = time.perf_counter()
-from infergate.config import load_environment
-from infergate.synth import prefer_pinned_node
+from infergate.synth.config import load_environment
+from infergate.synth.run import prefer_pinned_node
 env = load_environment(Path(sys.argv[1]))
 t1 = time.perf_counter()
 prefer_pinned_node()
 import cdk8s, cdk8s_plus_33  # starts the jsii kernel (Node) and loads both assemblies
 t2 = time.perf_counter()
-from charts.app import synth_environment
+from infergate.charts.app import synth_environment
 synth_environment(env, Path(sys.argv[2]))
 t3 = time.perf_counter()
 print(t1 - t0, t2 - t1, t3 - t2)

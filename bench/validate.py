@@ -5,7 +5,7 @@ HTTPRoute, Gateway, InferencePool, LLMInferenceService, Certificate, Destination
 Timed in one run, on the same files:
   * `infergate validate DIR` end to end (CEL on, warm schema cache; the cold build is timed once
     separately), median of --repeat runs, with --jobs 1 (one process) and --jobs 0 (automatic);
-  * YAML loading alone (infergate.loader.load_paths: the floor);
+  * YAML loading alone (infergate.core.loader.load_paths: the floor);
   * kubernetes-validate (its Python API, strict, Kubernetes 1.33) on the core objects it supports
     (it has no CRD schemas), on at most --kv-limit objects per corpus (it is slow; objects/s is what counts).
 Prints objects/s and the ratio. Usage: .venv/bin/python bench/validate.py [--sizes 1000,10000] [--repeat 3]
@@ -147,7 +147,7 @@ def time_infergate(root: Path, repeat: int, env: dict[str, str] | None = None,
 
 
 def time_loading(root: Path) -> float:
-    from infergate.loader import load_paths
+    from infergate.core.loader import load_paths
 
     start = time.perf_counter()
     load_paths([root])
@@ -159,7 +159,7 @@ def time_kubernetes_validate(root: Path, limit: int) -> tuple[int, float, int]:
     import kubernetes_validate
     from kubernetes_validate.utils import SchemaNotFoundError
 
-    from infergate.loader import load_paths
+    from infergate.core.loader import load_paths
 
     documents, _ = load_paths([root])
     done = missing = 0
@@ -254,7 +254,7 @@ def _compiles(fn: object, rule: str) -> bool:
 
 def dist_cold_warm(target: Path) -> str:
     """`infergate validate` on dist/<env>: cold (empty schema cache, pinned files present) and warm."""
-    from infergate import crds
+    from infergate.crds import lockfile as crds
 
     if not target.is_dir():
         return f"{target}: absent, skipped"

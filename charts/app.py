@@ -9,15 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import cdk8s
+from infergate.charts.argocd import ArgoCdChart, BootstrapChart, FleetChart
+from infergate.charts.gateway import GatewayChart
+from infergate.charts.mesh import MeshChart
+from infergate.charts.model import ModelChart
+from infergate.charts.namespaces import NamespacesChart
+from infergate.charts.netpol import NetworkPoliciesChart, policed_namespaces
+from infergate.charts.pki import PkiChart
 
-from charts.argocd import ArgoCdChart, BootstrapChart, FleetChart
-from charts.gateway import GatewayChart
-from charts.mesh import MeshChart
-from charts.model import ModelChart
-from charts.namespaces import NamespacesChart
-from charts.netpol import NetworkPoliciesChart, policed_namespaces
-from charts.pki import PkiChart
-from infergate.config import Environment
+from infergate.synth.config import Environment
 
 FLEET_DIR = "fleet"
 

@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from constructs import Construct
-
-from charts.common import MANAGED_BY, Chart
-from charts.resources import (
+from infergate.charts.common import MANAGED_BY, Chart
+from infergate.charts.resources import (
     Application,
     ApplicationSet,
     ApplicationSource,
     ApplicationSpec,
     AppProject,
 )
-from infergate.config import Environment
+
+from infergate.synth.config import Environment
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 BOOTSTRAP_PROJECT = "infergate-bootstrap"
@@ -184,7 +184,7 @@ class FleetChart(Chart):
 
     def _health(self, namespace: str) -> None:
         try:
-            from charts.argocd_health import ArgoHealthCustomizations
+            from infergate.charts.argocd_health import ArgoHealthCustomizations
         except ImportError:  # the health checks module is optional for the charts
             return
         ArgoHealthCustomizations(self, "health", namespace=namespace, extra_data=ARGOCD_CM_EXTRA)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from cdk8s_plus_33 import k8s
 from constructs import Construct
-
-from charts.health_checks import HEALTH_CHECKS, HEALTH_DIR, health_customizations, health_key
+from infergate.charts.health_checks import HEALTH_CHECKS, HEALTH_DIR, health_customizations, health_key
 
 __all__ = ["HEALTH_CHECKS", "HEALTH_DIR", "ArgoHealthCustomizations", "health_customizations", "health_key"]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import yaml
 from cdk8s_plus_33 import k8s
 from constructs import Construct
+from infergate.charts.common import fqdn, labels, meta
+from infergate.charts.gateway import CA_FILE
+from infergate.charts.resources import Certificate, DestinationRule, DestinationRuleSpec
 
-from charts.common import fqdn, labels, meta
-from charts.gateway import CA_FILE
-from charts.resources import Certificate, DestinationRule, DestinationRuleSpec
-from infergate.config import Environment, Model
+from infergate.synth.config import Environment, Model
 
 GRPC_PORT, HEALTH_PORT, METRICS_PORT = 9002, 9003, 9090
 POOL_GROUP = "inference.networking.x-k8s.io"

@@ -10,9 +10,8 @@ from __future__ import annotations
 import yaml
 from cdk8s_plus_33 import k8s
 from constructs import Construct
-
-from charts.common import Chart, labels, meta
-from charts.resources import (
+from infergate.charts.common import Chart, labels, meta
+from infergate.charts.resources import (
     Certificate,
     CertificateSpec,
     Gateway,
@@ -21,7 +20,8 @@ from charts.resources import (
     HTTPRouteSpec,
     Listener,
 )
-from infergate.config import Environment
+
+from infergate.synth.config import Environment
 
 # KServe's DestinationRules point the gateway at this CA file (ISTIO_CA_CERTIFICATE_PATH, odh-xks overlay).
 CA_MOUNT_DIR = "/var/run/secrets/opendatahub"

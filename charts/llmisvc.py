@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from constructs import Construct
+from infergate.charts.common import labels
+from infergate.charts.resources import LLMInferenceService, LLMInferenceServiceSpec, RouterSpec
 
-from charts.common import labels
-from charts.resources import LLMInferenceService, LLMInferenceServiceSpec, RouterSpec
-from infergate.config import Environment, Model
+from infergate.synth.config import Environment, Model
 
 MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts spec.model.uri
 KSERVE_TLS_DIR = "/var/run/kserve/tls"  # the controller-issued certificate, mounted by the preset

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from constructs import Construct
+from infergate.charts.common import Chart, labels
+from infergate.charts.resources import Istio, IstioCNI, IstioCNISpec, IstioSpec
 
-from charts.common import Chart, labels
-from charts.resources import Istio, IstioCNI, IstioCNISpec, IstioSpec
-from infergate.config import Environment
+from infergate.synth.config import Environment
 
 
 class MeshChart(Chart):

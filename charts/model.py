@@ -9,11 +9,10 @@ none of them may be in Git (SEED-FACTS (f)).
 from __future__ import annotations
 
 from constructs import Construct
-
-from charts.common import Chart, labels
-from charts.epp import GRPC_PORT, POOL_GROUP, EndpointPicker
-from charts.llmisvc import ModelServer
-from charts.resources import (
+from infergate.charts.common import Chart, labels
+from infergate.charts.epp import GRPC_PORT, POOL_GROUP, EndpointPicker
+from infergate.charts.llmisvc import ModelServer
+from infergate.charts.resources import (
     HTTPRoute,
     HTTPRouteSpec,
     InferenceModel,
@@ -25,7 +24,8 @@ from charts.resources import (
     ParentRef,
     PoolRef,
 )
-from infergate.config import Environment, Model
+
+from infergate.synth.config import Environment, Model
 
 # InferenceModel criticality -> InferenceObjective priority (higher is served first; unset = 0)
 PRIORITY = {"Critical": 1, "Standard": 0, "Sheddable": -1}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from cdk8s_plus_33 import k8s
 from constructs import Construct
+from infergate.charts.common import MANAGED_BY, Chart, meta
 
-from charts.common import MANAGED_BY, Chart, meta
-from infergate.config import Environment
+from infergate.synth.config import Environment
 
 
 def owned_namespaces(env: Environment) -> list[str]:

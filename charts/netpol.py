@@ -12,10 +12,10 @@ import ipaddress
 
 from cdk8s_plus_33 import k8s
 from constructs import Construct
+from infergate.charts.common import Chart, labels, meta
+from infergate.charts.epp import GRPC_PORT, METRICS_PORT
 
-from charts.common import Chart, labels, meta
-from charts.epp import GRPC_PORT, METRICS_PORT
-from infergate.config import Environment, Model
+from infergate.synth.config import Environment, Model
 
 NS_LABEL = "kubernetes.io/metadata.name"
 

@@ -7,10 +7,10 @@ gateway trusts it, so it must exist before the KServe controller starts (SEED-FA
 from __future__ import annotations
 
 from constructs import Construct
+from infergate.charts.common import Chart, labels
+from infergate.charts.resources import Certificate, CertificateSpec, ClusterIssuer
 
-from charts.common import Chart, labels
-from charts.resources import Certificate, CertificateSpec, ClusterIssuer
-from infergate.config import Environment
+from infergate.synth.config import Environment
 
 
 class PkiChart(Chart):

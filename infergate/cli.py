@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from infergate import __version__
-from infergate.errors import InfergateError
+from infergate.core.errors import InfergateError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,13 +58,13 @@ def main() -> None:
 @reports_errors
 def synth(envs: tuple[str, ...], out: Path | None, jobs: int, env_dir: Path | None) -> None:
     """Synthesize environments/*.yaml into dist/<env>/ (same result as `cdk8s synth`)."""
-    from infergate.synth import DEFAULT_OUT, synthesize
+    from infergate.synth.run import DEFAULT_OUT, synthesize
 
     if jobs == 0:
-        from infergate.cpus import available_cpus
+        from infergate.core.cpus import available_cpus
 
         jobs = available_cpus()
-    from infergate.synth import ENVIRONMENTS_DIR
+    from infergate.synth.run import ENVIRONMENTS_DIR
 
     written = synthesize(list(envs) or None, out or DEFAULT_OUT, env_dir=env_dir or ENVIRONMENTS_DIR,
                          jobs=jobs)
@@ -124,7 +124,7 @@ def lint(paths: tuple[Path, ...], **options: Any) -> None:
 @reports_errors
 def check(path: Path | None, envs: tuple[str, ...], no_cache: bool) -> None:
     """Synthesize to a temp dir, fail if dist/ differs, then validate and lint dist/."""
-    from infergate.check import render_report, run_check
+    from infergate.check.run import render_report, run_check
 
     report = run_check(path, list(envs), use_cache=not no_cache)
     click.echo(render_report(report))
@@ -170,7 +170,7 @@ def flows(path: Path, fmt: str) -> None:
 
 @main.group(cls=_Group)
 def crds() -> None:
-    """Pinned upstream CRDs and schemas (crds/crds.lock)."""
+    """Pinned upstream CRDs and schemas (infergate/crds/crds.lock)."""
 
 
 @crds.command("sync")
@@ -180,7 +180,7 @@ def crds() -> None:
 @reports_errors
 def crds_sync(mirror: Path | None, quiet: bool) -> None:
     """Fetch every pinned file into the cache and verify its sha256."""
-    from infergate import crds as lock
+    from infergate.crds import lockfile as lock
 
     results = lock.sync(mirror=mirror)
     if not quiet:
@@ -193,7 +193,7 @@ def crds_sync(mirror: Path | None, quiet: bool) -> None:
 @reports_errors
 def crds_list() -> None:
     """Show the pinned files and whether the cache holds a verified copy."""
-    from infergate import crds as lock
+    from infergate.crds import lockfile as lock
 
     for entry in lock.read_lock():
         state = "cached" if lock.is_cached(entry) else "missing"

@@ -34,9 +34,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from infergate.findings import Severity
-from infergate.graph import Graph, K8sObject
-from infergate.reporters import RuleMeta
+from infergate.core.findings import Severity
+from infergate.core.graph import Graph, K8sObject
+from infergate.core.reporters import RuleMeta
 
 EXPECT_MARK = "# <-"
 FILE_MARK = "# file: "
@@ -140,7 +140,7 @@ def example_files(example: str, *, with_context: bool = True) -> list[tuple[str,
     ``# context: NAME`` adds a shared context (policies/_examples.py) the example builds on;
     ``${pad:N}`` stands for N filler characters (examples of size limits stay readable in the docs).
     """
-    from policies._examples import CONTEXTS
+    from infergate.policies._examples import CONTEXTS
 
     files: list[tuple[str, list[str]]] = [("example.yaml", [])]
     contexts: list[str] = []

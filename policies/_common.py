@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from infergate.graph import GATEWAY_GROUP, POOL_GROUPS, Graph, K8sObject, as_dict, as_list
+from infergate.core.graph import GATEWAY_GROUP, POOL_GROUPS, Graph, K8sObject, as_dict, as_list
 
 SYNC_OPTIONS = "argocd.argoproj.io/sync-options"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infergate.graph import POOL_GROUPS, Container, Graph, K8sObject, PodModel, as_dict, as_list
+from infergate.core.graph import POOL_GROUPS, Container, Graph, K8sObject, PodModel, as_dict, as_list
 
 MODEL_SERVER_ROLES = ("model-server", "other")
 EPP_GRPC_PORT = 9002

@@ -6,10 +6,8 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from infergate.findings import Severity
-from infergate.graph import Graph, K8sObject, as_dict
-from policies import Hit, rule
-from policies._common import (
+from infergate.policies import Hit, rule
+from infergate.policies._common import (
     ARGO_GROUP,
     app_of,
     app_sources,
@@ -18,6 +16,9 @@ from policies._common import (
     sync_options,
     wave,
 )
+
+from infergate.core.findings import Severity
+from infergate.core.graph import Graph, K8sObject, as_dict
 
 APPLY_LIMIT = 262_144  # bytes of metadata.annotations (kubectl.kubernetes.io/last-applied-configuration)
 ARGO_SYNC_OPTIONS = "https://argo-cd.readthedocs.io/en/stable/user-guide/sync-options/"

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from infergate.policies import Hit, rule
+from infergate.policies.inference import istio_version
 
-from infergate.findings import Severity
-from infergate.graph import Graph
-from policies import Hit, rule
-from policies.inference import istio_version
+from infergate.core.findings import Severity
+from infergate.core.graph import Graph
 
 TABLE = Path(__file__).parent / "data" / "deprecated-apis.yaml"
 

@@ -5,15 +5,24 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from infergate.findings import Severity
-from infergate.graph import GATEWAY_GROUP, POOL_GROUPS, Graph, K8sObject, as_dict, as_list, selector_matches
-from policies import Hit, rule
-from policies._common import (
+from infergate.policies import Hit, rule
+from infergate.policies._common import (
     backend_refs,
     gateway_listeners,
     inference_routes,
     is_redirect_only,
     listeners_for,
+)
+
+from infergate.core.findings import Severity
+from infergate.core.graph import (
+    GATEWAY_GROUP,
+    POOL_GROUPS,
+    Graph,
+    K8sObject,
+    as_dict,
+    as_list,
+    selector_matches,
 )
 
 GW_SPEC = "https://gateway-api.sigs.k8s.io/reference/spec/"

@@ -5,19 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from infergate.findings import Severity
-from infergate.graph import (
-    POOL_GROUPS,
-    Graph,
-    K8sObject,
-    PodModel,
-    as_dict,
-    as_list,
-)
-from policies import Hit, rule
-from policies._common import backend_refs, inference_routes, is_pool_ref
-from policies._examples import stack_variant
-from policies._inference import (
+from infergate.policies import Hit, rule
+from infergate.policies._common import backend_refs, inference_routes, is_pool_ref
+from infergate.policies._examples import stack_variant
+from infergate.policies._inference import (
     epp_pods,
     epp_service,
     main_container,
@@ -25,6 +16,16 @@ from policies._inference import (
     pool_view,
     pools,
     service_target,
+)
+
+from infergate.core.findings import Severity
+from infergate.core.graph import (
+    POOL_GROUPS,
+    Graph,
+    K8sObject,
+    PodModel,
+    as_dict,
+    as_list,
 )
 
 GIE = "https://gateway-api-inference-extension.sigs.k8s.io/"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infergate.findings import Severity
-from infergate.graph import Graph
+from infergate.policies import Hit, rule
+
+from infergate.core.findings import Severity
+from infergate.core.graph import Graph
 from infergate.netpol import checks
-from policies import Hit, rule
 
 NP_DOCS = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
 MODEL = "policies/data/security-model.yaml"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infergate.findings import Severity
-from infergate.graph import Container, Graph, PodModel, as_dict, as_list
-from policies import Hit, rule
-from policies._examples import mark_line
+from infergate.policies import Hit, rule
+from infergate.policies._examples import mark_line
+
+from infergate.core.findings import Severity
+from infergate.core.graph import Container, Graph, PodModel, as_dict, as_list
 
 PSS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 SECCTX = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"

@@ -4,21 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infergate.findings import Severity
-from infergate.graph import (
-    GATEWAY_GROUP,
-    KSERVE_GROUP,
-    POOL_GROUPS,
-    Graph,
-    K8sObject,
-    PodModel,
-    as_dict,
-    as_list,
-)
-from policies import Hit, rule
-from policies._common import backend_refs, inference_routes, is_pool_ref, listeners_for
-from policies._examples import stack_variant
-from policies._inference import (
+from infergate.policies import Hit, rule
+from infergate.policies._common import backend_refs, inference_routes, is_pool_ref, listeners_for
+from infergate.policies._examples import stack_variant
+from infergate.policies._inference import (
     destination_rules_for,
     dr_tls_mode,
     epp_pods,
@@ -31,6 +20,18 @@ from policies._inference import (
     served_model_ids,
     serves_tls,
     services_selecting,
+)
+
+from infergate.core.findings import Severity
+from infergate.core.graph import (
+    GATEWAY_GROUP,
+    KSERVE_GROUP,
+    POOL_GROUPS,
+    Graph,
+    K8sObject,
+    PodModel,
+    as_dict,
+    as_list,
 )
 
 GIE = "https://gateway-api-inference-extension.sigs.k8s.io/"

@@ -1,14 +1,15 @@
-"""TPU4xx: TPU pods that GKE cannot schedule or vLLM cannot shard (facts: infergate.tpu)."""
+"""TPU4xx: TPU pods that GKE cannot schedule or vLLM cannot shard (facts: infergate.synth.tpu)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from infergate import tpu
-from infergate.findings import Severity
-from infergate.graph import Graph, PodModel, as_dict, as_list
-from policies import Hit, rule
-from policies._examples import mark_line
+from infergate.policies import Hit, rule
+from infergate.policies._examples import mark_line
+
+from infergate.core.findings import Severity
+from infergate.core.graph import Graph, PodModel, as_dict, as_list
+from infergate.synth import tpu
 
 GKE_TPU = "https://cloud.google.com/kubernetes-engine/docs/concepts/plan-tpus"
 GKE_TPU_DEPLOY = "https://cloud.google.com/kubernetes-engine/docs/how-to/tpus"

@@ -15,10 +15,10 @@ import tempfile
 from io import BytesIO
 from pathlib import Path
 
-from infergate.crds import cache_root
+from infergate.crds.lockfile import cache_root
 
 # everything `pip install .` of the hook repository reads, and the hook manifest
-PACKAGE_PATHS = (".pre-commit-hooks.yaml", "pyproject.toml", "README.md", "crds/crds.lock",
+PACKAGE_PATHS = (".pre-commit-hooks.yaml", "pyproject.toml", "README.md", "infergate/crds/crds.lock",
                  "infergate", "charts", "policies")
 KEEP = 8
 FIXED_IDENTITY = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from infergate.archdoc import REGENERATE, chart_calls, render, sync_waves
+from infergate.devtools.archdoc import REGENERATE, chart_calls, render, sync_waves
 from tests.conftest import REPO
 
 

@@ -7,9 +7,8 @@ import re
 from typing import Any
 
 import pytest
+from infergate.charts.health_checks import HEALTH_CHECKS, HEALTH_DIR, health_customizations, health_key
 from lupa import lua51
-
-from charts.health_checks import HEALTH_CHECKS, HEALTH_DIR, health_customizations, health_key
 
 
 def run_health(script: str, obj: dict[str, Any]) -> dict[str, str]:
@@ -177,10 +176,10 @@ def test_customization_keys_follow_argocd_format_and_are_valid_configmap_keys() 
 def test_construct_emits_argocd_cm_with_every_script() -> None:
     import cdk8s
 
-    from infergate.synth import prefer_pinned_node
+    from infergate.synth.run import prefer_pinned_node
 
     prefer_pinned_node()
-    from charts.argocd_health import ArgoHealthCustomizations
+    from infergate.charts.argocd_health import ArgoHealthCustomizations
 
     app = cdk8s.App()
     chart = cdk8s.Chart(app, "argocd", disable_resource_name_hashes=True)

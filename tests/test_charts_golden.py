@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from infergate.synth import synthesize
+from infergate.synth.run import synthesize
 from tests.conftest import REPO
 
 GOLDEN = REPO / "tests" / "golden"

@@ -17,7 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from infergate import crds
+from infergate.crds import lockfile as crds
 from tests.conftest import REPO
 
 DIST = REPO / "dist"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infergate.config import load_environment
+from infergate.synth.config import load_environment
 from tests.conftest import REPO
 
 DIST = REPO / "dist"

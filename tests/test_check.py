@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from infergate.check import StageResult, _run_stage
-from infergate.crds import cache_root
-from infergate.treediff import compare_trees
+from infergate.check.run import StageResult, _run_stage
+from infergate.check.treediff import compare_trees
+from infergate.crds.lockfile import cache_root
 from tests.conftest import REPO, assert_no_node_banner, run_infergate
 
 
@@ -137,7 +137,7 @@ def test_broken_dependency_inside_a_stage_is_not_hidden(tmp_path: Path, monkeypa
 
 
 def test_cache_key_text_is_stable_for_sets() -> None:
-    from infergate.checkcache import canonical
+    from infergate.check.cache import canonical
 
     assert canonical({"b": frozenset({"y", "x", "z"}), "a": (1, None)}) == \
         '{"a": [1, null], "b": ["x", "y", "z"]}'
@@ -170,7 +170,7 @@ def test_check_never_leaks_a_temp_dir(project: Path, cache_env: dict[str, str], 
 
 
 def test_stage_fails_at_its_threshold() -> None:
-    from infergate.findings import Finding, Severity
+    from infergate.core.findings import Finding, Severity
 
     warning = Finding("SEC602", "pod-not-hardened", Severity.WARNING, "not hardened")
     assert not StageResult("lint", ran=True, findings=[warning]).failed
@@ -186,7 +186,7 @@ def test_broken_environment_is_a_one_line_config_error(project: Path, cache_env:
 
 
 def test_cache_keeps_only_the_newest_entries(tmp_path: Path) -> None:
-    from infergate.checkcache import prune
+    from infergate.check.cache import prune
 
     for i in range(10):
         entry = tmp_path / f"{i:02d}.fresh"

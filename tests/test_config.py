@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from infergate.config import deep_merge, environment_for_dist, load_environment
-from infergate.errors import ConfigError
+from infergate.core.errors import ConfigError
+from infergate.synth.config import deep_merge, environment_for_dist, load_environment
 from tests.conftest import REPO, run_infergate
 
 PATTERN1 = (REPO / "environments" / "pattern1.yaml").read_text(encoding="utf-8")

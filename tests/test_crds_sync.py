@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infergate import crds
+from infergate.crds import lockfile as crds
 from tests.conftest import run_infergate
 
 ENTRY = "gateway-api/gateway.networking.k8s.io_referencegrants"

@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from infergate import crds
+from infergate.crds import lockfile as crds
 from infergate.lint import lint_paths, load_config
 from infergate.lint.config import LintConfig
 from tests.conftest import REPO, run_infergate
@@ -213,7 +213,7 @@ def test_clean_input_exits_0(tmp_path: Path) -> None:
 
 # ---- rules / explain --------------------------------------------------------------------------------
 def test_rules_table_lists_every_code() -> None:
-    from policies import all_rules
+    from infergate.policies import all_rules
 
     out = run_infergate("rules").stdout
     for r in all_rules():
@@ -246,7 +246,7 @@ def test_docs_rules_md_is_current() -> None:
 
 
 def test_every_policy_module_is_discovered() -> None:
-    from policies import all_rules
+    from infergate.policies import all_rules
 
     modules = {p.stem for p in (REPO / "policies").glob("*.py") if not p.stem.startswith("_")}
     assert modules <= {r.family for r in all_rules()}
@@ -255,7 +255,8 @@ def test_every_policy_module_is_discovered() -> None:
 def test_a_crashing_rule_is_reported_not_passed(monkeypatch: pytest.MonkeyPatch) -> None:
     import dataclasses
 
-    import policies
+    import infergate.policies as policies
+
     from infergate.lint import engine
 
     def boom(graph: object) -> list:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infergate.graph import Graph, PodModel, selector_matches
-from infergate.loader import Document, load_text
+from infergate.core.graph import Graph, PodModel, selector_matches
+from infergate.core.loader import Document, load_text
 
 LLMISVC = """\
 apiVersion: serving.kserve.io/v1alpha1

@@ -9,11 +9,11 @@ import copy
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from infergate.policies import all_rules, example_files
 
+from infergate.core.loader import Document, load_text
 from infergate.lint import lint_documents
 from infergate.lint.platform import Platform
-from infergate.loader import Document, load_text
-from policies import all_rules, example_files
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 70000), st.text(max_size=6),
                     st.sampled_from(["", "Service", "InferencePool", "HTTPS", "--pool-name", "*", "app"]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infergate.errors import ConfigError
+from infergate.core.errors import ConfigError
 from infergate.netpol.security_model import parse_model, security_model
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from infergate.core.loader import load_paths
 from infergate.lint import lint_documents
 from infergate.lint.platform import platform_from
-from infergate.loader import load_paths
 from tests.conftest import REPO
 
 SEED = REPO / "tests" / "fixtures" / "netpol" / "seed-pattern1"

@@ -30,8 +30,8 @@ def test_a_config_error_in_parallel_mode_is_one_line_and_writes_nothing(tmp_path
     for name in ("a", "b"):
         (envs / f"{name}.yaml").write_text("namespace: [not, a, map]\nunknownKey: 1\n")
     out = tmp_path / "out"
-    code = ("import sys; from pathlib import Path; from infergate.synth import synthesize; "
-            "from infergate.errors import InfergateError\n"
+    code = ("import sys; from pathlib import Path; from infergate.synth.run import synthesize; "
+            "from infergate.core.errors import InfergateError\n"
             "try:\n    synthesize(None, out=Path(sys.argv[2]), env_dir=Path(sys.argv[1]), jobs=2)\n"
             "except InfergateError as exc:\n    print(exc.one_line()); sys.exit(2)\n")
     result = subprocess.run([sys.executable, "-c", code, str(envs), str(out)], capture_output=True, text=True,

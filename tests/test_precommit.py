@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infergate.crds import cache_root
+from infergate.crds.lockfile import cache_root
 from tests.conftest import REPO, VENV_BIN, assert_no_node_banner
 from tests.hookrepo import hook_repo
 

@@ -4,12 +4,12 @@ examples fire nothing."""
 from __future__ import annotations
 
 import pytest
+from infergate.policies import Rule, all_rules, example_files, expected_lines
+from infergate.policies._examples import CONTEXTS
 
+from infergate.core.loader import Document, load_text
 from infergate.lint import lint_documents
 from infergate.lint.platform import Platform
-from infergate.loader import Document, load_text
-from policies import Rule, all_rules, example_files, expected_lines
-from policies._examples import CONTEXTS
 
 RULES = all_rules()
 EXAMPLE_PLATFORM = Platform(source="examples")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from infergate import tpu
+from infergate.synth import tpu
 
 
 def test_v6e_2x2_is_the_reference_slice() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from infergate import crds
+from infergate.crds import lockfile as crds
 from infergate.validate import validate_paths
 from tests.conftest import REPO, run_infergate
 

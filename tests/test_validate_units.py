@@ -9,9 +9,9 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from infergate import loader
+from infergate.core import loader
 from infergate.validate import cel as cel_mod
-from infergate.validate import crd_schema
+from infergate.validate import cel_library, crd_schema
 from infergate.validate.export import export_schemas
 
 TRICKY = [
@@ -41,10 +41,11 @@ def test_fast_path_is_taken_for_ordinary_manifests() -> None:
 
 
 def test_url_library_follows_go_parse_request_uri() -> None:
-    assert cel_mod._is_url("https://example.com/x?y=1") and cel_mod._is_url("/abs/path")
-    assert not cel_mod._is_url("example.com") and not cel_mod._is_url("http://a b")
-    assert cel_mod.KUBERNETES_FUNCTIONS["getScheme"]("HTTPS://h/") == "https"
-    assert cel_mod._hostname("http://h:8080/x") == "h" and cel_mod._port("http://h:8080/x") == "8080"
+    fns = cel_library.KUBERNETES_FUNCTIONS
+    assert fns["isURL"]("https://example.com/x?y=1") and fns["isURL"]("/abs/path")
+    assert not fns["isURL"]("example.com") and not fns["isURL"]("http://a b")
+    assert fns["getScheme"]("HTTPS://h/") == "https"
+    assert fns["getHostname"]("http://h:8080/x") == "h" and fns["getPort"]("http://h:8080/x") == "8080"
 
 
 def _run(rule: dict, value: object) -> list[cel_mod.Violation]:

@@ -1,4 +1,4 @@
-"""``infergate lint``: policy rules (policies/) over the object graph (infergate.graph).
+"""``infergate lint``: policy rules (policies/) over the object graph (infergate.core.graph).
 
 Python API (used by ``infergate check``)::
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from infergate.findings import Severity, exit_code
+from infergate.core.findings import Severity, exit_code
+from infergate.core.reporters import RENDERERS
 from infergate.lint.config import LintConfig, discover_config, load_config
 from infergate.lint.engine import lint_paths
-from infergate.reporters import RENDERERS
 
 
 def _codes(value: str | None) -> tuple[str, ...]:
@@ -40,7 +40,7 @@ def run_lint(
     )
     threshold = Severity(fail_on) if fail_on else config.fail_on
     if fmt == "sarif":
-        from policies import all_rules
+        from infergate.policies import all_rules
 
         output = RENDERERS["sarif"](findings, summary, rules=[r.meta() for r in all_rules()])
     else:

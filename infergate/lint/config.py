@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infergate.errors import ConfigError
-from infergate.findings import Severity
+from infergate.core.errors import ConfigError
+from infergate.core.findings import Severity
 from infergate.lint.platform import Platform, platform_from
 
 _KEYS = {"select", "ignore", "exclude", "fail-on", "strict-images", "severity", "platform"}

@@ -12,7 +12,7 @@ REGENERATE = "infergate rules --format markdown > docs/rules.md"
 
 
 def _rules() -> Sequence[Any]:
-    from policies import all_rules
+    from infergate.policies import all_rules
 
     return all_rules()
 
@@ -48,7 +48,7 @@ def rules_json() -> str:
 
 
 def explain(code: str) -> str | None:
-    from policies import rule_by_code
+    from infergate.policies import rule_by_code
 
     r = rule_by_code(code)
     if r is None:
@@ -128,7 +128,7 @@ def rules_markdown() -> str:
         for title, examples in (("Bad (`# <-` marks the reported line)", r.bad), ("Good", r.good)):
             for example in examples:
                 out += ["", f"{title}:", "", "```yaml", example.rstrip(), "```"]
-    from policies._examples import CONTEXTS
+    from infergate.policies._examples import CONTEXTS
 
     out += ["", "## Example contexts"]
     for name, text in sorted(CONTEXTS.items()):

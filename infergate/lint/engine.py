@@ -11,12 +11,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from infergate.findings import Finding, Severity, finding_for, load_problem_finding, summarize
-from infergate.graph import Graph
+from infergate.core.findings import Finding, Severity, finding_for, load_problem_finding, summarize
+from infergate.core.graph import Graph
+from infergate.core.loader import Document, line_of, load_paths
 from infergate.lint.config import LintConfig, discover_config
 from infergate.lint.platform import Platform, platform_for_paths, platform_from
 from infergate.lint.suppress import SUPPRESSION_RULES, suppression_findings, suppressions
-from infergate.loader import Document, line_of, load_paths
 
 
 def _matches(code: str, patterns: Iterable[str]) -> bool:
@@ -25,7 +25,7 @@ def _matches(code: str, patterns: Iterable[str]) -> bool:
 
 def selected_rules(select: Sequence[str] = (), ignore: Sequence[str] = ()) -> list[Any]:
     """Rules whose code starts with a ``select`` entry (all when empty) and with no ``ignore`` entry."""
-    from policies import all_rules
+    from infergate.policies import all_rules
 
     return [
         r for r in all_rules() if (not select or _matches(r.code, select)) and not _matches(r.code, ignore)

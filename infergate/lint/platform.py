@@ -1,7 +1,7 @@
 """Platform facts lint rules need (provided secrets, Istio version...), from the environment or config.
 
 When linting ``dist/<env>``, the environment that produced it is the source of truth
-(``infergate.config.environment_for_dist``). For other paths the lint config's ``[platform]`` table
+(``infergate.synth.config.environment_for_dist``). For other paths the lint config's ``[platform]`` table
 supplies them; objects in the output (a sail-operator ``Istio``) win over both where rules can see them.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from infergate.errors import ConfigError, InfergateError
+from infergate.core.errors import ConfigError, InfergateError
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ def _facts_as_mapping(facts: Any) -> dict[str, Any]:
 def platform_for_paths(paths: Iterable[str | Path], base: Platform) -> Platform:
     """Facts of the environment behind ``dist/<env>`` paths, merged over ``base`` (config facts)."""
     try:
-        from infergate.config import environment_for_dist  # type: ignore[attr-defined]
+        from infergate.synth.config import environment_for_dist  # type: ignore[attr-defined]
     except ImportError:
         return base  # the environment model does not offer it (yet): config/defaults only
     platform = base

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from infergate.findings import Finding, Severity, finding_for
-from infergate.graph import K8sObject
-from infergate.loader import line_of
+from infergate.core.findings import Finding, Severity, finding_for
+from infergate.core.graph import K8sObject
+from infergate.core.loader import line_of
 
 PREFIX = "ignore-check.infergate.io/"
 SUPPRESSION_RULES = {

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infergate.errors import InfergateError
-from infergate.loader import line_of, load_paths
+from infergate.core.errors import InfergateError
+from infergate.core.loader import line_of, load_paths
 from infergate.netpol.cluster import Cluster, build_cluster
 from infergate.netpol.flows import Cell, matrix, unchecked, violations
 from infergate.netpol.security_model import security_model
 
 
 def cluster_from_path(path: Path) -> Cluster:
-    from infergate.graph import Graph
+    from infergate.core.graph import Graph
     from infergate.lint.config import discover_config
     from infergate.lint.platform import platform_for_paths
 

@@ -9,11 +9,12 @@ from typing import Any
 
 import yaml
 
-from infergate.errors import ConfigError
+import infergate.policies
+from infergate.core.errors import ConfigError
 from infergate.netpol.cluster import ROLES
 from infergate.netpol.model import PROTOCOLS
 
-MODEL_PATH = Path(__file__).resolve().parent.parent.parent / "policies" / "data" / "security-model.yaml"
+MODEL_PATH = Path(infergate.policies.__file__).resolve().parent / "data" / "security-model.yaml"
 ANY_PORT = "*"
 _CONDITIONS = ("model-uri-needs-network",)
 

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from infergate.validate.engine import validate_paths
+from infergate.validate.run import validate_paths
 
 __all__ = ["validate_paths"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from infergate import crds as lock
+from infergate.crds import lockfile as lock
 from infergate.validate import cel as cel_mod
 from infergate.validate import core_schema, crd_schema
 

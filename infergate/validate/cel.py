@@ -25,98 +25,16 @@ from __future__ import annotations
 
 import copy
 import re
-import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
-
-def _import_cel() -> Any:
-    """Import ``cel`` without its interactive CLI: ``cel/__init__`` imports ``cel.cli`` (typer, rich,
-    prompt_toolkit: ~0.3 s, more than validating a repository), which nothing here uses."""
-    if "cel" not in sys.modules and "cel.cli" not in sys.modules:
-        sys.modules["cel.cli"] = types.ModuleType("cel.cli", "placeholder: infergate does not use cel's CLI")
-        try:
-            import cel as module
-        finally:
-            if sys.modules.get("cel.cli") is not None and not hasattr(sys.modules["cel.cli"], "main"):
-                del sys.modules["cel.cli"]  # a later `import cel.cli` still gets the real one
-        return module
-    import cel as module
-
-    return module
-
-
-cel = _import_cel()
-from cel.stdlib import EXTENSIONS  # noqa: E402 - after the import above
+from infergate.validate.cel_library import KUBERNETES_FUNCTIONS, RESERVED, cel
+from infergate.validate.celfast import compile_fast
 
 # functions cel-rust implements natively (macros such as has/all/exists are not reported by functions())
 _NATIVE = {"size", "contains", "matches", "startsWith", "endsWith", "duration", "timestamp", "int", "uint",
            "double", "string", "bytes", "dyn", "type"}
 Path = tuple[str | int, ...]
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
-
-
-# --- Kubernetes URL library (k8s.io/apiserver/pkg/cel/library/urls.go), Go url.ParseRequestURI rules ---
-
-def _parse_request_uri(value: str) -> tuple[str, str, str, str]:
-    """(scheme, host, path, query) or ValueError, following Go's url.ParseRequestURI closely enough."""
-    if not isinstance(value, str) or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise ValueError("invalid control character in URL")
-    scheme, rest = "", value
-    if not value.startswith("/"):
-        head, sep, tail = value.partition(":")
-        if not sep or not _SCHEME.fullmatch(head):
-            raise ValueError("missing protocol scheme")
-        scheme, rest = head.lower(), tail
-        if not rest.startswith("/"):
-            raise ValueError("invalid URI for request")
-    rest, _, query = rest.partition("?")
-    host = ""
-    if scheme and rest.startswith("//"):
-        authority, slash, path = rest[2:].partition("/")
-        rest = slash + path
-        host = authority.rpartition("@")[2]
-        if any(c in host for c in " <>\"{}|\\^`%") and "%25" not in host:
-            raise ValueError("invalid character in host name")
-    return scheme, host, rest, query
-
-
-def _url(value: str) -> str:
-    _parse_request_uri(value)
-    return value  # the URL stays its string; the accessors below re-parse it
-
-
-def _is_url(value: str) -> bool:
-    try:
-        _parse_request_uri(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _hostname(value: str) -> str:
-    host = _parse_request_uri(value)[1]
-    if host.startswith("["):
-        return host[1:host.find("]")]
-    return host.rpartition(":")[0] if host.count(":") == 1 else host
-
-
-def _port(value: str) -> str:
-    host = _parse_request_uri(value)[1]
-    tail = host.rpartition("]")[2] if host.startswith("[") else host
-    return tail.rpartition(":")[2] if ":" in tail else ""
-
-
-KUBERNETES_FUNCTIONS: dict[str, Any] = {
-    **{name: fn for name, fn in EXTENSIONS["strings"].items() if name != "strings.quote"},
-    "url": _url, "isURL": _is_url,
-    "getScheme": lambda u: _parse_request_uri(u)[0],
-    "getHost": lambda u: _parse_request_uri(u)[1],
-    "getHostname": _hostname, "getPort": _port,
-    "getEscapedPath": lambda u: _parse_request_uri(u)[2],
-    "getQuery": lambda u: _parse_request_uri(u)[3],
-}
 SUPPORTED = _NATIVE | set(KUBERNETES_FUNCTIONS)
 
 
@@ -205,7 +123,6 @@ def _compile(raw: dict[str, Any]) -> CompiledRule:
         return compiled
     compiled.program = program
     compiled.aliases = _aliases(rule)
-    from infergate.validate.celfast import compile_fast  # it imports this module's Kubernetes library
 
     compiled.fast = compile_fast(rule)
     compiled.needs_context = any(f in KUBERNETES_FUNCTIONS for f in program.functions())
@@ -220,14 +137,12 @@ def _compile(raw: dict[str, Any]) -> CompiledRule:
 # Kubernetes escapes property names that are CEL keywords or hold ``.-/`` or ``__`` (``__namespace__``,
 # ``foo__dash__bar``). Rather than renaming every key of every object, a rule that uses an escaped name
 # gets ``self`` with exactly those keys renamed.
-_RESERVED = {"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function",
-             "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"}
 _ESCAPES = (("__underscores__", "__"), ("__dot__", "."), ("__dash__", "-"), ("__slash__", "/"))
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _unescape(name: str) -> str:
-    if name.startswith("__") and name.endswith("__") and name[2:-2] in _RESERVED:
+    if name.startswith("__") and name.endswith("__") and name[2:-2] in RESERVED:
         return name[2:-2]
     for escaped, plain in _ESCAPES:
         name = name.replace(escaped, plain)

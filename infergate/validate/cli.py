@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from infergate.findings import exit_code
-from infergate.reporters import RENDERERS, render_text
+from infergate.core.findings import exit_code
+from infergate.core.reporters import RENDERERS, render_text
 from infergate.validate import codes
-from infergate.validate.engine import validate_paths
+from infergate.validate.run import validate_paths
 
 
 def run_validate(paths: list[Path], *, kubernetes_version: str | None, strict: bool, no_cel: bool,

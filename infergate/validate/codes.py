@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from infergate.findings import Severity
-from infergate.reporters import RuleMeta
+from infergate.core.findings import Severity
+from infergate.core.reporters import RuleMeta
 
 SCHEMA = RuleMeta("V001", "schema-violation", "object does not match its JSON schema",
                   "The object breaks its Kubernetes or CRD OpenAPI schema (unknown field, wrong type, enum, "
@@ -12,7 +12,7 @@ CEL = RuleMeta("V002", "cel-rule-violation", "a CRD CEL validation rule (x-kuber
                "The CRD's own CEL rule rejects the object; the message is the CRD's.")
 MISSING_SCHEMA = RuleMeta("V003", "missing-schema", "no schema for this apiVersion/kind",
                           "Neither the Kubernetes schemas nor a pinned CRD define this kind; pin its CRD in "
-                          "crds/crds.lock or pass --ignore-missing-schemas.")
+                          "infergate/crds/crds.lock or pass --ignore-missing-schemas.")
 NOT_OBJECT = RuleMeta("V004", "not-a-kubernetes-object", "document is not a Kubernetes object",
                       "A Kubernetes object is a mapping with string apiVersion and kind.")
 CEL_NOT_EVALUATED = RuleMeta("V005", "cel-rule-not-evaluated", "a CEL rule could not be evaluated",

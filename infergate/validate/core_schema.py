@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from infergate.errors import ConfigError
+from infergate.core.errors import ConfigError
 
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _REF = re.compile(r'"\$ref":\s*"#/\$defs/([^"]+)"')

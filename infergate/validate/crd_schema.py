@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
-from infergate import crds as lock
-from infergate.errors import InfergateError
+from infergate.core.errors import InfergateError
+from infergate.crds import lockfile as lock
 
 PREFERENCE = ("gie/odh-kserve-v0.15-gateway-inference-extension",)
 _DOC_KEYS = ("description", "example", "externalDocs")

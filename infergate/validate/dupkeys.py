@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from infergate.loader import Document, LoadProblem, _split_documents, read_text
+from infergate.core.loader import Document, LoadProblem, _split_documents, read_text
 
 
 class _LastWins(yaml.CSafeLoader):

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from infergate.errors import InfergateError
+from infergate.core.errors import InfergateError
 from infergate.validate import core_schema, crd_schema
 
 

@@ -14,8 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from infergate.cpus import available_cpus
-from infergate.loader import LoadProblem
+from infergate.core.cpus import available_cpus
+from infergate.core.loader import LoadProblem
 from infergate.validate.engine import ChunkResult, Validator, validate_files
 
 # Below this many input bytes a second process costs more than it saves (fork + result pickling are

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from types import CodeType
 from typing import Any
 
-from infergate.validate.cel import _RESERVED
+from infergate.validate.cel_library import RESERVED
 from infergate.validate.celfast import store
 from infergate.validate.celfast.re2 import translate_re2
 from infergate.validate.celfast.runtime import (
@@ -41,7 +41,7 @@ def _field(name: str) -> str:
     """The property a CEL field name stands for (Kubernetes escapes keywords as ``__namespace__``)."""
     if "__" not in name:
         return name
-    if len(name) > 4 and name.startswith("__") and name.endswith("__") and name[2:-2] in _RESERVED:
+    if len(name) > 4 and name.startswith("__") and name.endswith("__") and name[2:-2] in RESERVED:
         return name[2:-2]
     raise Unsupported(f"escaped name {name}")  # __dash__ etc.: not used by any rule, not guessed
 

@@ -9,7 +9,7 @@ import math
 import re
 from typing import Any
 
-from infergate.validate.cel import KUBERNETES_FUNCTIONS
+from infergate.validate.cel_library import KUBERNETES_FUNCTIONS
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 # a size() can never exceed this (no Python object holds 2**48 items), so sums of sizes need no check

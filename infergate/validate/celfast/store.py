@@ -19,7 +19,7 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from infergate.crds import cache_root
+from infergate.crds.lockfile import cache_root
 from infergate.validate.celfast.runtime import Duration
 
 MISSING: Any = object()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from infergate.validate.cel import _RESERVED
+from infergate.validate.cel_library import RESERVED
 from infergate.validate.celfast.runtime import INT_MAX, INT_MIN
 
 
@@ -94,7 +94,7 @@ def _lex(src: str) -> list[tuple[str, Any]]:
                 tokens.append(("lit", _KEYWORDS[text]))
             elif text == "in":
                 tokens.append(("op", "in"))
-            elif text in _RESERVED:
+            elif text in RESERVED:
                 raise Unsupported(f"reserved word {text}")
             else:
                 tokens.append(("id", text))

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infergate import checkcache
-from infergate.errors import ConfigError
-from infergate.findings import Finding, Severity
-from infergate.inputhash import synth_inputs_hash
-from infergate.treediff import TreeDiff, compare_trees
+from infergate.check import cache as checkcache
+from infergate.check.inputhash import synth_inputs_hash
+from infergate.check.treediff import TreeDiff, compare_trees
+from infergate.core.errors import ConfigError
+from infergate.core.findings import Finding, Severity
 
 
 @dataclass(slots=True)
@@ -72,7 +72,7 @@ def _use_project_node(project: Path) -> None:
 
 def check_freshness(project: Path, dist: Path, envs: list[str], key: str | None) -> tuple[TreeDiff, bool]:
     """Diff dist/ against a fresh synth (skipped when ``key`` is known fresh); returns (diff, skipped)."""
-    from infergate.synth import synthesize
+    from infergate.synth.run import synthesize
 
     if key is not None and checkcache.is_fresh(key):
         return TreeDiff(), True
@@ -167,7 +167,7 @@ def _display(path: Path, project: Path) -> str:
 
 def render_report(report: CheckReport) -> str:
     """The diff and findings first, then one summary line per stage and the verdict."""
-    from infergate.reporters import render_text
+    from infergate.core.reporters import render_text
 
     out: list[str] = []
     where = _display(report.dist, report.project)

@@ -2,7 +2,7 @@
 cannot drift: the charts come from charts/app.py's source, the rule families from the registry, the
 sync waves from dist/<env>/argocd/, the hooks from .pre-commit-hooks.yaml.
 
-    python -m infergate.archdoc > docs/architecture.md      (tests/test_archdoc.py keeps it current)
+    python -m infergate.devtools.archdoc > docs/architecture.md      (tests/test_archdoc.py keeps it current)
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
-REGENERATE = "python -m infergate.archdoc > docs/architecture.md"
+REPO = Path(__file__).resolve().parent.parent.parent
+REGENERATE = "python -m infergate.devtools.archdoc > docs/architecture.md"
 WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 
 
@@ -66,14 +66,14 @@ def sync_waves(app_dir: Path) -> dict[int, list[str]]:
 
 
 def rule_families() -> list[str]:
-    from policies import all_rules
+    from infergate.policies import all_rules
 
     return sorted({re.sub(r"\d+$", "", r.code) for r in all_rules()})
 
 
 def _flow(repo: Path) -> list[str]:
-    from charts.health_checks import HEALTH_CHECKS
-    from infergate.reporters import RENDERERS
+    from infergate.charts.health_checks import HEALTH_CHECKS
+    from infergate.core.reporters import RENDERERS
 
     lines = ["flowchart LR"]
     lines.append('  subgraph envs["environments/*.yaml"]')
@@ -82,7 +82,7 @@ def _flow(repo: Path) -> list[str]:
         if base:
             lines.append(f"    env_{_node_id(name)} -. base .-> env_{_node_id(base)}")
     lines.append("  end")
-    lines.append('  envs --> config["infergate.config<br/>strict YAML, JSON Schema, typed model"]')
+    lines.append('  envs --> config["infergate.synth.config<br/>strict YAML, JSON Schema, typed model"]')
     lines.append('  subgraph charts["charts/ (cdk8s, one App per environment)"]')
     for chart, condition in chart_calls("synth_environment"):
         label = f"{chart}<br/><i>{condition}</i>" if condition else chart

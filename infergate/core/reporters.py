@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infergate import __version__
-from infergate.findings import Finding, Severity
+from infergate.core.findings import Finding, Severity
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

@@ -14,12 +14,12 @@ from pathlib import Path
 
 
 def _synth_one(task: tuple[str, str]) -> str:
-    from infergate.config import load_environment
-    from infergate.synth import prefer_pinned_node
+    from infergate.synth.config import load_environment
+    from infergate.synth.node import prefer_pinned_node
 
     env_file, outdir = task
     prefer_pinned_node()
-    from charts.app import synth_environment
+    from infergate.charts.app import synth_environment
 
     synth_environment(load_environment(Path(env_file)), Path(outdir))
     return outdir

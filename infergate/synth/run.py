@@ -11,22 +11,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from infergate.errors import ConfigError
+from infergate.core.errors import ConfigError
+from infergate.synth.node import prefer_pinned_node
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 ENVIRONMENTS_DIR = REPO_ROOT / "environments"
 DEFAULT_OUT = REPO_ROOT / "dist"
-
-
-def prefer_pinned_node() -> None:
-    """jsii runs on the project's pinned Node 22, never the machine's end-of-life Node 20."""
-    pinned = REPO_ROOT / "node_modules" / "node" / "bin" / "node"
-    if "JSII_NODE" not in os.environ and pinned.exists():
-        os.environ["JSII_NODE"] = str(pinned)
-    # Without the pinned Node (e.g. a bare `pip install`), keep jsii's end-of-life banner off the
-    # user's terminal deliberately; `make` always installs the supported Node.
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 
 def environment_files(names: list[str] | None = None, env_dir: Path = ENVIRONMENTS_DIR) -> list[Path]:
@@ -45,19 +35,19 @@ def synthesize(names: list[str] | None = None, out: Path = DEFAULT_OUT,
     """Synthesize the named environments (all when None) into ``out``; return the env dirs written.
 
     ``jobs`` > 1 synthesizes independent environments in that many worker processes (same bytes)."""
-    from infergate.config import load_environment
+    from infergate.synth.config import load_environment
 
     files = environment_files(names, env_dir)
     envs = [load_environment(path) for path in files]  # every config error surfaces before any write
     prefer_pinned_node()
-    from charts.app import FLEET_DIR, synth_environment, synth_fleet
+    from infergate.charts.app import FLEET_DIR, synth_environment, synth_fleet
 
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
         if jobs > 1 and len(envs) > 1:
-            from infergate.parallel_synth import synth_in_parallel
+            from infergate.synth.parallel import synth_in_parallel
 
             synth_in_parallel([(f, staging / env.name) for f, env in zip(files, envs, strict=True)], jobs)
         else:
@@ -95,7 +85,7 @@ def main_for_cdk8s() -> None:
     """Entry point of main.py: `cdk8s synth` sets CDK8S_OUTDIR."""
     import sys
 
-    from infergate.errors import InfergateError
+    from infergate.core.errors import InfergateError
 
     out = Path(os.environ.get("CDK8S_OUTDIR", str(DEFAULT_OUT)))
     try:

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from infergate.findings import Finding, Severity
-from infergate.inputhash import package_versions
+from infergate.check.inputhash import package_versions
+from infergate.core.findings import Finding, Severity
 
 # Packages whose version changes what validate or lint report.
 CHECK_PACKAGES = ("kubernetes-validate", "jsonschema", "jsonschema-rs", "common-expression-language",
@@ -21,7 +21,7 @@ CHECK_PACKAGES = ("kubernetes-validate", "jsonschema", "jsonschema-rs", "common-
 
 
 def _dir() -> Path:
-    from infergate.crds import cache_root
+    from infergate.crds.lockfile import cache_root
 
     return cache_root() / "check"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from infergate.errors import ConfigError
-from infergate.loader import Document, LoadProblem, line_of, load_text, read_text
+from infergate.core.errors import ConfigError
+from infergate.core.loader import Document, LoadProblem, line_of, load_text, read_text
 
 MAX_BASE_DEPTH = 8
 

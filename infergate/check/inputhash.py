@@ -16,7 +16,8 @@ from pathlib import Path
 # Python packages whose version changes the YAML cdk8s writes.
 SYNTH_PACKAGES = ("cdk8s", "cdk8s-plus-33", "constructs", "jsii")
 # Files of the project (the directory holding environments/) that feed synth.
-PROJECT_FILES = ("main.py", "cdk8s.yaml", "requirements.lock", "package-lock.json", "crds/crds.lock")
+PROJECT_FILES = ("main.py", "cdk8s.yaml", "requirements.lock", "package-lock.json",
+                 "infergate/crds/crds.lock")
 PROJECT_DIRS = ("environments",)
 SOURCE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".lua", ".toml", ".txt"}
 

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from infergate.loader import Document, LoadProblem
+from infergate.core.loader import Document, LoadProblem
 
 
 class Severity(StrEnum):

@@ -17,10 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from infergate import tpu
-from infergate.envfiles import chain, env_file_for_dist
-from infergate.errors import ConfigError
-from infergate.loader import Document, line_of
+from infergate.core.errors import ConfigError
+from infergate.core.loader import Document, line_of
+from infergate.synth import tpu
+from infergate.synth.envfiles import chain, env_file_for_dist
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "environment.schema.json"
 ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")

@@ -1,4 +1,4 @@
-"""Pinned upstream files (CRDs, the SARIF schema): read crds/crds.lock, fetch, verify, cache.
+"""Pinned upstream files (CRDs, the SARIF schema): read infergate/crds/crds.lock, fetch, verify, cache.
 
 Nothing unverified ever lands in the cache: bytes are hashed in memory first and written atomically
 (temp file + rename in the same directory). Sources, in order of preference:
@@ -15,10 +15,10 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from infergate.errors import ConfigError, IntegrityError
+from infergate.core.errors import ConfigError, IntegrityError
 
 UPSTREAM_HOST = "https://raw.githubusercontent.com"
-LOCK_PATH = Path(__file__).resolve().parent.parent / "crds" / "crds.lock"
+LOCK_PATH = Path(__file__).resolve().parent / "crds.lock"
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 DOWNLOAD_TIMEOUT_S = 30
 
@@ -146,7 +146,7 @@ def entry_named(name: str, entries: list[LockEntry] | None = None) -> LockEntry:
     for entry in read_lock() if entries is None else entries:
         if entry.name == name:
             return entry
-    raise ConfigError(f"no pinned file named {name!r} in crds/crds.lock")
+    raise ConfigError(f"no pinned file named {name!r} in infergate/crds/crds.lock")
 
 
 def verified_path(entry: LockEntry) -> Path:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infergate.loader import Document
+from infergate.core.loader import Document
 
 # Kinds that live outside namespaces (the ones this stack meets; unknown kinds count as namespaced).
 CLUSTER_SCOPED = frozenset(
