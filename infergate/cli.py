@@ -47,29 +47,34 @@ def main() -> None:
     """GitOps manifest generator and policy linter for LLM inference on Kubernetes."""
 
 
+PROJECT_OPTION = click.option(
+    "--project", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Project root (default: the nearest directory upwards holding infergate.toml, or a pyproject.toml "
+         "with [tool.infergate]).")
+
+
 @main.command()
 @click.option("--env", "envs", multiple=True, metavar="NAME", help="Environment to synthesize (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output directory (default: dist/ of this repository).")
+              help="Output directory (default: the project's dist/).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
               help="Environments synthesized in parallel worker processes (0: one per core).")
-@click.option("--env-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of environment files (default: environments/ of this repository).")
+@PROJECT_OPTION
 @reports_errors
-def synth(envs: tuple[str, ...], out: Path | None, jobs: int, env_dir: Path | None) -> None:
-    """Synthesize environments/*.yaml into dist/<env>/ (same result as `cdk8s synth`)."""
-    from infergate.synth.run import DEFAULT_OUT, synthesize
+def synth(envs: tuple[str, ...], out: Path | None, jobs: int, project: Path | None) -> None:
+    """Synthesize the project's environments/*.yaml into dist/<env>/ (same result as `cdk8s synth`)."""
+    from infergate.project.discovery import require_project
+    from infergate.synth.run import synthesize
 
     if jobs == 0:
         from infergate.core.cpus import available_cpus
 
         jobs = available_cpus()
-    from infergate.synth.run import ENVIRONMENTS_DIR
-
-    written = synthesize(list(envs) or None, out or DEFAULT_OUT, env_dir=env_dir or ENVIRONMENTS_DIR,
-                         jobs=jobs)
+    found = require_project(project)
+    written = synthesize(found, list(envs) or None, out, jobs=jobs,
+                         progress=lambda name: click.echo(f"synth: {name} ...", err=True))
     for path in written:
-        click.echo(f"synthesized {path}")
+        click.echo(f"synthesized {found.relative(path)}")
 
 
 @main.command()
@@ -121,12 +126,15 @@ def lint(paths: tuple[Path, ...], **options: Any) -> None:
 @click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
 @click.option("--no-cache", is_flag=True, help="Always re-synthesize, even when no input changed.")
+@PROJECT_OPTION
 @reports_errors
-def check(path: Path | None, envs: tuple[str, ...], no_cache: bool) -> None:
-    """Synthesize to a temp dir, fail if dist/ differs, then validate and lint dist/."""
+def check(path: Path | None, envs: tuple[str, ...], no_cache: bool, project: Path | None) -> None:
+    """Synthesize to a temp dir, fail if dist/ differs, then validate and lint dist/.
+
+    PATH is the committed output tree (default: the project's dist/)."""
     from infergate.check.run import render_report, run_check
 
-    report = run_check(path, list(envs), use_cache=not no_cache)
+    report = run_check(path, list(envs), use_cache=not no_cache, project=project)
     click.echo(render_report(report))
     sys.exit(report.exit_code)
 

@@ -11,6 +11,53 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+# The example consumer projects (examples/<project>/{infergate.toml,environments,dist}). The suite must
+# still collect without them (a copy of the repository that deletes examples/): tests that need them
+# skip through `requires_examples`, and parametrized ones get an empty parameter set.
+EXAMPLES = REPO / "examples"
+requires_examples = pytest.mark.skipif(not (EXAMPLES / "pattern1" / "infergate.toml").is_file(),
+                                       reason="examples/ is not in this copy of the repository")
+
+
+# Environment files the tests own (copies of the examples' at the time they were taken), so tests of the
+# config model, synth and check do not depend on examples/.
+FIXTURE_ENVS = REPO / "tests" / "fixtures" / "environments"
+
+
+def make_project(root: Path, envs: dict[str, str] | None = None, settings: str = "") -> Path:
+    """A consumer project at ``root``: infergate.toml (+ ``settings``) and environments/ holding ``envs``
+    (name -> YAML text; default: the fixture environments pattern1 and pattern3)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "infergate.toml").write_text(settings, encoding="utf-8")
+    env_dir = root / "environments"
+    env_dir.mkdir(exist_ok=True)
+    if envs is None:
+        envs = {p.stem: p.read_text(encoding="utf-8") for p in sorted(FIXTURE_ENVS.glob("*.yaml"))}
+    for name, text in envs.items():
+        (env_dir / f"{name}.yaml").write_text(text, encoding="utf-8")
+    return root
+
+
+def example_projects() -> list[Path]:
+    if not EXAMPLES.is_dir():
+        return []
+    return sorted(p for p in EXAMPLES.iterdir() if (p / "infergate.toml").is_file())
+
+
+def example_env_dirs() -> dict[str, Path]:
+    """Environment name -> its committed output folder, over every example project."""
+    return {env.name: env for project in example_projects() for env in sorted((project / "dist").iterdir())
+            if env.is_dir() and env.name != "fleet"}
+
+
+def example_env_files() -> dict[str, Path]:
+    """Environment name -> its environment file, over every example project (bases left out)."""
+    return {f.stem: f for project in example_projects()
+            for f in sorted((project / "environments").glob("*.yaml")) if not f.stem.startswith("_")}
+
+
+def example_dist_roots() -> list[Path]:
+    return [project / "dist" for project in example_projects()]
 
 
 def mirror_dir() -> Path:

@@ -18,8 +18,7 @@ from pathlib import Path
 from infergate.crds.lockfile import cache_root
 
 # everything `pip install .` of the hook repository reads, and the hook manifest
-PACKAGE_PATHS = (".pre-commit-hooks.yaml", "pyproject.toml", "README.md", "infergate/crds/crds.lock",
-                 "infergate", "charts", "policies")
+PACKAGE_PATHS = (".pre-commit-hooks.yaml", "pyproject.toml", "README.md", "infergate", "charts", "policies")
 KEEP = 8
 FIXED_IDENTITY = {
     "GIT_AUTHOR_NAME": "infergate", "GIT_AUTHOR_EMAIL": "hooks@example.invalid",

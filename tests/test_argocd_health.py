@@ -198,10 +198,10 @@ def test_construct_emits_argocd_cm_with_every_script() -> None:
 def test_committed_argocd_cm_carries_every_health_check() -> None:
     import yaml
 
-    from tests.conftest import REPO
+    from tests.conftest import example_dist_roots
 
-    config_maps = [doc for path in sorted((REPO / "dist").rglob("ConfigMap.argocd-cm.yaml"))
-                   for doc in yaml.safe_load_all(path.read_text()) if doc]
+    files = [path for root in example_dist_roots() for path in sorted(root.rglob("ConfigMap.argocd-cm.yaml"))]
+    config_maps = [doc for path in files for doc in yaml.safe_load_all(path.read_text()) if doc]
     assert config_maps, "no argocd-cm in dist/: the Argo CD chart must instantiate ArgoHealthCustomizations"
     for config_map in config_maps:
         for key, lua in health_customizations().items():

@@ -25,7 +25,6 @@ import importlib.util
 import math
 import re
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,8 +36,7 @@ from infergate.validate import crd_schema
 from infergate.validate.cel import KUBERNETES_FUNCTIONS, _aliases, _renamed, cel, extract_plan
 from infergate.validate.celfast import CelEvalError, Duration, compile_fast, parse_duration, why_not
 from infergate.validate.celfast.codegen import _compile
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO, example_dist_roots
 
 # --- the corpus ----------------------------------------------------------------------------------------
 
@@ -65,7 +63,7 @@ def _objects(bench_size: int = 60) -> list[dict]:
     found: list[dict] = []
     files = sorted((REPO / "tests" / "fixtures" / "validate").rglob("*.y*ml"))
     files += sorted((REPO / "tests" / "fixtures" / "validate").rglob("*.json"))
-    files += sorted((REPO / "dist").rglob("*.y*ml"))
+    files += sorted(p for root in example_dist_roots() for p in root.rglob("*.y*ml"))
     for path in files:
         try:
             docs = list(yaml.load_all(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from infergate.project.discovery import require_project
 from infergate.synth.run import synthesize
 from tests.conftest import REPO
 
@@ -26,7 +27,7 @@ UPDATE = os.environ.get("INFERGATE_UPDATE_GOLDEN") == "1"
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("golden") / "dist"
-    synthesize(None, out, env_dir=ENV_DIR)
+    synthesize(require_project(GOLDEN), None, out)
     if UPDATE:
         for env_out in out.iterdir():
             shutil.rmtree(GOLDEN / env_out.name, ignore_errors=True)

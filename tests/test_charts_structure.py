@@ -18,9 +18,8 @@ import pytest
 import yaml
 
 from infergate.crds import lockfile as crds
-from tests.conftest import REPO
+from tests.conftest import REPO, example_dist_roots
 
-DIST = REPO / "dist"
 KUBERNETES_VERSION = "1.33"
 
 
@@ -64,7 +63,7 @@ def dist_objects() -> list[tuple[str, dict[str, Any]]]:
     objects = []
     # dist/ and the golden charts (they exercise the options dist/ leaves at one value)
     golden = [p for p in sorted((REPO / "tests" / "golden").rglob("*.yaml")) if "envs" not in p.parts]
-    for path in [*sorted(DIST.rglob("*.yaml")), *golden]:
+    for path in [*(p for root in example_dist_roots() for p in sorted(root.rglob("*.yaml"))), *golden]:
         with path.open(encoding="utf-8") as fh:
             objects.extend((str(path.relative_to(REPO)), doc) for doc in yaml.safe_load_all(fh) if doc)
     return objects

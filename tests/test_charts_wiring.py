@@ -12,17 +12,18 @@ import pytest
 import yaml
 
 from infergate.synth.config import load_environment
-from tests.conftest import REPO
+from tests.conftest import example_dist_roots, example_env_dirs, example_env_files, example_projects
 
-DIST = REPO / "dist"
-ENVS = ["pattern1", "pattern3"]
+ENV_DIRS = example_env_dirs()
+ENV_FILES = example_env_files()
+ENVS = sorted(ENV_DIRS)
 
 
 @cache
 def objects(env: str) -> list[tuple[str, dict[str, Any]]]:
     """(folder, object) for everything under dist/<env>/."""
     out = []
-    for path in sorted((DIST / env).rglob("*.yaml")):
+    for path in sorted(ENV_DIRS[env].rglob("*.yaml")):
         out.append((path.parent.name, yaml.safe_load(path.read_text(encoding="utf-8"))))
     return out
 
@@ -45,7 +46,7 @@ def main_container(svc: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_explicit_mode_references_resolve(env: str) -> None:
-    config = load_environment(REPO / "environments" / f"{env}.yaml")
+    config = load_environment(ENV_FILES[env])
     explicit = [m for m in config.models if m.router == "explicit"]
     assert explicit
     for model in explicit:
@@ -140,7 +141,7 @@ def _peers(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_network_policies_are_default_deny_with_named_peers(env: str) -> None:
-    config = load_environment(REPO / "environments" / f"{env}.yaml")
+    config = load_environment(ENV_FILES[env])
     for ns in config.model_namespaces:
         deny = one(env, "NetworkPolicy", "default-deny-all", ns)
         assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
@@ -166,11 +167,12 @@ def test_network_policies_are_default_deny_with_named_peers(env: str) -> None:
 def test_argo_covers_every_folder_in_wave_order(env: str) -> None:
     apps = {a["metadata"]["name"]: a for a in find(env, "Application")}
     root = apps.pop(f"{env}-root")
-    assert root["spec"]["source"]["path"] == f"dist/{env}/argocd"
+    dist_path = load_environment(ENV_FILES[env]).argocd.dist_path
+    assert root["spec"]["source"]["path"] == f"{dist_path}/{env}/argocd"
     by_path = {a["spec"]["source"].get("path"): a for a in apps.values()}
-    folders = sorted(p.name for p in (DIST / env).iterdir() if p.name not in ("argocd", "bootstrap"))
+    folders = sorted(p.name for p in ENV_DIRS[env].iterdir() if p.name not in ("argocd", "bootstrap"))
     for folder in folders:
-        assert f"dist/{env}/{folder}" in by_path, f"no Application syncs {folder}"
+        assert f"{dist_path}/{env}/{folder}" in by_path, f"no Application syncs {folder}"
     wave = {name.removeprefix(f"{env}-"): int(a["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
             for name, a in apps.items()}
     models = [w for n, w in wave.items() if n.startswith("model-")]
@@ -189,16 +191,20 @@ def test_argo_covers_every_folder_in_wave_order(env: str) -> None:
                 "SkipDryRunOnMissingResource=true"
 
 
-def test_fleet_application_set_lists_every_environment() -> None:
-    (appset,) = [yaml.safe_load(p.read_text()) for p in (DIST / "fleet").glob("ApplicationSet.*.yaml")]
+@pytest.mark.parametrize("project", example_projects(), ids=lambda p: p.name)
+def test_fleet_application_set_lists_exactly_the_projects_environments(project: Path) -> None:
+    """Each project's fleet covers its own environments, never another project's (or an example's)."""
+    fleet = project / "dist" / "fleet"
+    (appset,) = [yaml.safe_load(p.read_text()) for p in fleet.glob("ApplicationSet.*.yaml")]
     elements = appset["spec"]["generators"][0]["list"]["elements"]
-    envs = sorted(p.stem for p in (REPO / "environments").glob("*.yaml") if not p.stem.startswith("_"))
+    envs = sorted(p.stem for p in (project / "environments").glob("*.yaml") if not p.stem.startswith("_"))
     assert [e["env"] for e in elements] == envs
+    repo_root = project.parent.parent  # distPath is relative to the Git repository Argo CD syncs
     for element in elements:
-        config = load_environment(REPO / "environments" / f"{element['env']}.yaml")
+        config = load_environment(project / "environments" / f"{element['env']}.yaml")
         assert (element["cluster"], element["server"]) == (config.cluster.name, config.cluster.server)
-        assert Path(REPO / element["path"]).is_dir()
+        assert Path(repo_root / element["path"]).is_dir()
 
 
 def test_no_secret_values_are_generated() -> None:
-    assert not [p for p in DIST.rglob("Secret.*.yaml")]
+    assert not [p for root in example_dist_roots() for p in root.rglob("Secret.*.yaml")]

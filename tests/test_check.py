@@ -14,13 +14,13 @@ import pytest
 from infergate.check.run import StageResult, _run_stage
 from infergate.check.treediff import compare_trees
 from infergate.crds.lockfile import cache_root
-from tests.conftest import REPO, assert_no_node_banner, run_infergate
+from tests.conftest import REPO, assert_no_node_banner, make_project, requires_examples, run_infergate
 
 
-def _stages_available() -> bool:
+def _stages_available(dist: Path) -> bool:
     """validate and lint both landed (their APIs exist and their rules import)."""
-    stages = [_run_stage("validate", "infergate.validate", "validate_paths", [REPO / "dist"]),
-              _run_stage("lint", "infergate.lint", "lint_paths", [REPO / "dist"])]
+    stages = [_run_stage("validate", "infergate.validate", "validate_paths", [dist]),
+              _run_stage("lint", "infergate.lint", "lint_paths", [dist])]
     return all(s.ran for s in stages)
 
 
@@ -35,14 +35,19 @@ def cache_env(tmp_path: Path) -> dict[str, str]:
     return {"XDG_CACHE_HOME": str(home)}
 
 
-@pytest.fixture()
-def project(tmp_path: Path) -> Path:
-    """A consumer project: this repo's environments/ and committed dist/."""
-    root = tmp_path / "project"
-    root.mkdir()
-    shutil.copytree(REPO / "environments", root / "environments")
-    shutil.copytree(REPO / "dist", root / "dist")
+@pytest.fixture(scope="module")
+def synthesized_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A consumer project with the fixture environments (pattern1, pattern3) and its synthesized dist/."""
+    root = make_project(tmp_path_factory.mktemp("template") / "project")
+    result = run_infergate("synth", "--project", str(root))
+    assert result.returncode == 0, result.stderr
     return root
+
+
+@pytest.fixture()
+def project(tmp_path: Path, synthesized_project: Path) -> Path:
+    """A fresh copy of that project for one test to edit."""
+    return Path(shutil.copytree(synthesized_project, tmp_path / "project"))
 
 
 def test_hand_edited_dist_file_fails_with_a_diff(project: Path, cache_env: dict[str, str]) -> None:
@@ -70,13 +75,15 @@ def test_stale_dist_after_a_config_change_fails(project: Path, cache_env: dict[s
     assert "STALE: dist/" in result.stdout
 
 
+@requires_examples
 def test_fresh_clone_is_fresh_and_stages_are_never_faked(tmp_path: Path, cache_env: dict[str, str]) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{REPO}", str(clone)], check=True,
                    capture_output=True, timeout=120)
-    result = run_infergate("check", "--no-cache", env=cache_env, cwd=clone)
+    example = clone / "examples" / "pattern1"
+    result = run_infergate("check", "--no-cache", env=cache_env, cwd=example)
     assert "fresh: dist/ matches a fresh synth" in result.stdout, result.stdout + result.stderr
-    if _stages_available():
+    if _stages_available(example / "dist"):
         assert result.returncode == 0, result.stdout
         assert "check passed" in result.stdout
     else:  # a stage that has not landed fails the check instead of passing silently
@@ -94,7 +101,8 @@ def test_second_run_skips_synth_and_a_dist_edit_invalidates(project: Path, cache
         first, second = second, run_infergate("check", env=cache_env, cwd=project)
     assert "fresh: dist/ unchanged inputs, synth skipped" in second.stdout
     assert second.returncode == first.returncode
-    if _stages_available():  # identical inputs: validate and lint results are reused, not recomputed
+    # identical inputs: validate and lint results are reused, not recomputed
+    if _stages_available(project / "dist"):
         assert second.stdout.count("(cached: same inputs as an earlier run)") == 2
         strip = [line.split(" (cached")[0] for line in second.stdout.splitlines()]
         assert [line for line in first.stdout.splitlines() if not line.startswith("fresh")] == \
@@ -118,7 +126,7 @@ def test_env_selection_compares_only_that_environment(project: Path, cache_env: 
 def test_outside_a_project_is_a_one_line_usage_error(tmp_path: Path, cache_env: dict[str, str]) -> None:
     result = run_infergate("check", env=cache_env, cwd=tmp_path)
     assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1 and "environments/" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "infergate init" in result.stderr
 
 
 def test_missing_stage_is_reported_not_run_and_fails() -> None:
@@ -166,7 +174,7 @@ def test_check_never_leaks_a_temp_dir(project: Path, cache_env: dict[str, str], 
     tmp.mkdir()
     run_infergate("check", "--no-cache", env={**cache_env, "TMPDIR": str(tmp)}, cwd=project)
     assert list(tmp.iterdir()) == []
-    assert sorted(os.listdir(project)) == ["dist", "environments"]
+    assert sorted(os.listdir(project)) == ["dist", "environments", "infergate.toml"]
 
 
 def test_stage_fails_at_its_threshold() -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from infergate.core.errors import ConfigError
 from infergate.synth.config import deep_merge, environment_for_dist, load_environment
-from tests.conftest import REPO, run_infergate
+from tests.conftest import FIXTURE_ENVS, make_project, run_infergate
 
-PATTERN1 = (REPO / "environments" / "pattern1.yaml").read_text(encoding="utf-8")
+PATTERN1 = (FIXTURE_ENVS / "pattern1.yaml").read_text(encoding="utf-8")
 
 
 def _line(text: str, needle: str) -> int:
@@ -21,14 +21,11 @@ def _line(text: str, needle: str) -> int:
 
 
 def _synth_fails(tmp_path: Path, files: dict[str, str]) -> str:
-    env_dir = tmp_path / "environments"
-    env_dir.mkdir()
-    for name, text in files.items():
-        (env_dir / name).write_text(text, encoding="utf-8")
+    make_project(tmp_path, {Path(name).stem: text for name, text in files.items()})
     out = tmp_path / "dist"
     out.mkdir()
     (out / "keep.yaml").write_text("kept: true\n")
-    result = run_infergate("synth", "--env-dir", str(env_dir), "--out", str(out))
+    result = run_infergate("synth", "--project", str(tmp_path))
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -137,7 +134,7 @@ def test_deep_merge_semantics() -> None:
 
 
 def test_pattern1_model_and_platform_facts() -> None:
-    env = load_environment(REPO / "environments" / "pattern1.yaml")
+    env = load_environment(FIXTURE_ENVS / "pattern1.yaml")
     (model,) = env.models
     assert model.tpu.chips_per_host == 4 and model.router == "explicit"
     assert model.path_prefix == "/llm-d-inference-scheduling/qwen2-3b-pattern1"
@@ -165,9 +162,18 @@ def test_managed_router_must_use_the_controllers_gateway(tmp_path: Path) -> None
         load_environment(path)
 
 
-def test_environment_for_dist_finds_the_environment_file() -> None:
-    env = environment_for_dist(REPO / "dist" / "pattern1" / "gateway" / "Gateway.inference-gateway.yaml")
+def test_environment_for_dist_finds_the_environment_file(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", settings='dist = "rendered"\n')
+    gateway = project / "rendered" / "pattern1" / "gateway" / "Gateway.inference-gateway.yaml"
+    gateway.parent.mkdir(parents=True)
+    gateway.write_text("kind: Gateway\n")
+    (project / "rendered" / "pattern3").mkdir()
+    (project / "rendered" / "fleet").mkdir()
+    env = environment_for_dist(gateway)
     assert env is not None and env.name == "pattern1"
-    assert environment_for_dist(REPO / "dist" / "pattern3") is not None
-    assert environment_for_dist(REPO / "dist" / "fleet") is None
-    assert environment_for_dist(REPO / "environments") is None
+    assert environment_for_dist(project / "rendered" / "pattern3") is not None
+    assert environment_for_dist(project / "rendered" / "fleet") is None
+    assert environment_for_dist(project / "environments") is None
+    # a dist/ folder that belongs to no project is just a folder
+    (tmp_path / "dist" / "pattern1").mkdir(parents=True)
+    assert environment_for_dist(tmp_path / "dist" / "pattern1") is None

@@ -14,16 +14,17 @@ import pytest
 from infergate.netpol.command import cluster_from_path, run_flows
 from infergate.netpol.flows import violations
 from infergate.netpol.security_model import security_model
-from tests.conftest import REPO
+from tests.conftest import REPO, example_env_dirs, requires_examples
 
 GOLDEN = REPO / "tests" / "golden" / "flows"
-PATTERNS = [p for p in ("pattern1", "pattern3") if (REPO / "dist" / p).is_dir()]
+ENV_DIRS = example_env_dirs()
+PATTERNS = [p for p in ("pattern1", "pattern3") if p in ENV_DIRS]
 
 
 @pytest.mark.parametrize("env", PATTERNS)
 @pytest.mark.parametrize(("fmt", "suffix"), [("table", "txt"), ("mermaid", "mmd")])
 def test_matrix_matches_golden(env: str, fmt: str, suffix: str) -> None:
-    output = run_flows(REPO / "dist" / env, fmt)
+    output = run_flows(ENV_DIRS[env], fmt)
     golden = GOLDEN / f"{env}.{suffix}"
     if os.environ.get("INFERGATE_UPDATE_GOLDEN"):
         golden.write_text(output, encoding="utf-8")
@@ -32,7 +33,7 @@ def test_matrix_matches_golden(env: str, fmt: str, suffix: str) -> None:
 
 @pytest.mark.parametrize("env", PATTERNS)
 def test_dist_satisfies_the_security_model(env: str) -> None:
-    cluster = cluster_from_path(REPO / "dist" / env)
+    cluster = cluster_from_path(ENV_DIRS[env])
     assert [v.describe() for v in violations(cluster, security_model())] == []
 
 
@@ -40,7 +41,7 @@ def test_dist_satisfies_the_security_model(env: str) -> None:
 def test_dist_matrix_key_cells(env: str) -> None:
     """The flows the security model is about, read from the JSON output (independent of the golden)."""
     cells = {(c["from"], c["to"], c["protocol"], c["port"]): c["status"]
-             for c in json.loads(run_flows(REPO / "dist" / env, "json"))["flows"]}
+             for c in json.loads(run_flows(ENV_DIRS[env], "json"))["flows"]}
     assert cells[("gateway", "model-server", "TCP", 8000)] == "allowed"
     assert cells[("gateway", "epp", "TCP", 9002)] == "allowed"
     assert cells[("epp", "model-server", "TCP", 8000)] in ("allowed", "partial")  # own model servers only
@@ -54,9 +55,11 @@ def test_dist_matrix_key_cells(env: str) -> None:
         assert cells[(role, "dns", "TCP", 53)] == "allowed"
 
 
+@requires_examples
 def test_readme_diagram_is_current() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## NetworkPolicy reachability", 1)[1]
     block = section.split("```mermaid\n", 1)[1].split("```", 1)[0]
-    assert block == run_flows(REPO / "dist" / "pattern1", "mermaid"), \
-        "regenerate: infergate flows dist/pattern1 --format mermaid (README, NetworkPolicy reachability)"
+    assert block == run_flows(ENV_DIRS["pattern1"], "mermaid"), \
+        "regenerate: infergate flows examples/pattern1/dist/pattern1 --format mermaid " \
+        "(README, NetworkPolicy reachability)"

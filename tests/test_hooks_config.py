@@ -1,4 +1,4 @@
-"""The published hooks and this repository's own copies of them stay the same hooks."""
+"""The published hooks are native Python hooks; this repository runs its check over every example project."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import subprocess
 import yaml
 
 from tests.conftest import REPO, VENV_BIN
-
-SAME = ("files", "types", "types_or", "pass_filenames", "require_serial", "args")
 
 
 def test_manifest_and_config_are_valid_for_pre_commit() -> None:
@@ -19,15 +17,19 @@ def test_manifest_and_config_are_valid_for_pre_commit() -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_local_hooks_mirror_the_published_ones() -> None:
+def test_published_hooks_are_native_python_and_check_runs_on_every_commit() -> None:
     published = {h["id"]: h for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert set(published) == {"infergate-check", "infergate-validate", "infergate-lint"}
+    for hook in published.values():
+        assert hook["language"] == "python" and "docker" not in hook["entry"]
+        assert hook["entry"].startswith("infergate ")
+    assert "stages" not in published["infergate-check"]
+
+
+def test_this_repository_checks_every_example_project() -> None:
+    """The tool repository is no project: its own check hook runs once per examples/*/ project."""
     config = yaml.safe_load((REPO / ".pre-commit-config.yaml").read_text())
     local = {h["id"]: h for repo in config["repos"] if repo["repo"] == "local" for h in repo["hooks"]}
-    for hook_id, hook in published.items():
-        assert hook["language"] == "python" and "docker" not in hook["entry"]
-        mine = local[hook_id]
-        assert mine["entry"] == f".venv/bin/{hook['entry']}", hook_id
-        for key in SAME:
-            assert mine.get(key) == hook.get(key), (hook_id, key)
-    # check runs validate and lint itself: only it runs on every commit
-    assert "stages" not in local["infergate-check"]
+    check = local["infergate-check"]
+    assert "examples/*/infergate.toml" in check["entry"] and "--project" in check["entry"]
+    assert "stages" not in check

@@ -11,7 +11,7 @@ import pytest
 from infergate.crds import lockfile as crds
 from infergate.lint import lint_paths, load_config
 from infergate.lint.config import LintConfig
-from tests.conftest import REPO, run_infergate
+from tests.conftest import REPO, example_env_dirs, run_infergate
 
 FIXTURES = REPO / "tests" / "fixtures" / "lint"
 SEED = FIXTURES / "seed-pattern1"
@@ -69,9 +69,9 @@ def test_seed_findings_name_the_object() -> None:
     assert finding.apiVersion == "serving.kserve.io/v1alpha1" and finding.severity.value == "warning"
 
 
-@pytest.mark.parametrize("env", sorted(p.name for p in (REPO / "dist").iterdir() if p.is_dir()))
+@pytest.mark.parametrize("env", sorted(example_env_dirs()))
 def test_dist_lints_without_errors(env: str) -> None:
-    findings, summary = lint_paths([REPO / "dist" / env], config=LintConfig())
+    findings, summary = lint_paths([example_env_dirs()[env]], config=LintConfig())
     errors = [f"{f.file}:{f.line} {f.code} {f.message}" for f in findings if f.severity.value == "error"]
     assert errors == []
     assert summary["input_errors"] == 0

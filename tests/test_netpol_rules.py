@@ -5,7 +5,7 @@ from __future__ import annotations
 from infergate.core.loader import load_paths
 from infergate.lint import lint_documents
 from infergate.lint.platform import platform_from
-from tests.conftest import REPO
+from tests.conftest import REPO, example_env_dirs, requires_examples
 
 SEED = REPO / "tests" / "fixtures" / "netpol" / "seed-pattern1"
 FACTS = {"api_server_cidrs": ["172.16.0.2/32"], "pod_cidrs": ["10.8.0.0/14"]}
@@ -176,12 +176,13 @@ def test_namespace_with_only_kserve_pods_needs_a_default_deny(tmp_path) -> None:
     assert "inference-gateway-istio" in np101[("Gateway", "inference-gateway", 23)]
 
 
+@requires_examples
 def test_isolated_gateway_namespace_template_satisfies_the_model() -> None:
     """dist/pattern1 plus default deny + exact gateway flows in opendatahub: still NP-clean, and the gateway's
     egress is then limited to what the security model needs (the fix the charts should adopt)."""
     from infergate.lint.platform import Platform, platform_for_paths
 
-    dist = REPO / "dist" / "pattern1"
+    dist = example_env_dirs()["pattern1"]
     extra = REPO / "tests" / "fixtures" / "netpol" / "gateway-namespace"
     docs, problems = load_paths([dist, extra])
     assert not problems

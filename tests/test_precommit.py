@@ -20,10 +20,11 @@ import pytest
 import yaml
 
 from infergate.crds.lockfile import cache_root
-from tests.conftest import REPO, VENV_BIN, assert_no_node_banner
+from tests.conftest import REPO, VENV_BIN, assert_no_node_banner, requires_examples
 from tests.hookrepo import hook_repo
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, requires_examples]
+EXAMPLE = "examples/pattern1"
 HOOK_IDS = ["infergate-check", "infergate-validate", "infergate-lint"]
 GIT_ID = ["-c", "user.email=ci@example.invalid", "-c", "user.name=ci", "-c", "commit.gpgsign=false"]
 
@@ -63,10 +64,10 @@ def _hook_output(output: str, hook_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def consumer(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A git repo holding HEAD's environments/ and dist/, consuming the hooks at HEAD."""
+    """A git repo holding HEAD's examples/pattern1 project, consuming the hooks at HEAD."""
     hooks_path, rev = hook_repo(REPO)
     root = tmp_path_factory.mktemp("consumer")
-    archive = subprocess.run(["git", "archive", "HEAD", "environments", "dist"], cwd=REPO, check=True,
+    archive = subprocess.run(["git", "archive", f"HEAD:{EXAMPLE}"], cwd=REPO, check=True,
                              capture_output=True, timeout=60).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(root, filter="data")

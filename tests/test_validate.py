@@ -8,11 +8,10 @@ import time
 from pathlib import Path
 
 import jsonschema
-import pytest
 
 from infergate.crds import lockfile as crds
 from infergate.validate import validate_paths
-from tests.conftest import REPO, run_infergate
+from tests.conftest import REPO, example_dist_roots, make_project, requires_examples, run_infergate
 
 FIXTURES = REPO / "tests" / "fixtures" / "validate"
 INVALID = FIXTURES / "invalid"
@@ -73,11 +72,9 @@ def test_valid_corpus_has_no_findings() -> None:
     assert summary["cel_rules_evaluated"] > 0
 
 
+@requires_examples
 def test_dist_validates_clean() -> None:
-    dist = REPO / "dist"
-    if not any(dist.rglob("*.yaml")):
-        pytest.skip("dist/ holds no manifests yet")
-    findings, summary = validate_paths([dist])
+    findings, summary = validate_paths(example_dist_roots())
     assert [f"{f.file}:{f.line} {f.code} {f.message} {f.path}" for f in findings] == []
     assert summary["objects"] > 0
 
@@ -184,8 +181,8 @@ spec:
 
 
 def test_kubernetes_version_comes_from_the_environment_of_dist(tmp_path: Path) -> None:
+    make_project(tmp_path, {})
     envs = tmp_path / "environments"
-    envs.mkdir()
     (envs / "old.yaml").write_text('kubernetesVersion: "1.30"\n')
     (envs / "child.yaml").write_text("base: old\n")  # inherits 1.30
     for env in ("old", "child", "unknown"):  # "unknown" has no environment file: the default, 1.33
@@ -201,7 +198,7 @@ def test_kubernetes_version_comes_from_the_environment_of_dist(tmp_path: Path) -
 
 
 def test_broken_environment_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    (tmp_path / "environments").mkdir()
+    make_project(tmp_path, {})
     (tmp_path / "environments" / "bad.yaml").write_text("kubernetesVersion: [1.30\n")
     (tmp_path / "dist" / "bad").mkdir(parents=True)
     (tmp_path / "dist" / "bad" / "plc.yaml").write_text(FLOWCONTROL_V1BETA3)

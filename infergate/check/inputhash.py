@@ -13,13 +13,15 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from infergate.project.discovery import Project
+
 # Python packages whose version changes the YAML cdk8s writes.
 SYNTH_PACKAGES = ("cdk8s", "cdk8s-plus-33", "constructs", "jsii")
-# Files of the project (the directory holding environments/) that feed synth.
-PROJECT_FILES = ("main.py", "cdk8s.yaml", "requirements.lock", "package-lock.json",
-                 "infergate/crds/crds.lock")
-PROJECT_DIRS = ("environments",)
-SOURCE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".lua", ".toml", ".txt"}
+SOURCE_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".lua", ".toml", ".txt", ".lock"}
+# Folders of a project that never feed synth (its output, tool state); any other Python file can hold a
+# user chart (environment `charts:` names module:function), so all of them are hashed.
+SKIPPED_DIRS = {"node_modules", "__pycache__", "cdk8s.out", "imports", "venv", "env", "build",
+                "site-packages"}
 
 
 def package_dir(name: str) -> Path | None:
@@ -58,19 +60,29 @@ def package_versions(names: Iterable[str]) -> str:
     return "".join(parts)
 
 
-def synth_inputs_hash(project: Path, dist: Path, envs: Iterable[str] = ()) -> str:
-    """sha256 over the environments, charts/policies/infergate sources, lock files, tool versions,
-    the selected environments and the committed output tree itself."""
+def _project_inputs(project: Project, dist: Path) -> list[Path]:
+    """The project file, environments/, extra/ and every Python file (user charts), outside dist/ and
+    hidden or tool folders (.git, .venv, node_modules)."""
+    inputs: set[Path] = {project.file}
+    inputs.update(_files_under(project.environments_dir))
+    inputs.update(_files_under(project.extra_dir))
+    for path in project.root.rglob("*.py"):
+        rel = path.relative_to(project.root).parts
+        if any(part.startswith(".") or part in SKIPPED_DIRS for part in rel[:-1]):
+            continue
+        if dist not in path.parents:
+            inputs.add(path)
+    return sorted(inputs)
+
+
+def synth_inputs_hash(project: Project, dist: Path, envs: Iterable[str] = ()) -> str:
+    """sha256 over the project's inputs, the infergate sources and package data (CRD lock, TPU table),
+    tool versions, the selected environments and the committed output tree itself."""
     digest = hashlib.sha256()
     digest.update(f"python {sys.version_info[:3]}\0envs {sorted(envs)}\0".encode())
     digest.update(package_versions(SYNTH_PACKAGES).encode())
-    for rel in PROJECT_FILES:
-        path = project / rel
-        if path.is_file():
-            _feed(digest, "project", [path], project)
-    for rel in PROJECT_DIRS:
-        _feed(digest, "project", _files_under(project / rel), project)
-    for package in ("infergate", "charts", "policies"):
+    _feed(digest, "project", _project_inputs(project, dist), project.root)
+    for package in ("infergate", "infergate.charts", "infergate.policies"):
         root = package_dir(package)
         if root is not None:
             _feed(digest, package, _files_under(root, SOURCE_SUFFIXES), root)

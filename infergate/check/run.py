@@ -9,7 +9,6 @@ A stage that is not available is reported as "not run" and fails the check: it n
 from __future__ import annotations
 
 import importlib
-import os
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +19,8 @@ from typing import Any
 from infergate.check import cache as checkcache
 from infergate.check.inputhash import synth_inputs_hash
 from infergate.check.treediff import TreeDiff, compare_trees
-from infergate.core.errors import ConfigError
 from infergate.core.findings import Finding, Severity
+from infergate.project.discovery import Project, require_project
 
 
 @dataclass(slots=True)
@@ -53,33 +52,15 @@ class CheckReport:
         return 1 if not self.diff.clean or any(s.failed for s in self.stages) else 0
 
 
-def find_project(start: Path) -> Path:
-    """The nearest directory at or above ``start`` holding environments/ (like git finds .git)."""
-    start = start.resolve()
-    for candidate in (start, *start.parents):
-        if (candidate / "environments").is_dir():
-            return candidate
-    raise ConfigError("no environments/ directory here or in any parent: run inside an infergate project",
-                      file=str(start))
-
-
-def _use_project_node(project: Path) -> None:
-    """A consumer repo's pinned Node (node_modules/node) beats the machine's end-of-life one."""
-    pinned = project / "node_modules" / "node" / "bin" / "node"
-    if "JSII_NODE" not in os.environ and pinned.exists():
-        os.environ["JSII_NODE"] = str(pinned)
-
-
-def check_freshness(project: Path, dist: Path, envs: list[str], key: str | None) -> tuple[TreeDiff, bool]:
+def check_freshness(project: Project, dist: Path, envs: list[str], key: str | None) -> tuple[TreeDiff, bool]:
     """Diff dist/ against a fresh synth (skipped when ``key`` is known fresh); returns (diff, skipped)."""
     from infergate.synth.run import synthesize
 
     if key is not None and checkcache.is_fresh(key):
         return TreeDiff(), True
-    _use_project_node(project)
     with tempfile.TemporaryDirectory(prefix="infergate-check-") as tmp:
         fresh = Path(tmp) / "dist"
-        synthesize(envs or None, out=fresh, env_dir=project / "environments")
+        synthesize(project, envs or None, out=fresh)
         if envs:  # only the selected environments' folders are compared
             diffs = [compare_trees(dist / env, fresh / env, label=f"{dist.name}/{env}") for env in envs]
             diff = TreeDiff(
@@ -133,29 +114,32 @@ def _stages(targets: list[Path], results_key: str | None) -> list[StageResult]:
     return stages
 
 
-def run_check(path: Path | None = None, envs: list[str] | None = None, use_cache: bool = True) -> CheckReport:
+def run_check(path: Path | None = None, envs: list[str] | None = None, use_cache: bool = True,
+              project: Path | None = None) -> CheckReport:
+    """``path``: the committed tree to check (default: the project's dist); the project is ``project``,
+    else the nearest one above ``path``, else above the working directory."""
     envs = list(envs or [])
-    project = find_project(path.resolve().parent if path is not None else Path.cwd())
-    dist = (path or project / "dist").resolve()
-    key = synth_inputs_hash(project, dist, envs) if use_cache else None
+    found = require_project(project, start=path.resolve().parent if path is not None else None)
+    dist = (path or found.dist_dir).resolve()
+    key = synth_inputs_hash(found, dist, envs) if use_cache else None
     targets = [_relative(t) for t in ([dist / env for env in envs] if envs else [dist]) if t.exists()]
     files = sum(1 for t in targets for p in t.rglob("*") if p.is_file())
     from infergate.lint.config import discover_config
 
-    lint_config = discover_config()
+    lint_config = discover_config(found.root)
     results_key = None
     if key is not None:
         results_key = checkcache.results_key(key, targets, checkcache.canonical(lint_config))
     # validate and lint read the committed tree, not the synth result: while synth mostly waits on
     # its Node process, they run alongside it (a synth error still wins: result() re-raises it)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="infergate-synth") as pool:
-        freshness = pool.submit(check_freshness, project, dist, envs, key)
+        freshness = pool.submit(check_freshness, found, dist, envs, key)
         stages = _stages(targets, results_key)
         diff, skipped = freshness.result()
     for stage in stages:
         if stage.name == "lint":
             stage.fail_on = lint_config.fail_on
-    return CheckReport(project, dist, diff, skipped, files, stages)
+    return CheckReport(found.root, dist, diff, skipped, files, stages)
 
 
 def _display(path: Path, project: Path) -> str:
@@ -182,7 +166,7 @@ def render_report(report: CheckReport) -> str:
                              ("not generated (hand-added or stale)", diff.extra)):
             out.extend(f"{where}{p}: {label}" for p in paths)
         fresh_line = (f"STALE: {where} {len(diff.changed)} changed, {len(diff.missing)} missing, "
-                      f"{len(diff.extra)} extra; run `infergate synth` (or `make synth`) and commit {where}")
+                      f"{len(diff.extra)} extra; run `infergate synth` and commit {where}")
     lines = [fresh_line]
     for stage in report.stages:
         if not stage.ran:

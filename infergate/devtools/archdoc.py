@@ -16,6 +16,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent.parent
 REGENERATE = "python -m infergate.devtools.archdoc > docs/architecture.md"
+# The reference deployment (Pattern 1), whose committed output the sync-wave picture shows.
+REFERENCE_PROJECT = Path("examples") / "pattern1"
 WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave"
 
 
@@ -77,7 +79,7 @@ def _flow(repo: Path) -> list[str]:
 
     lines = ["flowchart LR"]
     lines.append('  subgraph envs["environments/*.yaml"]')
-    for name, base in environments(repo / "environments"):
+    for name, base in environments(repo / REFERENCE_PROJECT / "environments"):
         lines.append(f'    env_{_node_id(name)}["{name}"]')
         if base:
             lines.append(f"    env_{_node_id(name)} -. base .-> env_{_node_id(base)}")
@@ -122,7 +124,7 @@ def _loop(repo: Path) -> list[str]:
 def _waves(repo: Path, env: str) -> list[str]:
     lines = ["flowchart TB", f'  root["{env}-root (bootstrap)"]']
     previous = "root"
-    for wave, apps in sync_waves(repo / "dist" / env / "argocd").items():
+    for wave, apps in sync_waves(repo / REFERENCE_PROJECT / "dist" / env / "argocd").items():
         node = f"wave{_node_id(str(wave))}"
         lines.append(f'  subgraph {node}["sync-wave {wave}"]')
         lines.extend(f'    {_node_id(app)}["{app}"]' for app in apps)
@@ -133,7 +135,8 @@ def _waves(repo: Path, env: str) -> list[str]:
 
 
 def render(repo: Path = REPO) -> str:
-    envs = [name for name, _ in environments(repo / "environments") if not name.startswith("_")]
+    envs = [name for name, _ in environments(repo / REFERENCE_PROJECT / "environments")
+            if not name.startswith("_")]
     reference = envs[0]
     parts = [
         "# infergate architecture",

@@ -1,4 +1,5 @@
-"""Lint configuration: ``[tool.infergate.lint]`` in pyproject.toml or ``[lint]`` in ``.infergate.toml``.
+"""Lint configuration: ``[lint]`` in infergate.toml (``[tool.infergate.lint]`` in pyproject.toml), or
+``[lint]`` in ``.infergate.toml`` in a repository that is not an infergate project.
 
     [tool.infergate.lint]
     select = ["GW", "INF", "SEC601"]      # codes or prefixes (default: every rule)
@@ -106,16 +107,19 @@ def load_config(path: Path) -> LintConfig:
 
 
 def discover_config(start: Path | None = None) -> LintConfig:
-    """The nearest ``.infergate.toml`` (or pyproject.toml with ``[tool.infergate]``) above ``start``."""
+    """The ``[lint]`` settings of the project above ``start`` (infergate.toml, or ``[tool.infergate.lint]``
+    in pyproject.toml); in a repository that is no infergate project, the nearest ``.infergate.toml``
+    (lint-only settings) below the repository root (the first pyproject.toml upwards)."""
+    from infergate.project.discovery import find_project
+
+    project = find_project(start)
+    if project is not None:
+        return config_from_table(project.lint_settings, str(project.file))
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
         dotfile = directory / ".infergate.toml"
         if dotfile.is_file():
             return load_config(dotfile)
-        pyproject = directory / "pyproject.toml"
-        if pyproject.is_file():
-            data = _read_toml(pyproject)
-            if "infergate" in data.get("tool", {}):
-                return load_config(pyproject)
-            return LintConfig()  # the project root: stop here
+        if (directory / "pyproject.toml").is_file():
+            return LintConfig()  # the repository root: stop here
     return LintConfig()

@@ -19,8 +19,9 @@ from typing import Any
 
 from infergate.core.errors import ConfigError
 from infergate.core.loader import Document, line_of
+from infergate.project.discovery import env_file_for_dist
 from infergate.synth import tpu
-from infergate.synth.envfiles import chain, env_file_for_dist
+from infergate.synth.envfiles import chain
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "environment.schema.json"
 ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
@@ -363,7 +364,7 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
     cluster = Cluster(name=raw["cluster"]["name"], server=raw["cluster"]["server"])
     argo = raw.get("argocd", {})
     argocd = ArgoSettings(namespace=argo.get("namespace", "argocd"), project=argo.get("project", path.stem),
-                          repo_url=argo.get("repoURL", "https://github.com/example/infergate-gitops.git"),
+                          repo_url=argo["repoURL"],
                           target_revision=argo.get("targetRevision", "main"),
                           dist_path=argo.get("distPath", "dist").rstrip("/"))
     ops = raw.get("operators", {})

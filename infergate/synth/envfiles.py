@@ -69,16 +69,6 @@ def chain(path: Path) -> list[Document]:
     return docs
 
 
-def env_file_for_dist(path: str | Path) -> Path | None:
-    """``environments/<env>.yaml`` for a path under ``dist/<env>/`` (None elsewhere, or if it is absent)."""
-    resolved = Path(path).resolve()
-    for candidate in (resolved, *resolved.parents):
-        if candidate.parent.name == "dist":
-            env_file = candidate.parent.parent / "environments" / f"{candidate.name}.yaml"
-            return env_file if env_file.is_file() else None
-    return None
-
-
 def declared(path: Path, key: str) -> tuple[Any, Document] | None:
     """The top-level ``key`` as the most derived file of the chain declares it, and that file's document."""
     for doc in chain(path):

@@ -9,6 +9,7 @@ a time from the shared queue.
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def _synth_one(task: tuple[str, str]) -> str:
     return outdir
 
 
-def synth_in_parallel(tasks: list[tuple[Path, Path]], jobs: int) -> None:
+def synth_in_parallel(tasks: list[tuple[Path, Path]], jobs: int,
+                      progress: Callable[[str], None] | None = None) -> None:
     """Run ``(environment file, output dir)`` tasks on ``jobs`` processes; errors propagate.
 
     The calling process is one of them: its jsii runtime is already up, so it takes every ``jobs``-th
@@ -35,12 +37,20 @@ def synth_in_parallel(tasks: list[tuple[Path, Path]], jobs: int) -> None:
     local, remote = plain[::jobs], [t for i, t in enumerate(plain) if i % jobs]
     if not remote:
         for task in local:
-            _synth_one(task)
+            _run_local(task, progress)
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context) as pool:
         pending = [pool.submit(_synth_one, task) for task in remote]
         for task in local:
-            _synth_one(task)
-        for future in pending:
+            _run_local(task, progress)
+        for task, future in zip(remote, pending, strict=True):
             future.result()
+            if progress:
+                progress(f"{Path(task[1]).name} (worker)")
+
+
+def _run_local(task: tuple[str, str], progress: Callable[[str], None] | None) -> None:
+    if progress:
+        progress(Path(task[1]).name)
+    _synth_one(task)

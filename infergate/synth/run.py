@@ -1,4 +1,4 @@
-"""Synthesize environments/*.yaml into dist/<env>/ atomically (same result as `cdk8s synth`).
+"""Synthesize a project's environments into its dist/<env>/ atomically (same result as `cdk8s synth`).
 
 Nothing is written until every environment has loaded and synthesized; the new tree then replaces
 the old one by renames, so a failed synth never leaves a half-written dist/.
@@ -9,49 +9,58 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from infergate.core.errors import ConfigError
+from infergate.project.discovery import Project
 from infergate.synth.node import prefer_pinned_node
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-ENVIRONMENTS_DIR = REPO_ROOT / "environments"
-DEFAULT_OUT = REPO_ROOT / "dist"
+Progress = Callable[[str], None]
 
 
-def environment_files(names: list[str] | None = None, env_dir: Path = ENVIRONMENTS_DIR) -> list[Path]:
+def environment_files(env_dir: Path, names: list[str] | None = None) -> list[Path]:
+    """The environment files to synthesize: the named ones, or every ``<env>.yaml`` (``_``-prefixed files
+    are bases only)."""
     available = {p.stem: p for p in sorted(env_dir.glob("*.yaml"))}
     if not names:
         return [p for name, p in sorted(available.items()) if not name.startswith("_")]
     missing = [n for n in names if n not in available]
     if missing:
-        raise ConfigError(f"unknown environment {missing[0]!r}; have: {', '.join(sorted(available))}",
-                          file=str(env_dir))
+        have = ", ".join(sorted(available)) or "none"
+        raise ConfigError(f"unknown environment {missing[0]!r}; have: {have}", file=str(env_dir))
     return [available[n] for n in names]
 
 
-def synthesize(names: list[str] | None = None, out: Path = DEFAULT_OUT,
-               env_dir: Path = ENVIRONMENTS_DIR, jobs: int = 1) -> list[Path]:
-    """Synthesize the named environments (all when None) into ``out``; return the env dirs written.
+def synthesize(project: Project, names: list[str] | None = None, out: Path | None = None, jobs: int = 1,
+               progress: Progress | None = None) -> list[Path]:
+    """Synthesize the named environments of ``project`` (all when None) into ``out`` (default: the
+    project's dist folder); return the environment folders written.
 
     ``jobs`` > 1 synthesizes independent environments in that many worker processes (same bytes)."""
     from infergate.synth.config import load_environment
 
-    files = environment_files(names, env_dir)
+    files = environment_files(project.environments_dir, names)
+    if not files:
+        raise ConfigError(f"no environment files (*.yaml) in {project.relative(project.environments_dir)}/: "
+                          "add one (see `infergate init --help`)", file=str(project.environments_dir))
     envs = [load_environment(path) for path in files]  # every config error surfaces before any write
     prefer_pinned_node()
     from infergate.charts.app import FLEET_DIR, synth_environment, synth_fleet
 
-    out = out.resolve()
+    out = (out or project.dist_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
     try:
         if jobs > 1 and len(envs) > 1:
             from infergate.synth.parallel import synth_in_parallel
 
-            synth_in_parallel([(f, staging / env.name) for f, env in zip(files, envs, strict=True)], jobs)
+            synth_in_parallel([(f, staging / env.name) for f, env in zip(files, envs, strict=True)], jobs,
+                              progress)
         else:
             for env in envs:
+                if progress:
+                    progress(env.name)
                 synth_environment(env, staging / env.name)
         if not names:  # the fleet ApplicationSet spans every environment: only a full synth writes it
             synth_fleet(envs, staging / FLEET_DIR)
@@ -81,15 +90,20 @@ def _swap(new: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def main_for_cdk8s() -> None:
-    """Entry point of main.py: `cdk8s synth` sets CDK8S_OUTDIR."""
+def run_cdk8s_app(project_dir: Path | None = None) -> None:
+    """Body of a project's main.py, which `cdk8s synth` runs with CDK8S_OUTDIR set (cdk8s.yaml ``output``).
+
+    Finds the project from ``project_dir`` (main.py passes its own folder) and writes exactly what
+    `infergate synth` writes; errors are one line and exit 2, as from the infergate CLI."""
     import sys
 
     from infergate.core.errors import InfergateError
+    from infergate.project.discovery import require_project
 
-    out = Path(os.environ.get("CDK8S_OUTDIR", str(DEFAULT_OUT)))
     try:
-        synthesize(None, out)
+        project = require_project(start=project_dir)
+        outdir = os.environ.get("CDK8S_OUTDIR")
+        synthesize(project, None, Path(outdir) if outdir else None)
     except InfergateError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         raise SystemExit(2) from None

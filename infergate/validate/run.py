@@ -12,7 +12,8 @@ from typing import Any
 from infergate.core.errors import ConfigError
 from infergate.core.findings import Finding, summarize
 from infergate.core.loader import LoadProblem, iter_files, line_of
-from infergate.synth.envfiles import declared, env_file_for_dist
+from infergate.project.discovery import env_file_for_dist
+from infergate.synth.envfiles import declared
 from infergate.validate.celfast import store as celfast_store
 from infergate.validate.engine import ChunkResult, Validator
 from infergate.validate.parallel import validate_in_parallel
