@@ -70,11 +70,48 @@ def synth(envs: tuple[str, ...], out: Path | None, jobs: int, project: Path | No
         from infergate.core.cpus import available_cpus
 
         jobs = available_cpus()
+    from infergate.project.scaffold import refresh_schema_copy
+
     found = require_project(project)
     written = synthesize(found, list(envs) or None, out, jobs=jobs,
                          progress=lambda name: click.echo(f"synth: {name} ...", err=True))
+    refresh_schema_copy(found.root)
     for path in written:
         click.echo(f"synthesized {found.relative(path)}")
+
+
+@main.command()
+@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--template", type=click.Choice(["pattern1", "pattern3", "minimal"]), default="pattern1",
+              show_default=True,
+              help="pattern1: one TPU model; pattern3: two models, scale-out with caching; minimal: only the "
+                   "required keys.")
+@click.option("--env", "env_name", default="dev", show_default=True, help="Name of the first environment.")
+@click.option("--repo-url", default="", help="Git repository Argo CD syncs (default: `git remote get-url "
+                                              "origin`, else left for you to fill in).")
+@click.option("--cluster-server", default="", help="The cluster's API URL as registered in Argo CD "
+                                                    "(default: left for you to fill in).")
+@click.option("--hooks-repo", default=None, help="Where pre-commit and CI install infergate from "
+                                                 "(default: infergate's repository).")
+@reports_errors
+def init(directory: Path, template: str, env_name: str, repo_url: str, cluster_server: str,
+         hooks_repo: str | None) -> None:
+    """Scaffold an infergate project (a GitOps repository you own) in DIRECTORY (default: here)."""
+    from infergate.project.scaffold import DEFAULT_HOOKS_REPO, InitOptions, init_project
+
+    options = InitOptions(template=template, env=env_name, repo_url=repo_url, server=cluster_server,
+                          hooks_repo=hooks_repo or DEFAULT_HOOKS_REPO)
+    written = init_project(directory, options)
+    root = directory.resolve()
+    for path in written:
+        click.echo(f"created {path.relative_to(root).as_posix()}")
+    env_files = [p for p in written if p.parent.name == "environments"]
+    todo = [f"{key} in {p.relative_to(root).as_posix()}" for p in env_files
+            for key, empty in (("argocd.repoURL", 'repoURL: ""'), ("cluster.server", 'server: ""'))
+            if empty in p.read_text(encoding="utf-8")]
+    fill = f"fill in {' and '.join(todo)}, then " if todo else ""
+    where = f" in {directory}" if str(directory) != "." else ""
+    click.echo(f"next: {fill}run `infergate synth` and `infergate check`{where}")
 
 
 @main.command()

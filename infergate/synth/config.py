@@ -333,6 +333,8 @@ def _schema_check(merged: dict[str, Any], errors: _Errors) -> None:
 def _short(err: Any) -> str:
     if err.validator == "type":
         return f"expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r}"
+    if err.validator == "minLength" and err.instance == "":
+        return "must not be empty"
     if err.validator == "pattern":
         return f"{err.instance!r} does not match {err.validator_value}"
     return err.message
