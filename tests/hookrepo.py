@@ -32,8 +32,9 @@ def _git(*args: str, cwd: Path, env: dict[str, str] | None = None) -> bytes:
                           capture_output=True, timeout=120, env={**os.environ, **(env or {})}).stdout
 
 
-def hook_repo(repo: Path) -> tuple[Path, str]:
-    """(path, rev) of the snapshot of ``repo``'s HEAD package files."""
+def hook_repo(repo: Path, tag: str | None = None) -> tuple[Path, str]:
+    """(path, rev) of the snapshot of ``repo``'s HEAD package files; ``tag`` also names that commit (a
+    release tag, as `infergate init` pins `rev: v<version>`)."""
     listing = _git("ls-tree", "-r", "HEAD", "--", *PACKAGE_PATHS, cwd=repo)
     root = cache_root() / "hook-repos"
     target = root / hashlib.sha256(listing).hexdigest()[:16]
@@ -51,6 +52,8 @@ def hook_repo(repo: Path) -> tuple[Path, str]:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         _prune(root)
+    if tag is not None:
+        _git("tag", "-f", tag, cwd=target, env=FIXED_IDENTITY)
     return target, _git("rev-parse", "HEAD", cwd=target).decode().strip()
 
 

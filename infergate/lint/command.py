@@ -28,7 +28,9 @@ def run_lint(
     provided_secrets: Sequence[str] = (),
 ) -> tuple[str, int]:
     """Lint ``paths``; returns (rendered output, exit code)."""
-    config: LintConfig = load_config(config_file) if config_file else discover_config()
+    # the settings of the project holding the (first) linted path, as ruff finds its config per file
+    start = Path(paths[0]) if paths else None
+    config: LintConfig = load_config(config_file) if config_file else discover_config(start)
     flags = {
         "strict_images": True if strict_images else None,
         "istio_version": istio_version,

@@ -22,7 +22,7 @@ def cluster_from_path(path: Path) -> Cluster:
     if problems:
         first = problems[0]
         raise InfergateError(first.message, file=first.file, line=first.line)
-    platform = platform_for_paths([path], discover_config().platform)
+    platform = platform_for_paths([path], discover_config(path).platform)
     cluster = build_cluster(Graph(documents, platform))
     if cluster.bad_policies:
         bad = cluster.bad_policies[0]
