@@ -1,5 +1,6 @@
-"""The users' GitHub Actions workflow: valid against the GitHub workflow schema (check-jsonschema's
-vendored copy, offline), and it really runs the tests, `infergate check` and the SARIF upload."""
+"""This repository's GitHub Actions workflow: valid against the GitHub workflow schema (check-jsonschema's
+vendored copy, offline), and it really runs the tests, `infergate check` of every example and the SARIF
+upload. (The consumers' workflow comes from `infergate init`: tests/test_init.py.)"""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def test_every_infergate_invocation_uses_existing_commands_and_options() -> None
         match = re.search(r"\.venv/bin/infergate ([^|>&;]*)", line)
         if not match:
             continue
-        args = shlex.split(match.group(1))
+        args = shlex.split(match.group(1).split("||")[0])
         command = main.commands[args[0]]
         known = {opt for param in command.params for opt in param.opts}
         for token in args[1:]:
