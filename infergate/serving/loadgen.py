@@ -1,4 +1,5 @@
-"""The load generator: one asyncio httpx client per level, `concurrency` workers sharing `requests` requests.
+"""The load generator: `concurrency` asyncio workers, each with its own httpx client of one connection,
+share a level's `requests` requests.
 
 Each request is timed from just before it is sent to the end of its body (non-streaming) or its last SSE
 event (streaming); a streaming request also records its time to first token and the gaps between content
@@ -174,14 +175,15 @@ async def one_request(client: httpx.AsyncClient, target: Target) -> Sample:
     return sample
 
 
-def make_client(concurrency: int, verify: ssl.SSLContext, timeout: float) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+def make_client(verify: ssl.SSLContext, timeout: float) -> httpx.AsyncClient:
+    """A client of one keep-alive connection: each worker has its own."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(timeout), verify=verify)
 
 
 async def run_level(target: Target, level: Level, verify: ssl.SSLContext,
                     on_done: Callable[[], None] | None = None) -> LevelRun:
-    """`level.requests` requests, at most `level.concurrency` in flight, on a fresh connection pool."""
+    """`level.requests` requests, at most `level.concurrency` in flight, on fresh connections."""
     samples: list[Sample] = []
     tickets = iter(range(level.requests))  # shared by the workers: next() never awaits, so no lock
 
@@ -191,10 +193,17 @@ async def run_level(target: Target, level: Level, verify: ssl.SSLContext,
             if on_done:
                 on_done()
 
-    async with make_client(level.concurrency, verify, target.timeout) as client:
+    # one client (of one connection) per worker, not one pool shared by all: httpcore's shared pool spends
+    # CPU on every request in proportion to its connections, which made the client itself the bottleneck
+    # at concurrency 50 (bench/client.py)
+    workers = min(level.concurrency, level.requests)
+    clients = [make_client(verify, target.timeout) for _ in range(workers)]
+    try:
         start = time.perf_counter()
-        await asyncio.gather(*(worker(client) for _ in range(min(level.concurrency, level.requests))))
+        await asyncio.gather(*(worker(client) for client in clients))
         wall = time.perf_counter() - start
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients), return_exceptions=True)
     return LevelRun(level, samples, wall)
 
 
