@@ -168,7 +168,19 @@ def flows(path: Path, fmt: str) -> None:
     click.echo(run_flows(path, fmt), nl=False)
 
 
-@main.command()
+class _OneLineUsage(click.Command):
+    """A usage error is one line and exit 2, like every other bad input of smoke and bench (scripts and Jobs
+    read their output)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            ctx.exit(2)
+
+
+@main.command(cls=_OneLineUsage)
 @click.argument("url")
 @click.option("--model", required=True, help="Served model name that /v1/models must list.")
 @click.option("--ca-file", type=click.Path(dir_okay=False), default=None,
@@ -192,7 +204,7 @@ def smoke(url: str, model: str, ca_file: str | None, retries: int, backoff: floa
     sys.exit(0 if result.ok else 1)
 
 
-@main.command()
+@main.command(cls=_OneLineUsage)
 @click.argument("url")
 @click.option("--model", default=None, help="Model to ask (default: the first one /v1/models lists).")
 @click.option("--endpoint", type=click.Choice(["completions", "chat"]), default="completions",

@@ -200,4 +200,4 @@ def test_infergate_smoke_exit_codes(tls: dict[str, Path]) -> None:
                  ["http://127.0.0.1:1", "--model", "m", "--retries", "-2"], ["http://127.0.0.1:1"]):
         usage = run_infergate("smoke", *args)
         assert usage.returncode == 2, (args, usage.stdout, usage.stderr)
-        assert "Traceback" not in usage.stderr
+        assert usage.stderr.startswith("error: ") and usage.stderr.count("\n") == 1, usage.stderr
