@@ -18,7 +18,7 @@ from infergate.serving.progress import Progress
 from infergate.serving.report import BenchRun, read_json, render_compare
 from infergate.serving.stats import Dist, LevelResult, percentile
 from tests.conftest import run_infergate
-from tests.openai_stub import OpenAIStub, StubConfig, _fraction_hit
+from tests.openai_stub import OpenAIStub, StubConfig, _fraction_hit, make_tls_files
 
 MODEL = StubConfig().model
 TOLERANCE = 0.10
@@ -230,11 +230,15 @@ def test_connect_errors_when_nothing_listens(tmp_path: Path) -> None:
     (["http://127.0.0.1:1", "--json", "/nonexistent/out.json"], "--json: folder /nonexistent does not exist"),
     (["http://127.0.0.1:1", "--ca-file", "/etc/hostname"], "is not an https:// URL"),
     (["https://127.0.0.1:1", "--ca-file", "/nonexistent.pem"], "cannot load CA file"),
+    (["http://127.0.0.1:1", "--max-tokens", "0"], "'--max-tokens': 0 is not in the range x>=1"),
+    (["http://127.0.0.1:1", "--timeout", "-1"], "'--timeout': -1.0 is not in the range x>0"),
+    ([], "Missing argument 'URL'"),
 ])
 def test_bad_input_exits_2_with_one_line(args: list[str], message: str) -> None:
     result = run_infergate("bench", *args)
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr, result.stderr
     assert result.stdout == ""
 
 
@@ -256,3 +260,26 @@ def test_missing_matplotlib_is_one_line_before_any_request(tmp_path: Path) -> No
         assert stub.stats.requests == {}
     assert result.returncode == 2
     assert result.stderr == "error: --png needs matplotlib: pip install 'infergate[plot]'\n"
+
+
+def test_tls_is_verified_against_the_ca_file(tmp_path: Path) -> None:
+    ca, cert, key = make_tls_files(tmp_path, "good")
+    other_ca, _, _ = make_tls_files(tmp_path, "other")
+    with OpenAIStub(StubConfig(latency=0.01, certfile=str(cert), keyfile=str(key))) as stub:
+        data, stdout, code = bench(stub, tmp_path, "--concurrency", "2", "--requests", "4",
+                                   "--ca-file", str(ca))
+        assert code == 0, stdout
+        assert data["url"].startswith("https://") and data["levels"][0]["ok"] == 4
+        # a CA that did not sign the server's certificate: every request is a connect error, none is sent
+        data, stdout, code = bench(stub, tmp_path, "--model", MODEL, "--concurrency", "2", "--requests", "4",
+                                   "--ca-file", str(other_ca))
+        assert stub.stats.completions == 4
+    assert code == 1
+    assert data["levels"][0]["errors"]["connect"] == 4
+    assert "CERTIFICATE_VERIFY_FAILED" in stdout
+
+
+def test_help_lists_smoke_and_bench() -> None:
+    result = run_infergate("--help")
+    listed = [line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()]
+    assert "smoke" in listed and "bench" in listed

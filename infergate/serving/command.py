@@ -29,8 +29,9 @@ def _writable(option: str, path: Path | None) -> None:
 async def _sweep(target: Target, plan: list[Level], verify: ssl.SSLContext,
                  progress: Progress) -> list[LevelResult]:
     results = []
-    for level in plan:
-        progress.start_level(f"concurrency {level.concurrency}")
+    for index, level in enumerate(plan, 1):
+        progress.start_level(f"level {index}/{len(plan)}: concurrency {level.concurrency}, "
+                             f"{level.requests} requests")
         results.append(summarize(await run_level(target, level, verify, progress.advance)))
     return results
 
