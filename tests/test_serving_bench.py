@@ -266,10 +266,11 @@ def test_tls_is_verified_against_the_ca_file(tmp_path: Path) -> None:
     ca, cert, key = make_tls_files(tmp_path, "good")
     other_ca, _, _ = make_tls_files(tmp_path, "other")
     with OpenAIStub(StubConfig(latency=0.01, certfile=str(cert), keyfile=str(key))) as stub:
-        data, stdout, code = bench(stub, tmp_path, "--concurrency", "2", "--requests", "4",
-                                   "--ca-file", str(ca))
+        data, stdout, code = bench(stub, tmp_path, "--concurrency", "2", "--requests", "4", "--stream",
+                                   "--ca-file", str(ca))  # SSE on /v1/completions, over TLS
         assert code == 0, stdout
         assert data["url"].startswith("https://") and data["levels"][0]["ok"] == 4
+        assert data["levels"][0]["output_tokens"] == 4 * StubConfig().output_tokens
         # a CA that did not sign the server's certificate: every request is a connect error, none is sent
         data, stdout, code = bench(stub, tmp_path, "--model", MODEL, "--concurrency", "2", "--requests", "4",
                                    "--ca-file", str(other_ca))
