@@ -213,6 +213,76 @@ def flows(path: Path, fmt: str) -> None:
     click.echo(run_flows(path, fmt), nl=False)
 
 
+class _OneLineUsage(click.Command):
+    """A usage error is one line and exit 2, like every other bad input of smoke and bench (scripts and Jobs
+    read their output)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            ctx.exit(2)
+
+
+@main.command(cls=_OneLineUsage)
+@click.argument("url")
+@click.option("--model", required=True, help="Served model name that /v1/models must list.")
+@click.option("--ca-file", type=click.Path(dir_okay=False), default=None,
+              help="PEM CA bundle to verify the server against (default: the system trust store).")
+@click.option("--retries", type=click.IntRange(min=0), default=8, show_default=True,
+              help="Retries while the server warms up (connection refused, 502/503/504).")
+@click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="First pause between retries in seconds, doubled each time (at most 15 s).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="Seconds per request.")
+def smoke(url: str, model: str, ca_file: str | None, retries: int, backoff: float, timeout: float) -> None:
+    """Check a running endpoint: /v1/models lists MODEL and a chat completion answers (0 pass, 1 fail)."""
+    from infergate.serving.smoke import run_smoke
+
+    try:
+        result = run_smoke(url, model, ca_file, retries=retries, backoff=backoff, timeout=timeout)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(result.line())
+    sys.exit(0 if result.ok else 1)
+
+
+@main.command(cls=_OneLineUsage)
+@click.argument("url")
+@click.option("--model", default=None, help="Model to ask (default: the first one /v1/models lists).")
+@click.option("--endpoint", type=click.Choice(["completions", "chat"]), default="completions",
+              show_default=True, help="/v1/completions or /v1/chat/completions.")
+@click.option("--concurrency", default=None, metavar="C1,C2,...",
+              help="Concurrency levels (with --requests). Default: the reference sweep, requests "
+                   "1,10,20,50,100 at concurrency 1,1,5,10,20.")
+@click.option("--requests", default=None, metavar="N[,N...]",
+              help="Requests per level: one count, or one per level.")
+@click.option("--max-tokens", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option("--prompt", default="Explain what a Kubernetes Deployment is.", show_default=True)
+@click.option("--stream", is_flag=True, help="SSE streaming: also time to first token, inter-token latency.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="Seconds for one whole request.")
+@click.option("--ca-file", type=click.Path(dir_okay=False), default=None,
+              help="PEM CA bundle to verify the server against (default: the system trust store).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the results as JSON (input of a later --compare).")
+@click.option("--png", "png_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a chart of throughput and latency against concurrency (needs infergate[plot]).")
+@click.option("--compare", "compare_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An earlier --json file: print the change in % per level and metric.")
+@reports_errors
+def bench(url: str, **options: Any) -> None:
+    """Load-test an OpenAI-compatible endpoint (exit 0 no failed request, 1 some failed)."""
+    from infergate.serving.command import run_bench
+
+    output, code = run_bench(url, **options)
+    if output:
+        click.echo(output)
+    sys.exit(code)
+
+
 @main.group(cls=_Group)
 def crds() -> None:
     """Pinned upstream CRDs and schemas (infergate/crds/crds.lock)."""
