@@ -6,12 +6,14 @@ import functools
 import hashlib
 import http.server
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from infergate.core.errors import IntegrityError
 from infergate.crds import lockfile as crds
 from tests.conftest import run_infergate
 
@@ -162,3 +164,70 @@ def test_download_wrong_hash_fails_and_caches_nothing(
     assert result.returncode == 2
     assert f"expected {entry.sha256}" in result.stderr
     assert not crds.cached_file(entry).exists()
+
+
+def _assert_names_the_fix(message: str, entry: crds.LockEntry, url: str) -> None:
+    """One line that says which file, from where, and how an offline site gets it instead."""
+    assert len(message.splitlines()) == 1 and "Traceback" not in message, message
+    assert entry.name in message and url in message
+    assert f"INFERGATE_MIRROR=DIR (a directory laid out like the lock's mirror paths: DIR/{entry.mirror})" \
+        in message
+    assert "INFERGATE_UPSTREAM_BASE=URL (a proxy of https://raw.githubusercontent.com)" in message
+
+
+def test_unreachable_upstream_exits_2_naming_file_url_and_offline_settings(tmp_path: Path) -> None:
+    base = "http://127.0.0.1:9"  # discard port on loopback: nothing listens, the connection is refused
+    result = run_infergate("crds", "sync", env={"XDG_CACHE_HOME": str(tmp_path / "cache"),
+                                                "INFERGATE_UPSTREAM_BASE": base, "INFERGATE_MIRROR": ""},
+                           timeout=120)
+    assert result.returncode == 2
+    first = crds.read_lock()[0]
+    url = base + first.url.removeprefix(crds.UPSTREAM_HOST)
+    assert result.stderr.startswith(f"error: {url}: cannot download {first.name}: ")
+    _assert_names_the_fix(result.stderr.strip(), first, url)
+    assert not (tmp_path / "cache" / "infergate" / "files").exists()
+
+
+def test_http_error_names_status_and_the_fix(
+        upstream: tuple[str, Path], cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, root = upstream
+    entry = crds.entry_named(ENTRY)
+    (root / entry.url.removeprefix(crds.UPSTREAM_HOST + "/")).unlink()
+    monkeypatch.setenv("INFERGATE_UPSTREAM_BASE", base)
+    monkeypatch.delenv("INFERGATE_MIRROR", raising=False)
+    with pytest.raises(IntegrityError) as raised:
+        crds.sync([entry], mirror=None)
+    message = raised.value.one_line()
+    assert "HTTP 404" in message
+    _assert_names_the_fix(message, entry, crds.upstream_url(entry))
+
+
+def test_download_over_the_size_limit_names_the_fix(
+        upstream: tuple[str, Path], cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, _ = upstream
+    entry = crds.entry_named(ENTRY)
+    monkeypatch.setenv("INFERGATE_UPSTREAM_BASE", base)
+    monkeypatch.delenv("INFERGATE_MIRROR", raising=False)
+    monkeypatch.setattr(crds, "MAX_DOWNLOAD_BYTES", 100)
+    with pytest.raises(IntegrityError) as raised:
+        crds.sync([entry], mirror=None)
+    message = raised.value.one_line()
+    assert "larger than 100 bytes" in message
+    _assert_names_the_fix(message, entry, crds.upstream_url(entry))
+    assert not crds.cached_file(entry).exists()
+
+
+def test_server_that_never_answers_times_out_and_names_the_fix(
+        cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) and never sends a byte
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv("INFERGATE_UPSTREAM_BASE", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.delenv("INFERGATE_MIRROR", raising=False)
+        monkeypatch.setattr(crds, "DOWNLOAD_TIMEOUT_S", 0.5)
+        entry = crds.entry_named(ENTRY)
+        with pytest.raises(IntegrityError) as raised:
+            crds.sync([entry], mirror=None)
+    message = raised.value.one_line()
+    assert "no answer within 0.5 s" in message
+    _assert_names_the_fix(message, entry, crds.upstream_url(entry))
