@@ -207,20 +207,40 @@ def crds() -> None:
     """Pinned upstream CRDs and schemas (infergate/crds/crds.lock)."""
 
 
+def _short_name(entry: Any) -> str | None:
+    """The file being fetched, cut so the bar's line fits 80 columns (a wrapped line breaks its redraw)."""
+    if entry is None:
+        return None
+    name: str = entry.name
+    return name if len(name) <= 36 else "..." + name[-33:]
+
+
 @crds.command("sync")
 @click.option("--mirror", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Copy from this directory instead of downloading (default: $INFERGATE_MIRROR).")
 @click.option("--quiet", "-q", is_flag=True)
 @reports_errors
 def crds_sync(mirror: Path | None, quiet: bool) -> None:
-    """Fetch every pinned file into the cache and verify its sha256."""
+    """Fetch every pinned file into the cache and verify its sha256.
+
+    A first sync downloads tens of MiB: on a terminal a progress bar (stderr) shows it moving; in logs
+    each file gets its line as soon as it is verified."""
     from infergate.crds import lockfile as lock
 
-    results = lock.sync(mirror=mirror)
-    if not quiet:
-        for entry, source in results:
+    entries = lock.read_lock()
+    if quiet:
+        lock.sync(entries, mirror=mirror)
+        return
+    if click.get_text_stream("stderr").isatty():
+        with click.progressbar(entries, label="crds sync", file=click.get_text_stream("stderr"), width=20,
+                               show_pos=True, show_eta=False, item_show_func=_short_name) as bar:
+            for entry in bar:
+                lock.sync([entry], mirror=mirror)
+    else:
+        for entry in entries:
+            ((_, source),) = lock.sync([entry], mirror=mirror)
             click.echo(f"{entry.name}: {'ok (cached)' if source == 'cached' else 'fetched from ' + source}")
-        click.echo(f"{len(results)} files verified in {lock.cache_root() / 'files'}")
+    click.echo(f"{len(entries)} files verified in {lock.cache_root() / 'files'}")
 
 
 @crds.command("list")

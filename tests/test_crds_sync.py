@@ -5,9 +5,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import os
+import pty
+import select
 import shutil
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +20,7 @@ import pytest
 
 from infergate.core.errors import IntegrityError
 from infergate.crds import lockfile as crds
-from tests.conftest import run_infergate
+from tests.conftest import VENV_BIN, run_infergate
 
 ENTRY = "gateway-api/gateway.networking.k8s.io_referencegrants"
 
@@ -231,3 +236,46 @@ def test_server_that_never_answers_times_out_and_names_the_fix(
     message = raised.value.one_line()
     assert "no answer within 0.5 s" in message
     _assert_names_the_fix(message, entry, crds.upstream_url(entry))
+
+
+def test_sync_in_a_log_prints_a_line_per_file_and_quiet_prints_nothing(mirror: Path, tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    result = run_infergate("crds", "sync", "--mirror", str(mirror), env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    names = [entry.name for entry in crds.read_lock()]
+    assert [line.split(": ")[0] for line in lines[:-1]] == names
+    assert all(": fetched from " + str(mirror) in line for line in lines[:-1])
+    assert lines[-1] == f"{len(names)} files verified in {tmp_path / 'cache' / 'infergate' / 'files'}"
+    assert result.stderr == ""  # no bar, no escape codes in a log
+    again = run_infergate("crds", "sync", "--mirror", str(mirror), "--quiet", env=env)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+
+
+def test_sync_on_a_terminal_draws_a_progress_bar_on_stderr(mirror: Path, tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "TERM": "xterm"}
+    with subprocess.Popen([str(VENV_BIN / "infergate"), "crds", "sync", "--mirror", str(mirror)],
+                          stdout=subprocess.PIPE, stderr=follower, env=env, text=True) as proc:
+        os.close(follower)
+        screen, deadline = b"", time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if not select.select([leader], [], [], 1)[0]:
+                continue
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        else:
+            proc.kill()
+        stdout = proc.stdout.read() if proc.stdout else ""
+    os.close(leader)
+    assert proc.returncode == 0
+    total = len(crds.read_lock())
+    text = screen.decode()
+    assert "crds sync  [" in text and f"{total}/{total}" in text and "#" * 20 in text
+    assert "\r" in text  # redrawn in place, not one line per file
+    assert stdout.splitlines() == [f"{total} files verified in {tmp_path / 'cache' / 'infergate' / 'files'}"]
