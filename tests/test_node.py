@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -65,3 +66,16 @@ def test_synth_needs_no_node_on_path(tmp_path: Path) -> None:
     got = _tree(out / "pattern1")
     assert got == _tree(REPO / "dist" / "pattern1")
     assert got
+
+
+def test_importing_the_charts_picks_the_wheels_node_first(tmp_path: Path) -> None:
+    """Tests, benches and `cdk8s synth` import the charts without going through infergate synth."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JSII_")}
+    env["PATH"] = str(tmp_path)  # no node at all: jsii's default `node` would fail to start
+    probe = ("import os\nimport infergate.charts.common\nimport cdk8s\n"
+             "print(os.environ['JSII_NODE'])\nprint(cdk8s.App().synth_yaml() == '')")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                            cwd=REPO, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(node.wheel_node()), "True"]
+    assert_no_node_banner(result.stderr)
