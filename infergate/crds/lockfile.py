@@ -69,21 +69,45 @@ def upstream_url(entry: LockEntry) -> str:
     return entry.url
 
 
+class _DownloadFailed(Exception):
+    """Why a download failed, in words; _fetch adds which file it was and how to do without the network."""
+
+
 def _download(url: str) -> bytes:
-    import urllib.error  # only the download path pays for the HTTP stack (pre-commit never does)
+    import http.client  # only the download path pays for the HTTP stack (pre-commit never does)
+    import urllib.error
     import urllib.request
 
     try:
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
             expected = resp.headers.get("Content-Length")
             data = resp.read(MAX_DOWNLOAD_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise IntegrityError(f"download failed: {exc}", file=url) from exc
+    except urllib.error.HTTPError as exc:  # before URLError: it is one
+        raise _DownloadFailed(f"HTTP {exc.code} {exc.reason}") from exc
+    except urllib.error.URLError as exc:  # connect failures; a connect timeout arrives wrapped in one
+        timed_out = isinstance(exc.reason, TimeoutError)
+        raise _DownloadFailed(_no_answer() if timed_out else str(exc.reason)) from exc
+    except TimeoutError as exc:  # the server accepted but stopped sending
+        raise _DownloadFailed(_no_answer()) from exc
+    except (OSError, ValueError) as exc:  # reset connections, malformed URLs (a bad INFERGATE_UPSTREAM_BASE)
+        raise _DownloadFailed(str(exc)) from exc
+    except http.client.HTTPException as exc:  # a server that does not speak HTTP (no OSError)
+        raise _DownloadFailed(f"{type(exc).__name__}: {exc}") from exc
     if len(data) > MAX_DOWNLOAD_BYTES:
-        raise IntegrityError(f"download larger than {MAX_DOWNLOAD_BYTES} bytes", file=url)
+        raise _DownloadFailed(f"larger than {MAX_DOWNLOAD_BYTES} bytes")
     if expected is not None and expected.isdigit() and int(expected) != len(data):
-        raise IntegrityError(f"truncated download: got {len(data)} of {expected} bytes", file=url)
+        raise _DownloadFailed(f"truncated download: got {len(data)} of {expected} bytes")
     return data
+
+
+def _no_answer() -> str:  # read at failure time: tests shorten DOWNLOAD_TIMEOUT_S
+    return f"no answer within {DOWNLOAD_TIMEOUT_S} s"
+
+
+def offline_hint(entry: LockEntry) -> str:
+    """How a site without access to the upstream host gets ``entry`` anyway."""
+    return (f"offline sites set INFERGATE_MIRROR=DIR (a directory laid out like the lock's mirror paths: "
+            f"DIR/{entry.mirror}) or INFERGATE_UPSTREAM_BASE=URL (a proxy of {UPSTREAM_HOST})")
 
 
 def _fetch(entry: LockEntry, mirror: Path | None) -> tuple[bytes, str]:
@@ -94,7 +118,10 @@ def _fetch(entry: LockEntry, mirror: Path | None) -> tuple[bytes, str]:
         except OSError as exc:
             raise IntegrityError(f"missing from mirror: {exc.strerror}", file=str(source)) from exc
     url = upstream_url(entry)
-    return _download(url), url
+    try:
+        return _download(url), url
+    except _DownloadFailed as exc:
+        raise IntegrityError(f"cannot download {entry.name}: {exc}; {offline_hint(entry)}", file=url) from exc
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
