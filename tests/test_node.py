@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from infergate.synth import node
-from tests.conftest import VENV_BIN, assert_no_node_banner, make_project, run_infergate
+from tests.conftest import REPO, VENV_BIN, assert_no_node_banner, make_project, run_infergate
 
 
 def _tree(root: Path) -> dict[str, bytes]:
