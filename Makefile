@@ -1,4 +1,5 @@
-# One command sets everything up and synthesizes dist/ (make synth); one runs every test (make test).
+# One command sets everything up and synthesizes every example project's dist/ (make synth); one runs every
+# test (make test).
 # Both are idempotent: the venv and node_modules are rebuilt only when their lock files change.
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -34,8 +35,9 @@ crds: $(VENV)/.installed
 
 setup: $(VENV)/.installed node_modules/.installed crds
 
+# this repository is no infergate project itself: its examples are (examples/<name>/infergate.toml)
 synth: setup
-	$(BIN)/infergate synth
+	for p in examples/*/infergate.toml; do $(BIN)/infergate synth --project "$${p%/*}"; done
 
 test: setup
 	$(BIN)/ruff check .
