@@ -1,5 +1,6 @@
-"""`infergate check` and the pre-commit hooks on this repository: cold (re-synth, validate, lint) vs warm
-(unchanged inputs), and the real pre-commit client on a consumer repo built from HEAD. Medians.
+"""`infergate check` and the pre-commit hooks on the example projects (examples/*/infergate.toml): cold
+(re-synth, validate, lint) vs warm (unchanged inputs), one row per project, and the real pre-commit client
+on a consumer repo built from HEAD's examples/pattern1 (the reference deployment). Medians.
 
     .venv/bin/python bench/check.py [--repeat 5] [--no-pre-commit]
 """
@@ -18,10 +19,13 @@ from io import BytesIO
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+PROJECTS = sorted(p.parent for p in (REPO / "examples").glob("*/infergate.toml"))
+CONSUMER = "examples/pattern1"  # the pre-commit consumer repo is this project, as tests/test_precommit.py
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO))
 
 from infergate.crds.lockfile import cache_root  # noqa: E402
+from infergate.project.discovery import require_project  # noqa: E402
 from tests.hookrepo import hook_repo  # noqa: E402
 
 
@@ -43,9 +47,9 @@ def median_of(repeat: int, cmd: list[str], cwd: Path, env: dict[str, str]) -> fl
 
 
 def consumer_repo(root: Path) -> tuple[Path, dict[str, str]]:
-    """A git repo holding HEAD's environments/ and dist/ that consumes the hooks at HEAD."""
+    """A git repo holding HEAD's examples/pattern1 project that consumes the hooks at HEAD."""
     hooks_path, rev = hook_repo(REPO)
-    archive = subprocess.run(["git", "archive", "HEAD", "environments", "dist"], cwd=REPO, check=True,
+    archive = subprocess.run(["git", "archive", f"HEAD:{CONSUMER}"], cwd=REPO, check=True,
                              capture_output=True).stdout
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(root, filter="data")
@@ -68,14 +72,17 @@ def main() -> None:
     args = parser.parse_args()
     env = dict(os.environ)
     infergate = str(BIN / "infergate")
-    files = sum(1 for p in (REPO / "dist").rglob("*.yaml"))
-    rows = [
-        ("infergate check --no-cache (synth + diff + validate + lint)",
-         median_of(args.repeat, [infergate, "check", "--no-cache"], REPO, env)),
-    ]
-    timed([infergate, "check"], REPO, env)  # prime the content-hash cache
-    rows.append(("infergate check, warm (unchanged inputs)",
-                 median_of(args.repeat, [infergate, "check"], REPO, env)))
+    if not PROJECTS:
+        raise SystemExit(f"no example projects (examples/*/infergate.toml) under {REPO}")
+    files = sum(1 for project in PROJECTS for p in require_project(project).dist_dir.rglob("*.yaml"))
+    rows: list[tuple[str, float]] = []
+    for project in PROJECTS:  # run from the project folder: found by walking up, as a user runs it
+        name = project.relative_to(REPO).as_posix()
+        rows.append((f"{name}: infergate check --no-cache (synth + diff + validate + lint)",
+                     median_of(args.repeat, [infergate, "check", "--no-cache"], project, env)))
+        timed([infergate, "check"], project, env)  # prime the content-hash cache
+        rows.append((f"{name}: infergate check, warm (unchanged inputs)",
+                     median_of(args.repeat, [infergate, "check"], project, env)))
     if not args.no_pre_commit:
         with tempfile.TemporaryDirectory(prefix="infergate-bench-hooks-") as tmp:
             root, hook_env = consumer_repo(Path(tmp))
@@ -89,8 +96,10 @@ def main() -> None:
                                    hook_env)))
             rows.append(("pre-commit run --all-files (3 hooks), warm",
                          median_of(args.repeat, [pre_commit, "run", "--all-files"], root, hook_env)))
-    print(f"infergate check on {REPO.name}: {files} files in dist/, median of {args.repeat}, "
-          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    names = ", ".join(p.relative_to(REPO).as_posix() for p in PROJECTS)
+    print(f"infergate check on {names}: {files} files in their dist/, median of {args.repeat}, "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+          + ("" if args.no_pre_commit else f"; pre-commit on a consumer repo of HEAD:{CONSUMER}"))
     width = max(len(name) for name, _ in rows)
     for name, seconds in rows:
         print(f"  {name:<{width}}  {seconds:6.2f} s")

@@ -1,6 +1,7 @@
-"""Fleet synth benchmark: 1, 10 and 100 environments (generated from the reference environment into a
-temp environments/ dir, each its own cluster), timed end to end in a fresh process per run, serial and
-with --jobs; prints a table with the time per environment and the growth between sizes.
+"""Fleet synth benchmark: 1, 10 and 100 environments (generated from the reference environment,
+examples/pattern1, into the environments/ of a throwaway project, each its own cluster), timed end to end in
+a fresh process per run, serial and with --jobs; prints a table with the time per environment and the growth
+between sizes.
 
     .venv/bin/python bench/fleet.py [--sizes 1,10,100] [--repeat 3] [--jobs N]
 """
@@ -18,13 +19,15 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-REFERENCE = REPO / "environments" / "pattern1.yaml"
+REFERENCE = REPO / "examples" / "pattern1" / "environments" / "pattern1.yaml"
 INFERGATE = Path(sys.executable).parent / "infergate"
 
 
-def make_fleet(env_dir: Path, size: int) -> None:
-    """``size`` environments inheriting the reference one, each pointing at its own cluster."""
+def make_fleet(project: Path, size: int) -> None:
+    """A project of ``size`` environments inheriting the reference one, each pointing at its own cluster."""
+    env_dir = project / "environments"
     env_dir.mkdir(parents=True)
+    (project / "infergate.toml").write_text("")
     shutil.copy(REFERENCE, env_dir / "_reference.yaml")  # "_" files are bases, not environments
     for i in range(size):
         name = f"cluster-{i:03d}"
@@ -32,13 +35,13 @@ def make_fleet(env_dir: Path, size: int) -> None:
             f"base: _reference\ncluster:\n  name: {name}\n  server: https://{name}.example.internal\n")
 
 
-def synth_once(env_dir: Path, out: Path, jobs: int) -> float:
+def synth_once(project: Path, out: Path, jobs: int) -> float:
     """Wall time of one `infergate synth` in a fresh process (what a user and CI pay)."""
     code = ("import sys; from pathlib import Path; from infergate.synth.run import synthesize; "
-            "kw = {'jobs': int(sys.argv[3])} if int(sys.argv[3]) > 1 else {}; "
-            "synthesize(None, out=Path(sys.argv[2]), env_dir=Path(sys.argv[1]), **kw)")
+            "from infergate.project.discovery import require_project; "
+            "synthesize(require_project(Path(sys.argv[1])), out=Path(sys.argv[2]), jobs=int(sys.argv[3]))")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, str(env_dir), str(out), str(jobs)], check=True, cwd=REPO)
+    subprocess.run([sys.executable, "-c", code, str(project), str(out), str(jobs)], check=True, cwd=project)
     return time.perf_counter() - start
 
 
@@ -87,11 +90,11 @@ def main() -> None:
             first: tuple[int, float] | None = None
             previous: tuple[int, float] | None = None
             for size in sizes:
-                env_dir = root / f"envs-{size}"
-                if not env_dir.exists():
-                    make_fleet(env_dir, size)
+                project = root / f"project-{size}"
+                if not project.exists():
+                    make_fleet(project, size)
                 outs = [root / f"out-{size}-{jobs}-{r}" for r in range(args.repeat)]
-                wall = statistics.median(synth_once(env_dir, out, jobs) for out in outs)
+                wall = statistics.median(synth_once(project, out, jobs) for out in outs)
                 files = tree_bytes(outs[0])
                 if jobs > 1:  # parallel output must be byte-identical to serial
                     assert files == tree_bytes(root / f"out-{size}-1-0"), f"--jobs {jobs} output differs"

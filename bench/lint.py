@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/lint.py [--objects 10000] [--compare 1000] [--runs 3] [--no-checkov]
 
-The corpus is the generator's own output: dist/pattern1's model stack (LLMInferenceService on TPU,
-InferencePool, EPP with Service/RBAC, route, InferenceModel, six NetworkPolicies, Namespace) replicated into
-team namespaces behind the one gateway/mesh/PKI of pattern1, linted with pattern1's platform facts.
+The corpus is the generator's own output: examples/pattern1/dist/pattern1's model stack
+(LLMInferenceService on TPU, InferencePool, EPP with Service/RBAC, route, InferenceModel, six NetworkPolicies,
+Namespace) replicated into team namespaces behind the one gateway/mesh/PKI of pattern1, linted with
+pattern1's platform facts.
 Checkov (pinned below) is installed on demand into its own venv under the user cache, never into .venv.
 Times are medians of --runs (wall and CPU: CPU is what a busy shared machine does not inflate); peak RSS
 comes from wait4() of each child process.
@@ -29,7 +30,7 @@ sys.path.insert(0, str(REPO))
 CHECKOV_VERSION = "3.3.30"
 CHECKOV_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "infergate" / "bench-checkov"
 
-SOURCE = REPO / "dist" / "pattern1"
+SOURCE = REPO / "examples" / "pattern1" / "dist" / "pattern1"
 SHARED_DIRS = ("gateway", "mesh", "pki", "namespaces")  # once per corpus (argocd/ names dist paths: left out)
 MODEL_NS = "llm-d-inference-scheduling"
 
@@ -62,7 +63,8 @@ def write_config(path: Path, teams: list[str]) -> None:
 
 
 def write_corpus(directory: Path, objects: int) -> tuple[int, Path]:
-    """Replicate dist/pattern1's model stack (16 objects) into team namespaces; shared parts once.
+    """Replicate examples/pattern1/dist/pattern1's model stack (16 objects) into team namespaces; shared
+    parts once.
 
     Returns (object count, lint config path). The corpus is the generator's real output, so it lints clean.
     """

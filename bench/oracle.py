@@ -1,14 +1,14 @@
 """Oracle check (`make oracle`, not part of `make test`): infergate vs kubeconform vs kubectl-validate.
 
-Builds kubeconform and kubectl-validate at pinned versions with the Go toolchain through the Go module
-proxy (binaries cached under ``<infergate cache>/tools/``; skipped with a clear message where Go or the
-proxy is missing), runs all three on the same corpus (the validator's fixtures and dist/), one verdict per
-object, and prints every disagreement. kubectl-validate runs the API server's own validation code (schemas
-and CEL), so a disagreement with it is a bug until explained. Core kinds: kubeconform needs its default
-schema location (network), so it only judges CRD kinds (via `infergate schemas export`); kubectl-validate
-gets the pinned CRDs from a local directory.
+Builds kubeconform and kubectl-validate at pinned versions with the Go toolchain through the Go module proxy
+(binaries cached under ``<infergate cache>/tools/``; skipped with a clear message where Go or the proxy is
+missing), runs all three on the same corpus (the validator's fixtures and every example project's dist/),
+one verdict per object, and prints every disagreement. kubectl-validate runs the API server's own validation
+code (schemas and CEL), so a disagreement with it is a bug until explained. Core kinds: kubeconform needs
+its default schema location (network), so it only judges CRD kinds (via `infergate schemas export`);
+kubectl-validate gets the pinned CRDs from a local directory.
 
-Usage: .venv/bin/python bench/oracle.py [PATH...]   (default: tests/fixtures/validate dist)
+Usage: .venv/bin/python bench/oracle.py [PATH...]   (default: tests/fixtures/validate examples/*/dist)
 Exit 0 when every available oracle agrees with infergate, 1 on a disagreement, 0 with SKIP when none built.
 """
 
@@ -203,10 +203,13 @@ def explanation(name: str, key: tuple[str, str], ours_valid: bool) -> str | None
 
 def main(argv: list[str]) -> int:
     from infergate.core.loader import iter_files
+    from infergate.project.discovery import require_project
     from infergate.validate import crd_schema
     from infergate.validate.export import export_schemas
 
-    paths = argv or [str(REPO / "tests" / "fixtures" / "validate"), str(REPO / "dist")]
+    examples = sorted(p.parent for p in (REPO / "examples").glob("*/infergate.toml"))
+    paths = argv or [str(REPO / "tests" / "fixtures" / "validate"),
+                     *(str(require_project(p).dist_dir) for p in examples)]
     files = [str(p) for p in iter_files(paths) if isinstance(p, Path)]
     disagreements = 0
     ran = 0

@@ -1,6 +1,7 @@
 """Benchmark `infergate synth`: wall time and peak RSS for pattern1 and a generated 50-model environment.
 
-Each run is a fresh `infergate synth --env NAME --out TMP` process (what a user pays: Python, jsii, Node).
+Each run is a fresh `infergate synth --project TMP --env NAME --out TMP` process (what a user pays: Python,
+jsii, Node), on a throwaway project holding examples/pattern1's environment and the generated one.
 Peak RSS is measured two ways: the largest single process (getrusage RUSAGE_CHILDREN of a fresh wrapper)
 and the whole process tree (Python + the jsii Node runtime), sampled from /proc every 10 ms in one extra
 run (sampling is not free on 2 cores, so the timed runs do not sample).
@@ -23,6 +24,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+REFERENCE = REPO / "examples" / "pattern1" / "environments" / "pattern1.yaml"
 INFERGATE = Path(sys.executable).parent / "infergate"
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
@@ -50,7 +52,7 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def run_once(env: str, env_dir: Path, sample: bool) -> tuple[float, float, float, float]:
+def run_once(env: str, project: Path, sample: bool) -> tuple[float, float, float, float]:
     """(wall s, largest-process peak MB, process-tree peak MB, CPU s) of one synth.
 
     Sampling /proc costs CPU on a small machine, so timed runs do not sample (tree peak 0 then)."""
@@ -59,8 +61,8 @@ def run_once(env: str, env_dir: Path, sample: bool) -> tuple[float, float, float
         wrapper = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
                    "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
                    "print(u.ru_maxrss, u.ru_utime + u.ru_stime); sys.exit(r.returncode)")
-        cmd = [sys.executable, "-c", wrapper, str(INFERGATE), "synth", "--env", env,
-               "--env-dir", str(env_dir), "--out", out]
+        cmd = [sys.executable, "-c", wrapper, str(INFERGATE), "synth", "--project", str(project),
+               "--env", env, "--out", out]
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         tree_peak = 0
@@ -81,7 +83,7 @@ import sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 from infergate.synth.config import load_environment
-from infergate.synth.run import prefer_pinned_node
+from infergate.synth.node import prefer_pinned_node
 env = load_environment(Path(sys.argv[1]))
 t1 = time.perf_counter()
 prefer_pinned_node()
@@ -108,7 +110,7 @@ def phases(env_file: Path, runs: int) -> tuple[float, float, float]:
 
 def generated_environment(env_dir: Path, models: int) -> str:
     """An environment of ``models`` models on pattern1's platform (alternating router modes)."""
-    base = yaml.safe_load((REPO / "environments" / "pattern1.yaml").read_text(encoding="utf-8"))
+    base = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
     (env_dir / "_pattern1.yaml").write_text(yaml.safe_dump(base), encoding="utf-8")
     template = base["models"][0]
     entries = []
@@ -126,9 +128,9 @@ def generated_environment(env_dir: Path, models: int) -> str:
     return name
 
 
-def measure(env: str, env_dir: Path, runs: int) -> dict[str, float]:
-    results = [run_once(env, env_dir, sample=False) for _ in range(runs)]
-    sampled = run_once(env, env_dir, sample=True)
+def measure(env: str, project: Path, runs: int) -> dict[str, float]:
+    results = [run_once(env, project, sample=False) for _ in range(runs)]
+    sampled = run_once(env, project, sample=True)
     return {"wall": statistics.median(r[0] for r in results), "largest": max(r[1] for r in results),
             "tree": sampled[2], "cpu": statistics.median(r[3] for r in results)}
 
@@ -138,11 +140,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per environment (median wall time)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        env_dir = Path(tmp)
-        (env_dir / "pattern1.yaml").write_text((REPO / "environments" / "pattern1.yaml").read_text())
+        project = Path(tmp)
+        (project / "infergate.toml").write_text("")
+        env_dir = project / "environments"
+        env_dir.mkdir()
+        (env_dir / "pattern1.yaml").write_text(REFERENCE.read_text())
         big = generated_environment(env_dir, 50)
-        rows = [("pattern1 (1 model)", 1, measure("pattern1", env_dir, args.runs)),
-                (f"{big} (50 models)", 50, measure(big, env_dir, args.runs))]
+        rows = [("pattern1 (1 model)", 1, measure("pattern1", project, args.runs)),
+                (f"{big} (50 models)", 50, measure(big, project, args.runs))]
         split = [(label, phases(env_dir / f"{name}.yaml", args.runs))
                  for label, name in (("pattern1", "pattern1"), (big, big))]
     load = os.getloadavg()[0]

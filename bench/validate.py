@@ -253,7 +253,8 @@ def _compiles(fn: object, rule: str) -> bool:
 
 
 def dist_cold_warm(target: Path) -> str:
-    """`infergate validate` on dist/<env>: cold (empty schema cache, pinned files present) and warm."""
+    """`infergate validate` on an example project's dist/<env>: cold (empty schema cache, pinned files
+    present) and warm."""
     from infergate.crds import lockfile as crds
 
     if not target.is_dir():
@@ -281,7 +282,7 @@ def main() -> None:
         # warm the schema cache and write the bytecode once (the cold schema build is timed just below)
         subprocess.run([str(INFERGATE), "validate", str(REPO / "tests" / "fixtures" / "validate" / "valid")],
                        capture_output=True, check=False, env=INSTALLED_ENV)
-        print(dist_cold_warm(REPO / "dist" / "pattern1"))
+        print(dist_cold_warm(REPO / "examples" / "pattern1" / "dist" / "pattern1"))
         from infergate.validate.parallel import available_cpus
 
         print(f"end to end, CEL on, warm cache; jobs 1 = one process, jobs 0 = automatic "
