@@ -63,13 +63,23 @@ def _tool_tree_state() -> str:
                           capture_output=True, text=True, timeout=60).stdout
 
 
+NODE_PROGRAMS = {"node", "nodejs", "npm", "npx", "corepack"}
+
+
 def _tools_without_node(target: Path) -> Path:
-    """A bin folder with the few programs the flow needs (git, a shell), and no node."""
+    """One bin folder with every program of this machine's PATH (git and the shell tools its scripts
+    call) except Node and its package managers."""
     target.mkdir()
-    for name in ("git", "sh", "bash", "env", "uname"):
-        found = shutil.which(name)
-        if found:
-            (target / name).symlink_to(found)
+    for directory in os.environ["PATH"].split(os.pathsep):
+        folder = Path(directory)
+        if not folder.is_dir() or folder == VENV_BIN or "node_modules" in folder.parts:
+            continue
+        for program in folder.iterdir():
+            link = target / program.name
+            if program.name in NODE_PROGRAMS or link.exists() or link.is_symlink():
+                continue
+            if program.is_file() and os.access(program, os.X_OK):
+                link.symlink_to(program)
     return target
 
 

@@ -9,6 +9,7 @@ from infergate.core.findings import Severity, exit_code
 from infergate.core.reporters import RENDERERS
 from infergate.lint.config import LintConfig, discover_config, load_config
 from infergate.lint.engine import lint_paths
+from infergate.project.discovery import find_project
 
 
 def _codes(value: str | None) -> tuple[str, ...]:
@@ -28,8 +29,9 @@ def run_lint(
     provided_secrets: Sequence[str] = (),
 ) -> tuple[str, int]:
     """Lint ``paths``; returns (rendered output, exit code)."""
-    # the settings of the project holding the (first) linted path, as ruff finds its config per file
-    start = Path(paths[0]) if paths else None
+    # the settings of the project holding the (first) linted path; paths outside any project take the
+    # settings found from the working directory
+    start = Path(paths[0]) if paths and find_project(Path(paths[0])) is not None else None
     config: LintConfig = load_config(config_file) if config_file else discover_config(start)
     flags = {
         "strict_images": True if strict_images else None,
