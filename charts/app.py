@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import cdk8s
-from infergate.charts.argocd import ArgoCdChart, BootstrapChart, FleetChart
+from infergate.charts.argocd import ArgoCdChart, BootstrapChart, FleetChart, chart_component
+from infergate.charts.common import Chart
 from infergate.charts.gateway import GatewayChart
 from infergate.charts.mesh import MeshChart
 from infergate.charts.model import ModelChart
@@ -30,10 +31,10 @@ def _app(outdir: Path, per_chart_folder: bool = True) -> cdk8s.App:
 
 def synth_environment(env: Environment, outdir: Path) -> None:
     app = _app(outdir)
-    folders: list[str] = []
+    folders: list[Chart] = []
 
-    def add(chart: cdk8s.Chart) -> None:
-        folders.append(chart.node.id)
+    def add(chart: Chart) -> None:
+        folders.append(chart)
 
     add(NamespacesChart(app, "namespaces", env))
     if env.gateway.tls.issuer.create_ca_chain:
@@ -44,7 +45,7 @@ def synth_environment(env: Environment, outdir: Path) -> None:
         add(NetworkPoliciesChart(app, f"networkpolicies-{ns}", ns, env))
     for model in env.models:
         add(ModelChart(app, f"model-{model.name}", model, env))
-    ArgoCdChart(app, "argocd", env, folders)
+    ArgoCdChart(app, "argocd", env, [chart_component(c) for c in folders])
     BootstrapChart(app, "bootstrap", env)
     app.synth()
 

@@ -9,6 +9,7 @@ the Applications: namespaces, operators, CA chain, KServe and mesh, gateway, Net
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,16 +70,9 @@ def operator_components(env: Environment) -> list[Component]:
     ]
 
 
-def folder_component(folder: str, env: Environment) -> Component:
-    waves = {"namespaces": -4, "pki": -2, "mesh": -1, "gateway": 0}
-    if folder.startswith("networkpolicies-"):
-        return Component(folder, 1, folder.removeprefix("networkpolicies-"), folder)
-    if folder.startswith("model-"):
-        model = next(m for m in env.models if f"model-{m.name}" == folder)
-        return Component(folder, 2, model.namespace, folder)
-    namespace = {"mesh": env.mesh.namespace, "gateway": env.gateway.namespace,
-                 "pki": env.gateway.tls.issuer.ca_namespace}.get(folder, "default")
-    return Component(folder, waves[folder], namespace, folder)
+def chart_component(chart: Chart) -> Component:
+    """The Application of a dist/<env>/<folder>/ chart, at the wave and namespace the chart carries."""
+    return Component(chart.folder, chart.wave, chart.destination_namespace, chart.folder)
 
 
 def repo_source(env: Environment, path: str) -> ApplicationSource:
@@ -117,11 +111,12 @@ def bootstrap_project(scope: Construct, env: Environment, repos: list[str]) -> N
 class ArgoCdChart(Chart):
     """dist/<env>/argocd/: the project and the child Applications."""
 
-    def __init__(self, scope: Construct, folder: str, env: Environment, folders: list[str]) -> None:
+    def __init__(self, scope: Construct, folder: str, env: Environment,
+                 components: Sequence[Component]) -> None:
+        """``components``: the folder Applications (see :func:`chart_component`); the operators' are added."""
         super().__init__(scope, folder)
         argo = env.argocd
-        components = sorted([*operator_components(env), *(folder_component(f, env) for f in folders)],
-                            key=lambda c: (c.wave, c.name))
+        components = sorted([*operator_components(env), *components], key=lambda c: (c.wave, c.name))
         repos = {argo.repo_url, *(c.source["repoURL"] for c in components if c.source)}
         AppProject(self, argo.project, namespace=argo.namespace, labels=dict(MANAGED_BY),
                    annotations={WAVE: "-10"}, spec={
