@@ -1,7 +1,8 @@
 """Build one cdk8s App per environment (and one for the fleet) and synthesize it.
 
 Output layout: dist/<env>/<folder>/<Kind>.<name>.yaml, one folder per Argo CD Application, and
-dist/fleet/<Kind>.<name>.yaml for the ApplicationSet that fans the environments out.
+dist/fleet/<Kind>.<name>.yaml for the ApplicationSet that fans the environments out, plus
+dist/fleet/argocd-config/ (what Argo CD itself needs: health checks, kustomize versions).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import cdk8s
 from infergate.charts.argocd import ArgoCdChart, BootstrapChart, FleetChart, chart_component
+from infergate.charts.argocd_config import ArgoConfigChart, write_files
 from infergate.charts.common import Chart
 from infergate.charts.gateway import GatewayChart
 from infergate.charts.mesh import MeshChart
@@ -21,6 +23,7 @@ from infergate.charts.pki import PkiChart
 from infergate.synth.config import Environment
 
 FLEET_DIR = "fleet"
+ARGOCD_CONFIG_DIR = "argocd-config"  # under dist/fleet/
 
 
 def _app(outdir: Path, per_chart_folder: bool = True) -> cdk8s.App:
@@ -51,9 +54,15 @@ def synth_environment(env: Environment, outdir: Path) -> None:
 
 
 def synth_fleet(envs: list[Environment], outdir: Path) -> None:
-    """dist/fleet/: the ApplicationSet over every environment (nothing when there are none)."""
+    """dist/fleet/: the ApplicationSet over every environment, and argocd-config/ (nothing when there are
+    no environments)."""
     if not envs:
         return
+    ordered = sorted(envs, key=lambda e: e.name)
     app = _app(outdir, per_chart_folder=False)
-    FleetChart(app, FLEET_DIR, sorted(envs, key=lambda e: e.name))
+    FleetChart(app, FLEET_DIR, ordered)
     app.synth()
+    config = _app(outdir / ARGOCD_CONFIG_DIR, per_chart_folder=False)
+    ArgoConfigChart(config, ARGOCD_CONFIG_DIR, ordered)
+    config.synth()
+    write_files(ordered, outdir / ARGOCD_CONFIG_DIR)

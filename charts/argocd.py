@@ -63,11 +63,18 @@ def operator_components(env: Environment) -> list[Component]:
         Component("sail-operator", -3, sail.namespace, ssa=True, source={
             "repoURL": sail.repo_url, "chart": sail.chart, "targetRevision": sail.version,
             "helm": {"releaseName": "sail-operator"}}),
-        # odh-xks overlay pinned by commit; kustomize >= v5.8.0 (older ones segfault on it, (e) #14)
-        Component("kserve", -1, ks.namespace, ssa=True, source={
-            "repoURL": ks.repo_url, "targetRevision": ks.revision, "path": ks.path,
-            "kustomize": {"version": ks.kustomize_version}}),
+        # odh-xks overlay pinned by commit; rendered by Argo CD's own kustomize unless the environment
+        # pins a version (which argocd-cm must then register: dist/fleet/argocd-config/)
+        Component("kserve", -1, ks.namespace, ssa=True, source=kserve_source(env)),
     ]
+
+
+def kserve_source(env: Environment) -> ApplicationSource:
+    ks = env.operators.kserve
+    source: ApplicationSource = {"repoURL": ks.repo_url, "targetRevision": ks.revision, "path": ks.path}
+    if ks.kustomize_version:
+        source["kustomize"] = {"version": ks.kustomize_version}
+    return source
 
 
 def chart_component(chart: Chart) -> Component:
@@ -149,7 +156,8 @@ class BootstrapChart(Chart):
 
 
 class FleetChart(Chart):
-    """dist/fleet/: one ApplicationSet creating every environment's root Application, plus Argo CD config."""
+    """dist/fleet/: one ApplicationSet creating every environment's root Application (Argo CD's own
+    configuration is in dist/fleet/argocd-config/, see charts/argocd_config.py)."""
 
     def __init__(self, scope: Construct, folder: str, envs: list[Environment]) -> None:
         super().__init__(scope, folder)
@@ -175,30 +183,3 @@ class FleetChart(Chart):
             "goTemplate": True, "goTemplateOptions": ["missingkey=error"],
             "generators": [{"list": {"elements": elements}}],
             "template": template})
-        self._health(argo_ns)
-
-    def _health(self, namespace: str) -> None:
-        try:
-            from infergate.charts.argocd_health import ArgoHealthCustomizations
-        except ImportError:  # the health checks module is optional for the charts
-            return
-        ArgoHealthCustomizations(self, "health", namespace=namespace, extra_data=ARGOCD_CM_EXTRA)
-
-
-# Application health for app-of-apps: without it Argo CD does not wait for a child Application to be
-# healthy before the next sync wave. kustomize.path: the version the KServe overlay needs.
-APPLICATION_HEALTH_LUA = """hs = {}
-hs.status = "Progressing"
-hs.message = ""
-if obj.status ~= nil and obj.status.health ~= nil then
-  hs.status = obj.status.health.status
-  if obj.status.health.message ~= nil then
-    hs.message = obj.status.health.message
-  end
-end
-return hs
-"""
-ARGOCD_CM_EXTRA = {
-    "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
-    "kustomize.path.v5.8.0": "/custom-tools/kustomize-v5.8.0",
-}

@@ -91,7 +91,7 @@ class KustomizeSource:
     repo_url: str
     revision: str
     path: str
-    kustomize_version: str
+    kustomize_version: str | None  # None: Argo CD's bundled kustomize
     namespace: str
 
 
@@ -454,11 +454,13 @@ def _helm(raw: dict[str, Any], repo: str, chart: str, version: str, namespace: s
 
 
 def _kustomize(raw: dict[str, Any]) -> KustomizeSource:
-    # kustomize >= v5.8.0: v5.5-v5.7 segfault on the overlay's `$patch: delete` (SEED-FACTS (e) #14)
+    # The overlay's remove-non-llm-crds.yaml holds several `$patch: delete` documents: kustomize <= v5.6
+    # panics on it (SEED-FACTS (e) #14), >= v5.7.0 builds it (fix kubernetes-sigs/kustomize#5859), and
+    # Argo CD >= v3.1 bundles >= v5.7.0. So no version is pinned unless the environment asks for one.
     return KustomizeSource(repo_url=raw.get("repoURL", KSERVE_REPO),
                            revision=raw.get("revision", KSERVE_REVISION),
                            path=raw.get("path", "config/overlays/odh-xks"),
-                           kustomize_version=raw.get("kustomizeVersion", "v5.8.0"), namespace="opendatahub")
+                           kustomize_version=raw.get("kustomizeVersion"), namespace="opendatahub")
 
 
 def _gateway(raw: dict[str, Any], errors: _Errors) -> Gateway:
