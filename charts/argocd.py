@@ -42,6 +42,14 @@ CLUSTER_KINDS = [
 ]
 
 
+# What the Gateway API standard channel adds from v1.5 (its safe-upgrades ValidatingAdmissionPolicy).
+GATEWAY_API_CLUSTER_KINDS = [
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+]
+GATEWAY_API_WAVE = -5  # before sail-operator (istiod watches Gateway API kinds) and every Gateway/HTTPRoute
+
+
 @dataclass(frozen=True)
 class Component:
     """One Application: a dist/ folder or an upstream operator source."""
@@ -52,6 +60,9 @@ class Component:
     folder: str | None = None  # under dist/<env>/
     source: ApplicationSource | None = None
     ssa: bool = False
+    # Shared cluster infrastructure (CRDs other workloads use) is never pruned, and deleting the
+    # Application leaves it in place (no cascading finalizer).
+    keep: bool = False
 
 
 def operator_components(env: Environment) -> list[Component]:
@@ -66,6 +77,7 @@ def operator_components(env: Environment) -> list[Component]:
         # odh-xks overlay pinned by commit; rendered by Argo CD's own kustomize unless the environment
         # pins a version (which argocd-cm must then register: dist/fleet/argocd-config/)
         Component("kserve", -1, ks.namespace, ssa=True, source=kserve_source(env)),
+        *gateway_api_components(env),
     ]
 
 
@@ -77,6 +89,18 @@ def kserve_source(env: Environment) -> ApplicationSource:
     return source
 
 
+def gateway_api_components(env: Environment) -> list[Component]:
+    """The standard-channel Gateway API CRDs, when the cluster does not provide them (GKE does).
+
+    config/crd/standard at a release tag is what upstream concatenates into standard-install.yaml; it has
+    no kustomization, so Argo CD syncs it as a plain directory. HTTPRoute's CRD is 336 KB: server-side."""
+    crds = env.gateway_api
+    if not crds.install:
+        return []
+    return [Component("gateway-api", GATEWAY_API_WAVE, "default", ssa=True, keep=True, source={
+        "repoURL": crds.repo_url, "targetRevision": crds.version, "path": "config/crd/standard"})]
+
+
 def chart_component(chart: Chart) -> Component:
     """The Application of a dist/<env>/<folder>/ chart, at the wave and namespace the chart carries."""
     return Component(chart.folder, chart.wave, chart.destination_namespace, chart.folder)
@@ -86,13 +110,13 @@ def repo_source(env: Environment, path: str) -> ApplicationSource:
     return {"repoURL": env.argocd.repo_url, "targetRevision": env.argocd.target_revision, "path": path}
 
 
-def sync_policy(ssa: bool, create_namespace: bool = False) -> dict[str, Any]:
+def sync_policy(ssa: bool, create_namespace: bool = False, prune: bool = True) -> dict[str, Any]:
     options = ["PruneLast=true"]
     if create_namespace:
         options.append("CreateNamespace=true")
     if ssa:
         options.append(SSA)
-    return {"automated": {"prune": True, "selfHeal": True}, "syncOptions": options,
+    return {"automated": {"prune": prune, "selfHeal": True}, "syncOptions": options,
             "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}}
 
 
@@ -125,23 +149,26 @@ class ArgoCdChart(Chart):
         argo = env.argocd
         components = sorted([*operator_components(env), *components], key=lambda c: (c.wave, c.name))
         repos = {argo.repo_url, *(c.source["repoURL"] for c in components if c.source)}
+        whitelist = [*CLUSTER_KINDS, *(GATEWAY_API_CLUSTER_KINDS if env.gateway_api.install else [])]
         AppProject(self, argo.project, namespace=argo.namespace, labels=dict(MANAGED_BY),
                    annotations={WAVE: "-10"}, spec={
                        "description": f"infergate environment {env.name} on cluster {env.cluster.name}",
                        "sourceRepos": sorted(repos),
                        "destinations": [{"server": env.cluster.server, "namespace": "*"}],
-                       "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in CLUSTER_KINDS],
+                       "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in whitelist],
                        "namespaceResourceWhitelist": [{"group": "*", "kind": "*"}]})
         for comp in components:
             source = comp.source or repo_source(env, f"{argo.dist_path}/{env.name}/{comp.folder}")
             spec: ApplicationSpec = {
                 "project": argo.project, "source": source,
                 "destination": {"server": env.cluster.server, "namespace": comp.namespace},
-                "syncPolicy": sync_policy(comp.ssa, create_namespace=comp.source is not None),
+                "syncPolicy": sync_policy(comp.ssa, prune=not comp.keep,
+                                          create_namespace=comp.source is not None and not comp.keep),
             }
             Application(self, f"{env.name}-{comp.name}", namespace=argo.namespace,
                         labels={**MANAGED_BY, "infergate.io/environment": env.name},
-                        annotations={WAVE: str(comp.wave)}, finalizers=[FINALIZER], spec=spec)
+                        annotations={WAVE: str(comp.wave)}, finalizers=None if comp.keep else [FINALIZER],
+                        spec=spec)
 
 
 class BootstrapChart(Chart):

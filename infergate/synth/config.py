@@ -42,6 +42,10 @@ PILOT_ENV = {
 SERVICE_NAME_MAX = 63
 # KServe's preset and its workload Service hard-code the vLLM port (SEED-FACTS (b.1)): not configurable.
 KSERVE_MODEL_PORT = 8000
+# Standard-channel Gateway API CRDs (platform.gatewayAPI): the release KServe's overlay and the validator's
+# pinned CRDs use.
+GATEWAY_API_REPO = "https://github.com/kubernetes-sigs/gateway-api.git"
+GATEWAY_API_VERSION = "v1.2.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +231,15 @@ class Model:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayApiCrds:
+    """platform.gatewayAPI: whether an Application installs the standard-channel Gateway API CRDs."""
+
+    install: bool
+    version: str
+    repo_url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     file: str
@@ -238,6 +251,8 @@ class Environment:
     mesh: Mesh
     gateway: Gateway
     models: tuple[Model, ...]
+    gateway_api: GatewayApiCrds = GatewayApiCrds(install=False, version=GATEWAY_API_VERSION,
+                                                 repo_url=GATEWAY_API_REPO)
     files: tuple[str, ...] = ()  # this file and its bases, most derived first
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -423,9 +438,13 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
         monitoring_namespace=plat.get("monitoringNamespace"),
         provided_secrets=frozenset(provided), istio_version=mesh.version,
         kserve_ingress_gateway=kserve_gw)
+    gw_api = plat.get("gatewayAPI", {})
+    gateway_api = GatewayApiCrds(install=gw_api.get("install", False),
+                                 version=gw_api.get("version", GATEWAY_API_VERSION),
+                                 repo_url=gw_api.get("repoURL", GATEWAY_API_REPO))
     return Environment(name=path.stem, file=str(path), kubernetes_version=raw["kubernetesVersion"],
                        cluster=cluster, argocd=argocd, operators=operators, platform=platform, mesh=mesh,
-                       gateway=gateway, models=models, files=files, raw=raw)
+                       gateway=gateway, models=models, gateway_api=gateway_api, files=files, raw=raw)
 
 
 def _check_cidrs(plat: dict[str, Any], errors: _Errors) -> None:
