@@ -9,7 +9,7 @@ the Applications: namespaces, operators, CA chain, KServe and mesh, gateway, Net
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,13 +143,16 @@ class ArgoCdChart(Chart):
     """dist/<env>/argocd/: the project and the child Applications."""
 
     def __init__(self, scope: Construct, folder: str, env: Environment,
-                 components: Sequence[Component]) -> None:
-        """``components``: the folder Applications (see :func:`chart_component`); the operators' are added."""
+                 components: Sequence[Component], cluster_kinds: Iterable[tuple[str, str]] = ()) -> None:
+        """``components``: the folder Applications (see :func:`chart_component`); the operators' are
+        added. ``cluster_kinds``: (group, kind) the user's folders hold without a namespace, which the
+        AppProject admits on top of the stack's own."""
         super().__init__(scope, folder)
         argo = env.argocd
         components = sorted([*operator_components(env), *components], key=lambda c: (c.wave, c.name))
         repos = {argo.repo_url, *(c.source["repoURL"] for c in components if c.source)}
-        whitelist = [*CLUSTER_KINDS, *(GATEWAY_API_CLUSTER_KINDS if env.gateway_api.install else [])]
+        added = set(cluster_kinds) | (set(GATEWAY_API_CLUSTER_KINDS) if env.gateway_api.install else set())
+        whitelist = [*CLUSTER_KINDS, *sorted(added - set(CLUSTER_KINDS))]
         AppProject(self, argo.project, namespace=argo.namespace, labels=dict(MANAGED_BY),
                    annotations={WAVE: "-10"}, spec={
                        "description": f"infergate environment {env.name} on cluster {env.cluster.name}",

@@ -37,3 +37,7 @@ class Chart(cdk8s.Chart):
 
 def fqdn(service: str, namespace: str) -> str:
     return f"{service}.{namespace}.svc.cluster.local"
+
+
+class ExtensionChart(Chart):
+    """A chart of the environment's `charts:` list: infergate creates it, the user's function fills it."""
