@@ -1,5 +1,5 @@
-"""Extension points: extra/ folders (user manifests copied into dist/), user charts (module:function)
-and the open wave map; each lands in dist/ with its own Argo CD Application, and a
+"""Extension points: extra/ folders (user manifests copied into dist/), user charts (module:function),
+the Python API, and the open wave map; each lands in dist/ with its own Argo CD Application, and a
 project using them stays fresh under `infergate check`."""
 
 from __future__ import annotations
@@ -273,6 +273,41 @@ def test_bad_extension_input_is_one_line_naming_file_and_line(tmp_path: Path, ex
         assert errors[0].startswith(f"error: {project / kind}{'' if detail is None else f':{detail}'}: "), \
             errors[0]
     assert not (project / "dist").exists()  # nothing written
+
+
+def test_composing_through_the_api_writes_the_bytes_of_infergate_synth(synthesized: Path,
+                                                                        tmp_path: Path) -> None:
+    import infergate.api as ig
+
+    project = ig.require_project(start=synthesized)
+    out = tmp_path / "dist"
+    envs = [ig.load_environment(path) for path in ig.environment_files(project.environments_dir)]
+    for env in envs:
+        app = ig.new_app(out / env.name)
+        charts = ig.add_environment(app, env)
+        assert {c.folder for c in charts} >= {"namespaces", "gateway"}
+        app.synth()
+    ig.synth_fleet(envs, out / "fleet")
+    assert _tree(out) == _tree(synthesized / "dist")
+
+
+def test_the_api_gives_a_chart_of_ones_own_an_application(synthesized: Path, tmp_path: Path) -> None:
+    from cdk8s_plus_33 import k8s
+
+    import infergate.api as ig
+
+    env = ig.load_environment(synthesized / "environments" / "pattern1.yaml")
+    app = ig.new_app(tmp_path / "pattern1")
+    mine = ig.Chart(app, "quotas", wave=4, destination_namespace="llm-d-inference-scheduling")
+    tpus = {"requests.google.com/tpu": k8s.Quantity.from_string("8")}
+    k8s.KubeResourceQuota(mine, "quota", metadata=k8s.ObjectMeta(name="tpu"),
+                          spec=k8s.ResourceQuotaSpec(hard=tpus))
+    ig.add_environment(app, env, components=[ig.chart_component(mine)])
+    app.synth()
+    application = _load(tmp_path / "pattern1" / "argocd" / "Application.pattern1-quotas.yaml")
+    assert application["metadata"]["annotations"][WAVE] == "4"
+    assert application["spec"]["destination"]["namespace"] == "llm-d-inference-scheduling"
+    assert (tmp_path / "pattern1" / "quotas" / "ResourceQuota.tpu.yaml").is_file()
 
 
 def test_user_modules_never_leak_between_projects(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import cdk8s
 from cdk8s_plus_33 import k8s
 
-from infergate.synth.config import Environment
+from infergate.api import Environment
 
 
 def build(chart: cdk8s.Chart, env: Environment) -> None:
