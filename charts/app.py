@@ -57,13 +57,14 @@ def add_environment(app: cdk8s.App, env: Environment, components: Sequence[Compo
         add(ModelChart(app, f"model-{model.name}", model, env))
     apps = [*(chart_component(c) for c in charts), *components]
     unscoped: set[tuple[str, str]] = set()  # (group, kind) of user objects without a namespace
-    for spec in env.charts:
-        with project_imports(spec.project_root):
-            user = ExtensionChart(app, spec.name, wave=spec.wave, destination_namespace=spec.namespace)
-            objects = build_chart(user, spec, env)
-        unscoped |= {(o["apiVersion"].rpartition("/")[0], o["kind"]) for o in objects
-                     if not (o.get("metadata") or {}).get("namespace")}
-        apps.append(Component(spec.name, spec.wave, spec.namespace, spec.name, ssa=True))
+    if env.charts:  # one project: its modules stay imported while its charts are built, then go
+        with project_imports(env.charts[0].project_root):
+            for spec in env.charts:
+                user = ExtensionChart(app, spec.name, wave=spec.wave, destination_namespace=spec.namespace)
+                objects = build_chart(user, spec, env)
+                unscoped |= {(o["apiVersion"].rpartition("/")[0], o["kind"]) for o in objects
+                             if not (o.get("metadata") or {}).get("namespace")}
+                apps.append(Component(spec.name, spec.wave, spec.namespace, spec.name, ssa=True))
     extras = [check_folder(spec) for spec in env.extra]
     for checked in extras:
         unscoped |= {(o.group, o.kind) for o in checked.objects if o.namespace is None}

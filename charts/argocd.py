@@ -146,7 +146,8 @@ class ArgoCdChart(Chart):
                  components: Sequence[Component], cluster_kinds: Iterable[tuple[str, str]] = ()) -> None:
         """``components``: the folder Applications (see :func:`chart_component`); the operators' are
         added. ``cluster_kinds``: (group, kind) the user's folders hold without a namespace, which the
-        AppProject admits on top of the stack's own."""
+        AppProject admits on top of the stack's own: the cluster-scoped ones need it, and a namespaced
+        kind left to the destination namespace is unaffected by a cluster whitelist."""
         super().__init__(scope, folder)
         argo = env.argocd
         components = sorted([*operator_components(env), *components], key=lambda c: (c.wave, c.name))
