@@ -149,8 +149,9 @@ def test_check_passes_with_extensions_and_follows_edits_of_module_and_extra(
     stale = run_infergate("check", env=cache_env, cwd=project)
     assert stale.returncode == 1, stale.stdout
     assert "dist/pattern1/monitoring/PodDisruptionBudget.qwen2-3b-pattern1-pdb.yaml: differs" in stale.stdout
-    # so is every file of extra/
+    # so is every file of extra/ (a clean check first, so an unhashed extra/ would hit the cache)
     assert run_infergate("synth", cwd=project).returncode == 0
+    assert run_infergate("check", env=cache_env, cwd=project).returncode == 0
     issuer = project / "extra" / "cluster-issuers" / "letsencrypt.yaml"
     issuer.write_text(ISSUER.replace("letsencrypt-account", "acme-account"), encoding="utf-8")
     stale = run_infergate("check", env=cache_env, cwd=project)
