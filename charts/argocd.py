@@ -9,6 +9,7 @@ the Applications: namespaces, operators, CA chain, KServe and mesh, gateway, Net
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +42,14 @@ CLUSTER_KINDS = [
 ]
 
 
+# What the Gateway API standard channel adds from v1.5 (its safe-upgrades ValidatingAdmissionPolicy).
+GATEWAY_API_CLUSTER_KINDS = [
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy"),
+    ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding"),
+]
+GATEWAY_API_WAVE = -5  # before sail-operator (istiod watches Gateway API kinds) and every Gateway/HTTPRoute
+
+
 @dataclass(frozen=True)
 class Component:
     """One Application: a dist/ folder or an upstream operator source."""
@@ -51,6 +60,9 @@ class Component:
     folder: str | None = None  # under dist/<env>/
     source: ApplicationSource | None = None
     ssa: bool = False
+    # Shared cluster infrastructure (CRDs other workloads use) is never pruned, and deleting the
+    # Application leaves it in place (no cascading finalizer).
+    keep: bool = False
 
 
 def operator_components(env: Environment) -> list[Component]:
@@ -62,36 +74,49 @@ def operator_components(env: Environment) -> list[Component]:
         Component("sail-operator", -3, sail.namespace, ssa=True, source={
             "repoURL": sail.repo_url, "chart": sail.chart, "targetRevision": sail.version,
             "helm": {"releaseName": "sail-operator"}}),
-        # odh-xks overlay pinned by commit; kustomize >= v5.8.0 (older ones segfault on it, (e) #14)
-        Component("kserve", -1, ks.namespace, ssa=True, source={
-            "repoURL": ks.repo_url, "targetRevision": ks.revision, "path": ks.path,
-            "kustomize": {"version": ks.kustomize_version}}),
+        # odh-xks overlay pinned by commit; rendered by Argo CD's own kustomize unless the environment
+        # pins a version (which argocd-cm must then register: dist/fleet/argocd-config/)
+        Component("kserve", -1, ks.namespace, ssa=True, source=kserve_source(env)),
+        *gateway_api_components(env),
     ]
 
 
-def folder_component(folder: str, env: Environment) -> Component:
-    waves = {"namespaces": -4, "pki": -2, "mesh": -1, "gateway": 0}
-    if folder.startswith("networkpolicies-"):
-        return Component(folder, 1, folder.removeprefix("networkpolicies-"), folder)
-    if folder.startswith("model-"):
-        model = next(m for m in env.models if f"model-{m.name}" == folder)
-        return Component(folder, 2, model.namespace, folder)
-    namespace = {"mesh": env.mesh.namespace, "gateway": env.gateway.namespace,
-                 "pki": env.gateway.tls.issuer.ca_namespace}.get(folder, "default")
-    return Component(folder, waves[folder], namespace, folder)
+def kserve_source(env: Environment) -> ApplicationSource:
+    ks = env.operators.kserve
+    source: ApplicationSource = {"repoURL": ks.repo_url, "targetRevision": ks.revision, "path": ks.path}
+    if ks.kustomize_version:
+        source["kustomize"] = {"version": ks.kustomize_version}
+    return source
+
+
+def gateway_api_components(env: Environment) -> list[Component]:
+    """The standard-channel Gateway API CRDs, when the cluster does not provide them (GKE does).
+
+    config/crd/standard at a release tag is what upstream concatenates into standard-install.yaml; it has
+    no kustomization, so Argo CD syncs it as a plain directory. HTTPRoute's CRD is 336 KB: server-side."""
+    crds = env.gateway_api
+    if not crds.install:
+        return []
+    return [Component("gateway-api", GATEWAY_API_WAVE, "default", ssa=True, keep=True, source={
+        "repoURL": crds.repo_url, "targetRevision": crds.version, "path": "config/crd/standard"})]
+
+
+def chart_component(chart: Chart) -> Component:
+    """The Application of a dist/<env>/<folder>/ chart, at the wave and namespace the chart carries."""
+    return Component(chart.folder, chart.wave, chart.destination_namespace, chart.folder)
 
 
 def repo_source(env: Environment, path: str) -> ApplicationSource:
     return {"repoURL": env.argocd.repo_url, "targetRevision": env.argocd.target_revision, "path": path}
 
 
-def sync_policy(ssa: bool, create_namespace: bool = False) -> dict[str, Any]:
+def sync_policy(ssa: bool, create_namespace: bool = False, prune: bool = True) -> dict[str, Any]:
     options = ["PruneLast=true"]
     if create_namespace:
         options.append("CreateNamespace=true")
     if ssa:
         options.append(SSA)
-    return {"automated": {"prune": True, "selfHeal": True}, "syncOptions": options,
+    return {"automated": {"prune": prune, "selfHeal": True}, "syncOptions": options,
             "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}}}
 
 
@@ -117,29 +142,37 @@ def bootstrap_project(scope: Construct, env: Environment, repos: list[str]) -> N
 class ArgoCdChart(Chart):
     """dist/<env>/argocd/: the project and the child Applications."""
 
-    def __init__(self, scope: Construct, folder: str, env: Environment, folders: list[str]) -> None:
+    def __init__(self, scope: Construct, folder: str, env: Environment,
+                 components: Sequence[Component], cluster_kinds: Iterable[tuple[str, str]] = ()) -> None:
+        """``components``: the folder Applications (see :func:`chart_component`); the operators' are
+        added. ``cluster_kinds``: (group, kind) the user's folders hold without a namespace, which the
+        AppProject admits on top of the stack's own: the cluster-scoped ones need it, and a namespaced
+        kind left to the destination namespace is unaffected by a cluster whitelist."""
         super().__init__(scope, folder)
         argo = env.argocd
-        components = sorted([*operator_components(env), *(folder_component(f, env) for f in folders)],
-                            key=lambda c: (c.wave, c.name))
+        components = sorted([*operator_components(env), *components], key=lambda c: (c.wave, c.name))
         repos = {argo.repo_url, *(c.source["repoURL"] for c in components if c.source)}
+        added = set(cluster_kinds) | (set(GATEWAY_API_CLUSTER_KINDS) if env.gateway_api.install else set())
+        whitelist = [*CLUSTER_KINDS, *sorted(added - set(CLUSTER_KINDS))]
         AppProject(self, argo.project, namespace=argo.namespace, labels=dict(MANAGED_BY),
                    annotations={WAVE: "-10"}, spec={
                        "description": f"infergate environment {env.name} on cluster {env.cluster.name}",
                        "sourceRepos": sorted(repos),
                        "destinations": [{"server": env.cluster.server, "namespace": "*"}],
-                       "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in CLUSTER_KINDS],
+                       "clusterResourceWhitelist": [{"group": g, "kind": k} for g, k in whitelist],
                        "namespaceResourceWhitelist": [{"group": "*", "kind": "*"}]})
         for comp in components:
             source = comp.source or repo_source(env, f"{argo.dist_path}/{env.name}/{comp.folder}")
             spec: ApplicationSpec = {
                 "project": argo.project, "source": source,
                 "destination": {"server": env.cluster.server, "namespace": comp.namespace},
-                "syncPolicy": sync_policy(comp.ssa, create_namespace=comp.source is not None),
+                "syncPolicy": sync_policy(comp.ssa, prune=not comp.keep,
+                                          create_namespace=comp.source is not None and not comp.keep),
             }
             Application(self, f"{env.name}-{comp.name}", namespace=argo.namespace,
                         labels={**MANAGED_BY, "infergate.io/environment": env.name},
-                        annotations={WAVE: str(comp.wave)}, finalizers=[FINALIZER], spec=spec)
+                        annotations={WAVE: str(comp.wave)}, finalizers=None if comp.keep else [FINALIZER],
+                        spec=spec)
 
 
 class BootstrapChart(Chart):
@@ -154,7 +187,8 @@ class BootstrapChart(Chart):
 
 
 class FleetChart(Chart):
-    """dist/fleet/: one ApplicationSet creating every environment's root Application, plus Argo CD config."""
+    """dist/fleet/: one ApplicationSet creating every environment's root Application (Argo CD's own
+    configuration is in dist/fleet/argocd-config/, see charts/argocd_config.py)."""
 
     def __init__(self, scope: Construct, folder: str, envs: list[Environment]) -> None:
         super().__init__(scope, folder)
@@ -180,30 +214,3 @@ class FleetChart(Chart):
             "goTemplate": True, "goTemplateOptions": ["missingkey=error"],
             "generators": [{"list": {"elements": elements}}],
             "template": template})
-        self._health(argo_ns)
-
-    def _health(self, namespace: str) -> None:
-        try:
-            from infergate.charts.argocd_health import ArgoHealthCustomizations
-        except ImportError:  # the health checks module is optional for the charts
-            return
-        ArgoHealthCustomizations(self, "health", namespace=namespace, extra_data=ARGOCD_CM_EXTRA)
-
-
-# Application health for app-of-apps: without it Argo CD does not wait for a child Application to be
-# healthy before the next sync wave. kustomize.path: the version the KServe overlay needs.
-APPLICATION_HEALTH_LUA = """hs = {}
-hs.status = "Progressing"
-hs.message = ""
-if obj.status ~= nil and obj.status.health ~= nil then
-  hs.status = obj.status.health.status
-  if obj.status.health.message ~= nil then
-    hs.message = obj.status.health.message
-  end
-end
-return hs
-"""
-ARGOCD_CM_EXTRA = {
-    "resource.customizations.health.argoproj.io_Application": APPLICATION_HEALTH_LUA,
-    "kustomize.path.v5.8.0": "/custom-tools/kustomize-v5.8.0",
-}

@@ -22,12 +22,22 @@ def meta(name: str, namespace: str | None = None, labels_: dict[str, str] | None
 
 
 class Chart(cdk8s.Chart):
-    """A chart = one folder of dist/<env>/ = one Argo CD Application; names are never hashed."""
+    """A chart = one folder of dist/<env>/ = one Argo CD Application; names are never hashed.
 
-    def __init__(self, scope: Construct, folder: str) -> None:
+    ``wave`` (the Application's sync wave) and ``destination_namespace`` (its destination namespace)
+    travel with the chart, so the app-of-apps needs no table of known folders."""
+
+    def __init__(self, scope: Construct, folder: str, *, wave: int = 0,
+                 destination_namespace: str = "default") -> None:
         super().__init__(scope, folder, disable_resource_name_hashes=True)
         self.folder = folder
+        self.wave = wave
+        self.destination_namespace = destination_namespace
 
 
 def fqdn(service: str, namespace: str) -> str:
     return f"{service}.{namespace}.svc.cluster.local"
+
+
+class ExtensionChart(Chart):
+    """A chart of the environment's `charts:` list: infergate creates it, the user's function fills it."""

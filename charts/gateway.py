@@ -39,8 +39,10 @@ def route_namespaces(env: Environment) -> dict:
 
 
 class GatewayChart(Chart):
+    WAVE = 0  # after the mesh and KServe
+
     def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
-        super().__init__(scope, folder)
+        super().__init__(scope, folder, wave=self.WAVE, destination_namespace=env.gateway.namespace)
         gw = env.gateway
         lab = labels(gw.name, "gateway", "infergate")
         parameters: dict[str, str] = {"deployment": _dump({"spec": {"template": {"spec": {

@@ -10,8 +10,10 @@ from infergate.synth.config import Environment
 
 
 class MeshChart(Chart):
+    WAVE = -1  # after sail-operator (-3); istiod before the Gateway it programs
+
     def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
-        super().__init__(scope, folder)
+        super().__init__(scope, folder, wave=self.WAVE, destination_namespace=env.mesh.namespace)
         mesh = env.mesh
         spec: IstioSpec = {
             "version": mesh.version,

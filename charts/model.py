@@ -39,8 +39,10 @@ def parent_refs(env: Environment) -> list[ParentRef]:
 
 
 class ModelChart(Chart):
+    WAVE = 2  # last: the LLMInferenceService needs KServe, the gateway and its policies
+
     def __init__(self, scope: Construct, folder: str, model: Model, env: Environment) -> None:
-        super().__init__(scope, folder)
+        super().__init__(scope, folder, wave=self.WAVE, destination_namespace=model.namespace)
         ModelServer(self, "server", model, env)
         if model.router == "explicit":
             self._routing(model, env)

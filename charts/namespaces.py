@@ -22,7 +22,9 @@ def owned_namespaces(env: Environment) -> list[str]:
 
 
 class NamespacesChart(Chart):
+    WAVE = -4  # first: every namespaced folder below lands in one of these
+
     def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
-        super().__init__(scope, folder)
+        super().__init__(scope, folder, wave=self.WAVE)
         for ns in owned_namespaces(env):
             k8s.KubeNamespace(self, ns, metadata=meta(ns, labels_=dict(MANAGED_BY)))

@@ -57,8 +57,10 @@ def policed_namespaces(env: Environment) -> list[str]:
 
 
 class NetworkPoliciesChart(Chart):
+    WAVE = 1  # after the gateway whose pods they admit
+
     def __init__(self, scope: Construct, folder: str, namespace: str, env: Environment) -> None:
-        super().__init__(scope, folder)
+        super().__init__(scope, folder, wave=self.WAVE, destination_namespace=namespace)
         self.ns, self.env = namespace, env
         self._policy("default-deny-all", {}, ingress=None, egress=None)
         plat = env.platform

@@ -14,9 +14,11 @@ from infergate.synth.config import Environment
 
 
 class PkiChart(Chart):
+    WAVE = -2  # after cert-manager (-3); before KServe's webhook certificate (-1)
+
     def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
-        super().__init__(scope, folder)
         issuer = env.gateway.tls.issuer
+        super().__init__(scope, folder, wave=self.WAVE, destination_namespace=issuer.ca_namespace)
         lab = labels("pki", "certificate-authority", "infergate")
         ClusterIssuer(self, issuer.self_signed_issuer_name, labels=lab, spec={"selfSigned": {}})
         ca: CertificateSpec = {

@@ -32,9 +32,9 @@ def test_mermaid_blocks_are_balanced_and_ids_are_safe() -> None:
 
 
 def test_picture_follows_the_code() -> None:
-    charts = [name for name, _ in chart_calls("synth_environment")]
+    charts = [name for name, _ in chart_calls("add_environment")]
     assert "NamespacesChart" in charts and "ArgoCdChart" in charts
-    conditions = dict(chart_calls("synth_environment"))
+    conditions = dict(chart_calls("add_environment"))
     assert conditions["ModelChart"].startswith("for ")  # one chart per model
     waves = sync_waves(REPO / "examples" / "pattern1" / "dist" / "pattern1" / "argocd")
     assert list(waves) == sorted(waves) and sum(len(v) for v in waves.values()) >= 3

@@ -17,6 +17,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from infergate.core.loader import skipped_as_not_manifest
 from infergate.crds import lockfile as crds
 from tests.conftest import REPO, example_dist_roots
 
@@ -64,6 +65,8 @@ def dist_objects() -> list[tuple[str, dict[str, Any]]]:
     # dist/ and the golden charts (they exercise the options dist/ leaves at one value)
     golden = [p for p in sorted((REPO / "tests" / "golden").rglob("*.yaml")) if "envs" not in p.parts]
     for path in [*(p for root in example_dist_roots() for p in sorted(root.rglob("*.yaml"))), *golden]:
+        if skipped_as_not_manifest(path):  # Argo CD's Helm values and argocd-cm patch
+            continue
         with path.open(encoding="utf-8") as fh:
             objects.extend((str(path.relative_to(REPO)), doc) for doc in yaml.safe_load_all(fh) if doc)
     return objects

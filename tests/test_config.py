@@ -177,3 +177,37 @@ def test_environment_for_dist_finds_the_environment_file(tmp_path: Path) -> None
     # a dist/ folder that belongs to no project is just a folder
     (tmp_path / "dist" / "pattern1").mkdir(parents=True)
     assert environment_for_dist(tmp_path / "dist" / "pattern1") is None
+
+
+def test_kustomize_and_gateway_api_defaults() -> None:
+    """No kustomize pin (Argo CD >= v3.1 bundles a kustomize that builds the overlay) and no Gateway API
+    CRDs Application (GKE provides them) unless the environment asks."""
+    env = load_environment(FIXTURE_ENVS / "pattern1.yaml")
+    assert env.operators.kserve.kustomize_version is None
+    assert not env.gateway_api.install and env.gateway_api.version == "v1.2.1"
+    assert env.extra == () and env.charts == ()
+
+
+def test_extensions_are_typed_and_located(tmp_path: Path) -> None:
+    extension = ("extra:\n  - {folder: issuers, source: prod/issuers, wave: -2, namespace: cert-manager}\n"
+                 "charts:\n  - {name: mon, callable: charts_pkg.mon:build, wave: 5, namespace: monitoring}\n")
+    text = PATTERN1.replace("platform:\n", "platform:\n  gatewayAPI: {install: true, version: v1.3.0}\n", 1)
+    project = make_project(tmp_path / "project", {"prod": text + extension})
+    env = load_environment(project / "environments" / "prod.yaml")
+    assert env.gateway_api.install and env.gateway_api.version == "v1.3.0"
+    (extra,) = env.extra
+    assert (extra.folder, extra.wave, extra.namespace) == ("issuers", -2, "cert-manager")
+    assert extra.source == project.resolve() / "extra" / "prod" / "issuers"
+    assert extra.line == _line(text + extension, "source: prod/issuers")
+    (chart,) = env.charts
+    assert (chart.name, chart.callable) == ("mon", "charts_pkg.mon:build")
+    assert chart.project_root == project.resolve()
+    assert chart.file == str(project / "environments" / "prod.yaml")
+
+
+def test_extensions_need_a_project(tmp_path: Path) -> None:
+    env_file = tmp_path / "loose" / "prod.yaml"
+    env_file.parent.mkdir()
+    env_file.write_text(PATTERN1 + "extra:\n  - {folder: issuers, wave: 1, namespace: a}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="needs an infergate project"):
+        load_environment(env_file)

@@ -24,6 +24,7 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
 MAX_DEPTH = 200
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+NOT_MANIFEST_SUFFIXES = (".values.yaml", ".patch.yaml")
 
 _DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$)", re.MULTILINE)
 
@@ -87,16 +88,26 @@ def object_ref(obj: Any) -> str:
     return f"{kind}/{ns}/{name}" if ns else f"{kind}/{name}"
 
 
+def skipped_as_not_manifest(path: str | os.PathLike[str]) -> bool:
+    """Helm values and patches (``*.values.yaml``, ``*.patch.yaml``, e.g. dist/fleet/argocd-config/) are
+    YAML but no Kubernetes objects: validate and lint never read them, named or found."""
+    return os.fspath(path).endswith(NOT_MANIFEST_SUFFIXES)
+
+
 def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | LoadProblem]:
-    """Expand directories recursively (sorted, hidden entries skipped); keep explicit files as given."""
+    """Expand directories recursively (sorted, hidden entries skipped); keep explicit files as given.
+    Helm values and patch files are skipped either way (:func:`skipped_as_not_manifest`)."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                    if name.endswith(YAML_SUFFIXES) and not name.startswith(".") \
+                            and not skipped_as_not_manifest(name):
                         yield Path(root) / name
+        elif skipped_as_not_manifest(path):
+            continue
         elif path.exists():
             yield path
         else:

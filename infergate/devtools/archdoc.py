@@ -86,7 +86,7 @@ def _flow(repo: Path) -> list[str]:
     lines.append("  end")
     lines.append('  envs --> config["infergate.synth.config<br/>strict YAML, JSON Schema, typed model"]')
     lines.append('  subgraph charts["charts/ (cdk8s, one App per environment)"]')
-    for chart, condition in chart_calls("synth_environment"):
+    for chart, condition in chart_calls("add_environment"):
         label = f"{chart}<br/><i>{condition}</i>" if condition else chart
         lines.append(f'    c_{chart}["{label}"]')
     lines.append("  end")

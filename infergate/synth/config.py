@@ -19,7 +19,7 @@ from typing import Any
 
 from infergate.core.errors import ConfigError
 from infergate.core.loader import Document, line_of
-from infergate.project.discovery import env_file_for_dist
+from infergate.project.discovery import env_file_for_dist, find_project
 from infergate.synth import tpu
 from infergate.synth.envfiles import chain
 
@@ -42,6 +42,15 @@ PILOT_ENV = {
 SERVICE_NAME_MAX = 63
 # KServe's preset and its workload Service hard-code the vLLM port (SEED-FACTS (b.1)): not configurable.
 KSERVE_MODEL_PORT = 8000
+# Standard-channel Gateway API CRDs (platform.gatewayAPI): the release KServe's overlay and the validator's
+# pinned CRDs use.
+GATEWAY_API_REPO = "https://github.com/kubernetes-sigs/gateway-api.git"
+GATEWAY_API_VERSION = "v1.2.1"
+# Folders of dist/<env>/ and Application names (<env>-<name>) infergate generates: an extra folder or a
+# user chart may not take one (tests/test_extensions.py keeps this in step with charts/).
+GENERATED_FOLDERS = frozenset({"argocd", "bootstrap", "namespaces", "pki", "mesh", "gateway"})
+GENERATED_PREFIXES = ("model-", "networkpolicies-")
+OPERATOR_APPLICATIONS = frozenset({"cert-manager", "sail-operator", "kserve", "gateway-api", "root"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +100,7 @@ class KustomizeSource:
     repo_url: str
     revision: str
     path: str
-    kustomize_version: str
+    kustomize_version: str | None  # None: Argo CD's bundled kustomize
     namespace: str
 
 
@@ -227,6 +236,42 @@ class Model:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayApiCrds:
+    """platform.gatewayAPI: whether an Application installs the standard-channel Gateway API CRDs."""
+
+    install: bool
+    version: str
+    repo_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtraFolder:
+    """extra[i]: the *.yaml/*.yml files directly in ``source`` (inside the project's extra folder), copied
+    byte for byte into dist/<env>/<folder>/ and synced by their own Application."""
+
+    folder: str
+    source: Path
+    wave: int
+    namespace: str
+    file: str = field(default="", compare=False)  # where the entry is declared, for synth-time errors
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UserChart:
+    """charts[i]: ``module:function`` called as build(chart, env) for dist/<env>/<name>/; the module is
+    imported from ``project_root``."""
+
+    name: str
+    callable: str
+    wave: int
+    namespace: str
+    project_root: Path
+    file: str = field(default="", compare=False)  # where `callable` is declared, for synth-time errors
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     file: str
@@ -238,6 +283,10 @@ class Environment:
     mesh: Mesh
     gateway: Gateway
     models: tuple[Model, ...]
+    gateway_api: GatewayApiCrds = GatewayApiCrds(install=False, version=GATEWAY_API_VERSION,
+                                                 repo_url=GATEWAY_API_REPO)
+    extra: tuple[ExtraFolder, ...] = ()
+    charts: tuple[UserChart, ...] = ()
     files: tuple[str, ...] = ()  # this file and its bases, most derived first
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -425,9 +474,63 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
         monitoring_namespace=plat.get("monitoringNamespace"),
         provided_secrets=frozenset(provided), istio_version=mesh.version,
         kserve_ingress_gateway=kserve_gw)
+    gw_api = plat.get("gatewayAPI", {})
+    gateway_api = GatewayApiCrds(install=gw_api.get("install", False),
+                                 version=gw_api.get("version", GATEWAY_API_VERSION),
+                                 repo_url=gw_api.get("repoURL", GATEWAY_API_REPO))
+    extra, charts = _extensions(path, raw, errors)
     return Environment(name=path.stem, file=str(path), kubernetes_version=raw["kubernetesVersion"],
                        cluster=cluster, argocd=argocd, operators=operators, platform=platform, mesh=mesh,
-                       gateway=gateway, models=models, files=files, raw=raw)
+                       gateway=gateway, models=models, gateway_api=gateway_api, extra=extra, charts=charts,
+                       files=files, raw=raw)
+
+
+def _reserved(name: str) -> str | None:
+    """Why ``name`` cannot be an extra folder or a user chart (None when it can)."""
+    if name in GENERATED_FOLDERS or name.startswith(GENERATED_PREFIXES):
+        return f"{name!r} is a folder infergate generates"
+    if name in OPERATOR_APPLICATIONS:
+        return f"{name!r} is the name of an Application infergate generates"
+    return None
+
+
+def _extensions(path: Path, raw: dict[str, Any], errors: _Errors
+                ) -> tuple[tuple[ExtraFolder, ...], tuple[UserChart, ...]]:
+    """extra: and charts:, checked for names here; their files are read at synth time (a missing folder
+    must not break `validate` of an existing dist/)."""
+    declared = [(["extra", i, "folder"], e["folder"]) for i, e in enumerate(raw.get("extra", []))]
+    declared += [(["charts", i, "name"], c["name"]) for i, c in enumerate(raw.get("charts", []))]
+    if not declared:
+        return (), ()
+    seen: dict[str, str] = {}
+    for key, name in declared:
+        why = _reserved(name)
+        if why:
+            raise errors.fail(key, f"{why}; choose another name")
+        if name in seen:
+            raise errors.fail(key, f"{name!r} is already used by {seen[name]}")
+        seen[name] = _dotted(key[:2])
+    project = find_project(path)
+    if project is None:
+        raise errors.fail(declared[0][0][:1], "needs an infergate project (infergate.toml above "
+                          "the environment file): extra folders and chart modules are found from its root")
+    extra = []
+    for i, entry in enumerate(raw.get("extra", [])):
+        key: list[str | int] = ["extra", i, "source" if "source" in entry else "folder"]
+        source = (project.extra_dir / entry.get("source", entry["folder"])).resolve()
+        if source != project.extra_dir and project.extra_dir not in source.parents:
+            raise errors.fail(key, f"{project.relative(source)} leaves the project's extra folder "
+                              f"{project.relative(project.extra_dir)}/")
+        file, line = _locate(errors.docs, key)
+        extra.append(ExtraFolder(folder=entry["folder"], source=source, wave=entry["wave"],
+                                 namespace=entry["namespace"], file=file, line=line))
+    charts = []
+    for i, entry in enumerate(raw.get("charts", [])):
+        file, line = _locate(errors.docs, ["charts", i, "callable"])
+        charts.append(UserChart(name=entry["name"], callable=entry["callable"], wave=entry["wave"],
+                                namespace=entry["namespace"], project_root=project.root, file=file,
+                                line=line))
+    return tuple(extra), tuple(charts)
 
 
 def _check_cidrs(plat: dict[str, Any], errors: _Errors) -> None:
@@ -456,11 +559,13 @@ def _helm(raw: dict[str, Any], repo: str, chart: str, version: str, namespace: s
 
 
 def _kustomize(raw: dict[str, Any]) -> KustomizeSource:
-    # kustomize >= v5.8.0: v5.5-v5.7 segfault on the overlay's `$patch: delete` (SEED-FACTS (e) #14)
+    # The overlay's remove-non-llm-crds.yaml holds several `$patch: delete` documents: kustomize <= v5.6
+    # panics on it (SEED-FACTS (e) #14), >= v5.7.0 builds it (fix kubernetes-sigs/kustomize#5859), and
+    # Argo CD >= v3.1 bundles >= v5.7.0. So no version is pinned unless the environment asks for one.
     return KustomizeSource(repo_url=raw.get("repoURL", KSERVE_REPO),
                            revision=raw.get("revision", KSERVE_REVISION),
                            path=raw.get("path", "config/overlays/odh-xks"),
-                           kustomize_version=raw.get("kustomizeVersion", "v5.8.0"), namespace="opendatahub")
+                           kustomize_version=raw.get("kustomizeVersion"), namespace="opendatahub")
 
 
 def _gateway(raw: dict[str, Any], errors: _Errors) -> Gateway:
