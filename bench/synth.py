@@ -5,7 +5,7 @@ jsii, Node), on a throwaway project holding examples/pattern1's environment and 
 Peak RSS is measured two ways: the largest single process (getrusage RUSAGE_CHILDREN of a fresh wrapper)
 and the whole process tree (Python + the jsii Node runtime), sampled from /proc every 10 ms in one extra
 run (sampling is not free on 2 cores, so the timed runs do not sample).
-Targets for pattern1 (ARCHITECTURE.md): <= 2 s wall, <= 300 MB.
+Targets for pattern1 (the design budget): <= 2 s wall, <= 300 MB.
 
     .venv/bin/python bench/synth.py [--runs N]
 """

@@ -4,7 +4,7 @@ Layout: dist/<env>/argocd/ (synced by the root Application) holds the AppProject
 per component folder plus the platform operators at pinned revisions; dist/<env>/bootstrap/ holds the
 root Application (`kubectl apply -f` once, or let the fleet ApplicationSet create it). Sync waves order
 the Applications: namespaces, operators, CA chain, KServe and mesh, gateway, NetworkPolicies, models
-(SEED-FACTS (f)). Applications live on the Argo CD cluster and deploy to the environment's cluster.
+. Applications live on the Argo CD cluster and deploy to the environment's cluster.
 """
 
 from __future__ import annotations

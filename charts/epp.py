@@ -1,6 +1,6 @@
 """The endpoint picker (EPP) of one InferencePool, for router mode `explicit`.
 
-Same flags, ports and hardening as the controller's scheduler preset (SEED-FACTS (b.1)), with the
+Same flags, ports and hardening as the controller's scheduler preset, with the
 scorer weights from the environment, its own least-privilege RBAC, a cert-manager certificate when it
 serves TLS, and the DestinationRule that lets the Istio gateway reach it over that TLS.
 """
@@ -44,7 +44,7 @@ def epp_args(model: Model) -> list[str]:
         args += ["--secure-serving", "--cert-path", CERT_DIR]
     else:
         args.append("--secure-serving=false")
-    # the EPP scrapes vLLM's /metrics with the scheme vLLM serves (SEED-FACTS (e) #4)
+    # the EPP scrapes vLLM's /metrics with the scheme vLLM serves
     args += ["--model-server-metrics-scheme", "https" if model.vllm.tls else "http",
              "--config-text", picker_config(model)]
     return args

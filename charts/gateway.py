@@ -1,6 +1,6 @@
 """The inference Gateway: listeners, TLS certificate, the deployment parameters and the HTTP redirect.
 
-Everything the seed did imperatively is declared here (SEED-FACTS (e) #16, (f) 6): the gateway
+Everything the seed did imperatively is declared here: the gateway
 ServiceAccount's pull secret and the CA bundle the gateway pods need to trust KServe's model-server
 certificates come in through `infrastructure.parametersRef` instead of `kubectl patch`/copied ConfigMaps.
 """
@@ -89,7 +89,7 @@ class GatewayChart(Chart):
                 "parametersRef": {"group": "", "kind": "ConfigMap", "name": gw.parameters_config_map},
             },
         }
-        if gw.addresses:  # a reserved IP keeps the certificate's IP SAN valid (SEED-FACTS (e) #24)
+        if gw.addresses:  # a reserved IP keeps the certificate's IP SAN valid
             spec["addresses"] = [{"type": "IPAddress", "value": ip} for ip in gw.addresses]
         Gateway(self, gw.name, namespace=gw.namespace, labels=lab, spec=spec)
 

@@ -3,7 +3,7 @@
 The controller merges `spec.template` over its `kserve-config-llm-template` preset (container `main`).
 infergate states every field it depends on instead of inheriting it, so what the model server runs is
 readable in dist/: the vLLM command line, TPU scheduling and resources (all from the TPU table), probes
-whose scheme follows vLLM's TLS mode, and the served model name clients send (SEED-FACTS (e) #2, #10, #11).
+whose scheme follows vLLM's TLS mode, and the served model name clients send.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main_container(model: Model) -> dict[str, Any]:
     if model.hf_token_secret:
         env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
             "name": model.hf_token_secret, "key": model.hf_token_key}}})
-    tpu = model.tpu.resources()  # GKE requires TPU requests == limits (SEED-FACTS (d) 14)
+    tpu = model.tpu.resources()  # GKE requires TPU requests == limits
     return {
         "name": "main",
         "image": model.image,

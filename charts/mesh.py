@@ -19,7 +19,7 @@ class MeshChart(Chart):
             "version": mesh.version,
             "namespace": mesh.namespace,
             "values": {
-                # istiod only programs InferencePool backends with this flag (SEED-FACTS (e) #18)
+                # istiod only programs InferencePool backends with this flag
                 "pilot": {"env": dict(sorted(mesh.pilot_env.items()))},
                 "meshConfig": {
                     "accessLogFile": mesh.access_log_file,
@@ -29,7 +29,7 @@ class MeshChart(Chart):
         }
         Istio(self, "default", labels=labels("istio", "control-plane", "infergate"), spec=spec)
         if mesh.cni_enabled:
-            # GKE keeps CNI binaries outside the default /opt/cni/bin (SEED-FACTS (e) #9)
+            # GKE keeps CNI binaries outside the default /opt/cni/bin
             cni: IstioCNISpec = {"version": mesh.version, "namespace": mesh.cni_namespace,
                                  "values": {"cni": {"cniBinDir": mesh.cni_bin_dir,
                                                     "cniConfDir": mesh.cni_conf_dir}}}

@@ -3,7 +3,7 @@
 Router mode `explicit` (default): infergate emits the InferencePool, its EPP, the InferenceModel and the
 HTTPRoute, and the LLMInferenceService references them — every routing object is in Git and reviewable.
 Router mode `managed`: only the LLMInferenceService; KServe creates (and owns) route, pool and EPP, so
-none of them may be in Git (SEED-FACTS (f)).
+none of them may be in Git.
 """
 
 from __future__ import annotations

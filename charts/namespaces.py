@@ -1,6 +1,6 @@
 """The namespaces the stack owns: the gateway's, the mesh's and one per model namespace.
 
-None is labelled for sidecar injection: Pattern 1 runs without sidecars (SEED-FACTS (d) 8). The KServe
+None is labelled for sidecar injection: Pattern 1 runs without sidecars. The KServe
 namespace is left to the KServe Application, which creates it (two owners would fight in Argo CD).
 """
 

@@ -1,6 +1,6 @@
 """NetworkPolicies of one model namespace: default deny, then exactly the flows the stack needs.
 
-Each allow names both ends by their real labels (SEED-FACTS (c), (e) #5-#8): the gateway pods by
+Each allow names both ends by their real labels: the gateway pods by
 namespace AND pod label, vLLM pods by `kserve.io/component: workload` (never by name alone: that also
 matches the EPP), the EPP by the labels of whoever creates it, and destinations outside the cluster by
 ipBlock (a namespaceSelector never matches the internet or GKE's API server). No peer admits every pod.

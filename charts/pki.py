@@ -1,7 +1,7 @@
 """The cert-manager CA chain: self-signed ClusterIssuer -> CA Certificate -> CA ClusterIssuer.
 
 KServe signs the model servers' certificates with this CA (SERVICE_CA_SIGNING_SECRET_NAME) and the
-gateway trusts it, so it must exist before the KServe controller starts (SEED-FACTS (f) 3).
+gateway trusts it, so it must exist before the KServe controller starts.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Thin wrappers over ``cdk8s.ApiObject``: each kind has its apiVersion fixed and a TypedDict for its spec,
 so a chart author gets names and types checked, and synth never imports generated bindings of the
-1 MB LLMInferenceService CRD (ARCHITECTURE.md: seconds and ~1 GB per synth). That the emitted objects
+1 MB LLMInferenceService CRD (seconds and ~1 GB per synth). That the emitted objects
 match the pinned CRD schemas is proven by tests/test_charts_structure.py.
 """
 
@@ -14,7 +14,7 @@ import cdk8s
 from constructs import Construct
 
 # Argo CD sync options for custom resources whose CRD another Application installs: without it the
-# dry-run of the first sync fails with "no matches for kind" (SEED-FACTS (f)).
+# dry-run of the first sync fails with "no matches for kind".
 SKIP_DRY_RUN = {"argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true"}
 
 

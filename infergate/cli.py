@@ -1,4 +1,4 @@
-"""The `infergate` command line (contract: ARCHITECTURE.md, "CLI contract").
+"""The `infergate` command line (the contract is the README's "Command line" table and tests/test_cli.py).
 
 Exit codes: 0 clean, 1 findings at or above the fail threshold, 2 usage/config/input error.
 Heavy modules are imported inside commands so `infergate --help` and the pre-commit hook start fast.

@@ -26,7 +26,7 @@ from infergate.core.graph import (
 )
 
 GW_SPEC = "https://gateway-api.sigs.k8s.io/reference/spec/"
-SEED = "SEED-FACTS (d) 5-7"
+SEED = "the reference deployment's gateway requirements"
 
 
 def route_admitted(graph: Graph, gw: K8sObject, listener: dict[str, Any], route: K8sObject) -> bool:

@@ -1,4 +1,4 @@
-"""SEC6xx: pod security of everything the cluster runs for this stack (SEED-FACTS (d) 15-16)."""
+"""SEC6xx: pod security of everything the cluster runs for this stack."""
 
 from __future__ import annotations
 
@@ -131,7 +131,7 @@ def _hardening_gaps(pod: PodModel, container: Container) -> list[str]:
     "runtime's "
     "seccomp profile shrink what an exploited container can do. KServe's presets give vLLM "
     "and the "
-    "endpoint picker all three (SEED-FACTS (d) 15); anything the output adds should match.",
+    "endpoint picker all three; anything the output adds should match.",
     links=(PSS + "#restricted", SECCTX),
     fix="Set `securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}` on the "
     "pod and "

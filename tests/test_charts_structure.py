@@ -109,7 +109,7 @@ def test_object_is_structurally_valid(file: str, obj: dict[str, Any]) -> None:
 
 
 def test_the_check_rejects_unknown_fields_and_wrong_types() -> None:
-    """The strict check is not vacuous: it catches what SEED-FACTS (e) #23 describes."""
+    """The strict check is not vacuous: it catches the reference deployment's scorer-weights failure."""
     llmisvc = next(o for _, o in dist_objects() if o["kind"] == "LLMInferenceService")
     bad = copy.deepcopy(llmisvc)
     bad["spec"]["router"]["scheduler"]["scorerWeights"] = {"prefix-cache-scorer": 2}

@@ -27,7 +27,7 @@ SCHEMA_PATH = Path(__file__).parent / "data" / "environment.schema.json"
 ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
 RESERVED_ENV_NAMES = frozenset({"fleet"})  # dist/fleet/ holds the ApplicationSet
 
-# Defaults are the reference deployment's values (SEED-FACTS (b)); each is overridable per environment.
+# Defaults are the reference deployment's values; each is overridable per environment.
 KSERVE_REPO = "https://github.com/opendatahub-io/kserve.git"
 KSERVE_REVISION = "a445a17f482ffdb7287830e5d8ed58cee0c915f4"
 DEFAULT_EPP_IMAGE = "quay.io/opendatahub/llm-d-inference-scheduler:release-v0.4"
@@ -38,9 +38,9 @@ PILOT_ENV = {
     "PILOT_ENABLE_GATEWAY_API_STATUS": "true",
     "ENABLE_GATEWAY_API_INFERENCE_EXTENSION": "true",
 }
-# Kubernetes object-name limits for names KServe/Istio derive from ours (SEED-FACTS (b)).
+# Kubernetes object-name limits for names KServe/Istio derive from ours.
 SERVICE_NAME_MAX = 63
-# KServe's preset and its workload Service hard-code the vLLM port (SEED-FACTS (b.1)): not configurable.
+# KServe's preset and its workload Service hard-code the vLLM port: not configurable.
 KSERVE_MODEL_PORT = 8000
 # Standard-channel Gateway API CRDs (platform.gatewayAPI): the release KServe's overlay and the validator's
 # pinned CRDs use.
@@ -200,7 +200,7 @@ class Model:
     hf_token_key: str
     image_pull_secrets: tuple[str, ...]
 
-    # Names and labels KServe's controller derives from the LLMInferenceService (SEED-FACTS (b.1)).
+    # Names and labels KServe's controller derives from the LLMInferenceService.
     @property
     def workload_labels(self) -> dict[str, str]:
         return {"app.kubernetes.io/name": self.name, "app.kubernetes.io/part-of": "llminferenceservice",
@@ -560,7 +560,7 @@ def _helm(raw: dict[str, Any], repo: str, chart: str, version: str, namespace: s
 
 def _kustomize(raw: dict[str, Any]) -> KustomizeSource:
     # The overlay's remove-non-llm-crds.yaml holds several `$patch: delete` documents: kustomize <= v5.6
-    # panics on it (SEED-FACTS (e) #14), >= v5.7.0 builds it (fix kubernetes-sigs/kustomize#5859), and
+    # panics on it, >= v5.7.0 builds it (fix kubernetes-sigs/kustomize#5859), and
     # Argo CD >= v3.1 bundles >= v5.7.0. So no version is pinned unless the environment asks for one.
     return KustomizeSource(repo_url=raw.get("repoURL", KSERVE_REPO),
                            revision=raw.get("revision", KSERVE_REVISION),

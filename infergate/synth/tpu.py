@@ -2,7 +2,7 @@
 
 Everything TPU-shaped that infergate emits (google.com/tpu requests = limits, --tensor-parallel-size,
 TPU_CHIPS_PER_HOST_BOUNDS / TPU_HOST_BOUNDS, nodeSelector, toleration) comes from here, so the values
-can never disagree with each other (SEED-FACTS (e) #10).
+can never disagree with each other.
 """
 
 from __future__ import annotations
