@@ -6,7 +6,17 @@ import pytest
 
 from tests.conftest import run_infergate
 
-CONTRACT = ["synth", "validate", "lint", "check", "rules", "explain", "crds", "schemas"]
+CONTRACT = ["init", "synth", "validate", "lint", "check", "rules", "explain", "flows", "smoke", "bench",
+            "crds", "schemas"]
+
+
+def test_readme_command_table_lists_every_command() -> None:
+    """The README's "Command line" table is the contract users read: every command is in it."""
+    from tests.conftest import REPO
+
+    table = (REPO / "README.md").read_text(encoding="utf-8").split("### Command line", 1)[1].split("\n\n")[1]
+    for command in CONTRACT:
+        assert f"`infergate {command}" in table, command
 
 
 def test_help_lists_every_command_of_the_contract() -> None:
