@@ -203,3 +203,47 @@ def test_invalid_policies_are_rejected_with_a_path(spec: dict, path: tuple) -> N
     with pytest.raises(PolicyError) as info:
         np(spec)
     assert info.value.path == path
+
+
+def test_null_namespace_selector_is_unset_not_every_namespace() -> None:
+    """`namespaceSelector:` with nothing after it is null: unset (the policy's namespace), not `{}`."""
+    e = ev(np({"podSelector": {"matchLabels": {"app": "db"}}, "ingress": [{"from": [
+        {"namespaceSelector": None, "podSelector": {"matchLabels": {"app": "web"}}}]}]}))
+    assert e.allowed("app/web", "app/db", 5432)
+    assert not e.allowed("other/tool", "app/db", 5432)  # same labels, other namespace
+    alone = ev(np({"podSelector": {}, "ingress": [{"from": [
+        {"namespaceSelector": None, "podSelector": {}}]}]}))
+    assert alone.allowed("app/web", "app/db", 5432)
+    assert not alone.allowed("monitoring/prom", "app/db", 5432)
+
+
+def test_deleting_the_namespace_selector_lines_of_a_generated_policy_denies_the_gateway(tmp_path) -> None:
+    """Two deleted lines leave `namespaceSelector:` null: a real cluster then only admits pods of the
+    policy's own namespace, so gateway -> vLLM is denied (and NP105 must say so)."""
+    from infergate.core.graph import Graph
+    from infergate.core.loader import load_paths
+    from infergate.lint import lint_documents
+    from infergate.lint.platform import Platform, platform_for_paths
+    from infergate.netpol.cluster import build_cluster
+    from tests.conftest import REPO
+
+    dist = REPO / "dist" / "pattern1"
+    name = "NetworkPolicy.qwen2-3b-pattern1-vllm-ingress.yaml"
+    text = (dist / "networkpolicies-llm-d-inference-scheduling" / name).read_text()
+    lines = "            matchLabels:\n              kubernetes.io/metadata.name: opendatahub\n"
+    cut = text.replace(lines, "")
+    assert cut != text and "        - namespaceSelector:\n          podSelector:" in cut
+    copy = tmp_path / "pattern1"
+    for src in dist.rglob("*.yaml"):
+        dst = copy / src.relative_to(dist)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_text(cut if src.name == name and "llm-d" in str(src) else src.read_text())
+    docs, problems = load_paths([copy])
+    assert not problems
+    platform = platform_for_paths([dist], Platform())
+    evaluator = build_cluster(Graph(docs, platform)).evaluator
+    gateway = next(x.key for x in evaluator.endpoints if x.role == "gateway")
+    vllm = next(x.key for x in evaluator.endpoints if x.role == "model-server")
+    assert not evaluator.allowed(gateway, vllm, 8000)
+    findings, _ = lint_documents(docs, platform=platform, select=["NP"])
+    assert [f.code for f in findings if "gateway-to-model-server" in f.message] == ["NP105"]

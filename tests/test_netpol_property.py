@@ -106,13 +106,14 @@ class Reference:
             return block_admits(peer["ipBlock"], spans)
         if ep.get("namespace") is None:
             return False
-        if "namespaceSelector" in peer:
+        # null selectors are unset (the API's fields are pointers)
+        if peer.get("namespaceSelector") is not None:
             ns_labels = self.ns_labels.get(ep["namespace"], {"kubernetes.io/metadata.name": ep["namespace"]})
             if not selector_matches(peer["namespaceSelector"], ns_labels):
                 return False
         elif ep["namespace"] != pol_ns:
             return False
-        return "podSelector" not in peer or selector_matches(peer["podSelector"], ep["labels"])
+        return peer.get("podSelector") is None or selector_matches(peer["podSelector"], ep["labels"])
 
     @staticmethod
     def _port_matches(ports: list | None, dst: dict, number: int, proto: str) -> bool:
@@ -204,6 +205,7 @@ def ip_block_st(draw: Any) -> dict:
 peer_st = (st.builds(lambda s: {"podSelector": s}, selector_st)
            | st.builds(lambda s: {"namespaceSelector": s}, selector_st)
            | st.builds(lambda a, b: {"namespaceSelector": a, "podSelector": b}, selector_st, selector_st)
+           | st.builds(lambda a: {"namespaceSelector": None, "podSelector": a}, selector_st)
            | st.builds(lambda b: {"ipBlock": b}, ip_block_st()))
 
 

@@ -199,7 +199,9 @@ def _parse_ip_block(value: Any, path: tuple[str | int, ...]) -> IPBlock:
 
 def _parse_peer(value: Any, path: tuple[str | int, ...]) -> Peer:
     spec = _mapping(value, path)
-    has_pod, has_ns, has_ip = ("podSelector" in spec, "namespaceSelector" in spec, "ipBlock" in spec)
+    # the peer's fields are pointers: null (`namespaceSelector:` with nothing after it) is unset, not {}
+    has_pod, has_ns, has_ip = (spec.get(k) is not None
+                               for k in ("podSelector", "namespaceSelector", "ipBlock"))
     if has_ip and (has_pod or has_ns):
         raise PolicyError("ipBlock cannot be combined with podSelector or namespaceSelector", path)
     if not (has_pod or has_ns or has_ip):
