@@ -168,12 +168,16 @@ GOOD = _example()
     "invalid-networkpolicy",
     Severity.ERROR,
     summary="a NetworkPolicy the API server would reject (so its isolation cannot be evaluated)",
-    rationale="An unknown selector operator, In/NotIn without values, an ipBlock mixed with selectors or a "
-    "named port with endPort is rejected at apply time: Argo CD shows a failed sync and the namespace runs "
-    "without the isolation the file promises. The reachability rules skip such a policy, so this rule makes "
-    "the gap visible.",
-    links=(NP_DOCS,),
-    fix="Fix the field named in the message (operators are In, NotIn, Exists, DoesNotExist).",
+    rationale="The checks are the API server's own (ValidateNetworkPolicySpec and what it calls in "
+    "kubernetes pkg/apis/networking/validation): an unknown selector operator, In/NotIn without values, a "
+    "bad label key or value, a peer with no field set (`podSelector: null` is unset) or an ipBlock next to "
+    "a selector, a CIDR without prefix length, an `except` not strictly inside its `cidr`, a bad port name "
+    '(`port: "8080"` is a name, and names need a letter), endPort without a numeric port. Such a policy is '
+    "rejected at apply time: Argo CD shows a failed sync and the namespace runs without the isolation the "
+    "file promises. The reachability rules skip it, so this rule makes the gap visible.",
+    links=(NP_DOCS, "https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/"),
+    fix="Fix the field named in the message (operators are In, NotIn, Exists, DoesNotExist; port numbers "
+    "are not quoted; CIDRs carry a prefix length).",
     bad=(
         _example(
             extra="""\
@@ -185,6 +189,18 @@ spec:
     matchExpressions:
     - {key: app, operator: Equals, values: [vllm]}  # <-
   policyTypes: [Ingress]"""
+        ),
+        _example(
+            extra="""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: metrics, namespace: demo}
+spec:
+  podSelector: {matchLabels: {app: vllm}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: epp}}}]
+    ports: [{port: "8000"}]  # <-"""
         ),
     ),
     good=(GOOD,),
