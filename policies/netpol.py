@@ -340,7 +340,8 @@ def np104(graph: Graph) -> Iterator[Hit]:
     "server, DNS, model download)",
     rationale=f"The flows in `{MODEL}` are what serving needs. The reference deployment's default deny also "
     "covered the endpoint picker and nothing allowed the gateway to reach its gRPC port 9002: the "
-    "InferencePool's `failureMode: FailOpen` hid it and requests were routed without scheduling. The "
+    "InferencePool's `failureMode: FailOpen` hid it and requests were routed without scheduling. A flow "
+    "allowed for some addresses only (an ipBlock over part of the download range) is not allowed. The "
     "finding lands on the policy that should allow the flow (or the default deny isolating it).",
     links=(NP_DOCS,),
     fix="Add an allow rule for the flow named in the message (source and destination, port, protocol); "
@@ -365,7 +366,9 @@ def np105(graph: Graph) -> Iterator[Hit]:
     "server, anything but the gateway->EPP gRPC)",
     rationale=f"`{MODEL}` forbids lateral movement: only the gateway and the endpoint picker talk to vLLM, "
     "model servers do not talk to each other, and only the gateway may use the endpoint picker's ext_proc "
-    "port (whoever can, can steer traffic). The finding lands on the ingress rule that admits the flow.",
+    "port (whoever can, can steer traffic). A flow open for some addresses only (an ipBlock over part of "
+    "the pod CIDR admits some pods, unpredictably) counts as open. The finding lands on the ingress rule "
+    "that admits the flow.",
     links=(NP_DOCS,),
     fix="Narrow the rule's `from` to the gateway's namespace and pods (and the endpoint picker's pods).",
     bad=(

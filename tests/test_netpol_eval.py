@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from infergate.netpol.evaluate import Evaluator
 from infergate.netpol.model import Namespace, PortSpec, external, pod
 from infergate.netpol.policy import parse_policy
@@ -129,7 +131,55 @@ def test_ip_block_matches_pods_only_if_it_covers_the_whole_pod_cidr() -> None:
         return ev(np({"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": cidr}}]}]}))
 
     assert e("10.0.0.0/8").allowed("other/tool", "app/web", 8080)
-    assert not e("10.8.0.0/16").allowed("other/tool", "app/web", 8080)  # part of the pod range
+    assert not e("10.8.0.0/16").allowed("other/tool", "app/web", 8080)  # part of the pod range ...
+    assert e("10.8.0.0/16").status("other/tool", "app/web", 8080) == "partial"  # ... admits some pods
+
+
+HALVES = [{"ipBlock": {"cidr": "0.0.0.0/1"}}, {"ipBlock": {"cidr": "128.0.0.0/1"}}]
+
+
+@pytest.mark.parametrize("policies", [
+    # one rule, two peers
+    [{"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": HALVES}]}],
+    # two rules of one policy
+    [{"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [HALVES[0]]}, {"to": [HALVES[1]]}]}],
+    # two policies
+    [{"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [HALVES[0]]}]},
+     {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Egress"],
+      "egress": [{"to": [HALVES[1]]}]}],
+], ids=["one-rule", "two-rules", "two-policies"])
+def test_ip_blocks_are_decided_on_their_union(policies: list) -> None:
+    """0.0.0.0/1 + 128.0.0.0/1 admit every IPv4 address, though neither block does alone."""
+    e = ev(*(np(p, name=f"p{i}") for i, p in enumerate(policies)))
+    assert e.allowed("app/web", "external/internet", 443)
+    assert e.allowed("app/web", "external/api", 443)
+    assert e.allowed("app/web", "app/db", 5432)  # the pod CIDR too (egress side; db's ingress is open)
+    assert e.explain("app/web", "external/internet", 443).egress.allowed
+
+
+def test_ingress_ip_blocks_union_covers_the_pod_cidr() -> None:
+    e = ev(np({"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.8.0.0/15"}}]},
+                                              {"from": [{"ipBlock": {"cidr": "10.10.0.0/15"}}]}]}))
+    assert e.allowed("other/tool", "app/web", 8080)  # 10.8.0.0/14 = both halves
+    assert e.allowed("external/api", "app/web", 8080) is False
+
+
+def test_ip_block_over_part_of_a_destination_is_partial() -> None:
+    """A block over part of the model download range (or the pod CIDR) opens the flow for some addresses."""
+    e = ev(np({"podSelector": {}, "policyTypes": ["Egress"],
+               "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/1"}}]}]}))
+    verdict = e.explain("app/web", "external/internet", 443)
+    assert verdict.status == "partial" and not verdict.allowed
+    assert verdict.egress.status == "partial"
+    assert [str(r) for r in verdict.egress.allowed_by] == ["app/p egress[0]"]
+    assert "some addresses only" in verdict.describe()
+    full, some = e.reach(e.index["external/internet"], 443)
+    assert not (full >> e.index["app/web"]) & 1 and (some >> e.index["app/web"]) & 1
+    assert e.status("app/web", "external/api", 443) == "denied"  # 172.16.0.2 is not in 0.0.0.0/1 ...
+    assert e.explain("app/web", "external/api", 443).egress.allowed_by == ()
+    upper = ev(np({"podSelector": {}, "policyTypes": ["Egress"],
+                   "egress": [{"to": [{"ipBlock": {"cidr": "128.0.0.0/1"}}]}]}))
+    assert upper.status("app/web", "external/api", 443) == "allowed"  # ... but in 128.0.0.0/1
 
 
 def test_ports_numbers_names_ranges_protocols() -> None:

@@ -8,6 +8,7 @@ does addresses as integer intervals instead of ipaddress networks.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -43,23 +44,24 @@ def addresses(cidrs: list[str], excepts: list[str]) -> list[Interval]:
     return spans
 
 
-def block_admits(block: dict, spans: list[Interval]) -> bool:
-    """Every address in spans is in block.cidr and in no block.except."""
-    if not spans:
-        return False
-    allowed = addresses([block["cidr"]], block.get("except") or [])
-    for v, lo, hi in spans:
-        # the span must be covered by the union of allowed intervals (they are disjoint and sorted)
-        pos = lo
-        for av, alo, ahi in sorted(allowed):
-            if av != v or ahi < pos or alo > pos:
-                continue
-            pos = ahi + 1
-            if pos > hi:
-                break
-        if pos <= hi:
-            return False
-    return True
+def share(allowed: list[Interval], target: list[Interval]) -> str:
+    """How much of ``target`` lies in ``allowed`` ("all", "some", "none"), by cutting both into elementary
+    segments at every boundary and summing sizes (overlapping inputs are fine)."""
+    points = sorted({(v, x) for v, lo, hi in (*allowed, *target) for x in (lo, hi + 1)})
+    total = inside = 0
+    for (v, a), (w, b) in itertools.pairwise(points):
+        if v != w:
+            continue
+
+        def within(spans: list[Interval], v: int = v, a: int = a) -> bool:
+            return any(sv == v and lo <= a <= hi for sv, lo, hi in spans)
+
+        if within(target):
+            total += b - a
+            inside += (b - a) if within(allowed) else 0
+    if total and inside == total:
+        return "all"
+    return "some" if inside else "none"
 
 
 def selector_matches(sel: dict | None, labels: dict) -> bool:
@@ -100,10 +102,7 @@ class Reference:
                 and selector_matches(pol["spec"]["podSelector"], ep["labels"]))
 
     def _peer_matches(self, peer: dict, pol_ns: str, ep: dict) -> bool:
-        if "ipBlock" in peer:
-            is_pod = ep.get("namespace") is not None
-            spans = self.pod_spans if is_pod else addresses(ep["cidrs"], ep["excepts"])
-            return block_admits(peer["ipBlock"], spans)
+        """Selector peers only (ipBlocks are judged on the union of a side's blocks, in ``_side``)."""
         if ep.get("namespace") is None:
             return False
         # null selectors are unset (the API's fields are pointers)
@@ -135,24 +134,37 @@ class Reference:
                         return True
         return False
 
-    def _side(self, me: dict, other: dict, dst: dict, number: int, proto: str, direction: str) -> bool:
+    def _side(self, me: dict, other: dict, dst: dict, number: int, proto: str, direction: str) -> str:
         key, peer_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
         selecting = [p for p in self.policies if self._selects(p, me, direction)]
         if not selecting:
-            return True
+            return "allowed"
+        admitted: list[Interval] = []  # every address the applicable ipBlocks admit, over all rules
         for pol in selecting:
             for rule in pol["spec"].get(key) or []:
+                if not self._port_matches(rule.get("ports"), dst, number, proto):
+                    continue
                 peers = rule.get(peer_key) or []
                 pol_ns = pol["metadata"]["namespace"]
-                if peers and not any(self._peer_matches(pr, pol_ns, other) for pr in peers):
-                    continue
-                if self._port_matches(rule.get("ports"), dst, number, proto):
-                    return True
-        return False
+                if not peers or any(pr.get("ipBlock") is None and self._peer_matches(pr, pol_ns, other)
+                                    for pr in peers):
+                    return "allowed"
+                for pr in peers:
+                    if pr.get("ipBlock") is not None:
+                        admitted += addresses([pr["ipBlock"]["cidr"]], pr["ipBlock"].get("except") or [])
+        is_pod = other.get("namespace") is not None
+        spans = self.pod_spans if is_pod else addresses(other["cidrs"], other["excepts"])
+        return {"all": "allowed", "some": "partial", "none": "denied"}[share(admitted, spans)]
+
+    def status(self, src: dict, dst: dict, number: int, proto: str) -> str:
+        sides = (self._side(src, dst, dst, number, proto, "Egress"),
+                 self._side(dst, src, dst, number, proto, "Ingress"))
+        if "denied" in sides:
+            return "denied"
+        return "allowed" if sides == ("allowed", "allowed") else "partial"
 
     def allowed(self, src: dict, dst: dict, number: int, proto: str) -> bool:
-        return (self._side(src, dst, dst, number, proto, "Egress")
-                and self._side(dst, src, dst, number, proto, "Ingress"))
+        return self.status(src, dst, number, proto) == "allowed"
 
 
 def as_dict(ep: Any) -> dict:
@@ -168,8 +180,9 @@ NAMESPACES = ("n1", "n2", "n3")
 PORT_NAMES = ("http", "grpc", "dns")
 PORTS = ((53, "UDP"), (53, "TCP"), (80, "TCP"), (443, "TCP"), (8000, "TCP"), (9002, "TCP"), (9003, "TCP"),
          (8000, "UDP"))
+# halves of ranges, so that unions of blocks (across peers, rules and policies) cover what no block does
 CIDRS = ("10.0.0.0/8", "10.8.0.0/14", "10.8.0.0/16", "172.16.0.2/32", "0.0.0.0/0", "192.168.0.0/16",
-         "34.0.0.0/8", "::/0", "fd00::/8")
+         "34.0.0.0/8", "::/0", "fd00::/8", "0.0.0.0/1", "128.0.0.0/1", "10.0.0.0/9", "10.128.0.0/9")
 
 labels_st = st.dictionaries(st.sampled_from(KEYS), st.sampled_from(VALUES), max_size=3)
 port_st = st.tuples(st.sampled_from((*PORT_NAMES, None)), st.sampled_from(PORTS))
@@ -286,11 +299,12 @@ def test_evaluator_matches_pod_by_pod_reference(cluster: tuple) -> None:
     ref = Reference(namespaces, [as_dict(e) for e in endpoints], raw_policies, pod_cidrs)
     for d, dst in enumerate(endpoints):
         for number, proto in PORTS:
-            fast = ev.allowed_sources(d, number, proto)
+            full, some = ev.reach(d, number, proto)
             for s, src in enumerate(endpoints):
-                expected = ref.allowed(as_dict(src), as_dict(dst), number, proto)
-                assert bool((fast >> s) & 1) == expected, (src.key, dst.key, number, proto)
-                assert ev.explain(src.key, dst.key, number, proto).allowed == expected
+                expected = ref.status(as_dict(src), as_dict(dst), number, proto)
+                fast = "allowed" if (full >> s) & 1 else "partial" if (some >> s) & 1 else "denied"
+                assert fast == expected, (src.key, dst.key, number, proto)
+                assert ev.explain(src.key, dst.key, number, proto).status == expected
 
 
 @settings(max_examples=40, deadline=None, derandomize=True,
@@ -314,7 +328,105 @@ def test_matrix_counts_every_pod_pair(cluster: tuple, roles: list[str]) -> None:
         for port in dst.ports:
             for src in endpoints:
                 key = (src.role, dst.role, port.number, port.protocol)
-                counts = expected.setdefault(key, [0, 0])
-                counts[0] += ref.allowed(as_dict(src), as_dict(dst), port.number, port.protocol)
+                counts = expected.setdefault(key, [0, 0, 0])
+                status = ref.status(as_dict(src), as_dict(dst), port.number, port.protocol)
+                counts[0] += status == "allowed"
                 counts[1] += 1
-    assert {(c.source, c.destination, c.port, c.protocol): [c.allowed, c.pairs] for c in cells} == expected
+                counts[2] += status == "partial"
+    assert {(c.source, c.destination, c.port, c.protocol): [c.allowed, c.pairs, c.partial]
+            for c in cells} == expected
+
+
+# --- ipBlock unions against an address-by-address reference -----------------------------------------
+# Every CIDR lies in 10.0.0.0/24 with a prefix of /24 or longer, so a set has at most 256 addresses.
+BASE = int(ipaddress.ip_address("10.0.0.0"))
+
+
+@st.composite
+def small_cidr_st(draw: Any, within: tuple[int, int] = (BASE, 24), strict: bool = False) -> tuple[int, int]:
+    """(first address, prefix length) of a CIDR inside ``within`` (strictly: an ipBlock's except)."""
+    start, prefix = within
+    length = draw(st.integers(prefix + 1 if strict else prefix, 32))
+    offset = draw(st.integers(0, (1 << (length - prefix)) - 1)) << (32 - length)
+    return start + offset, length
+
+
+def _text(cidr: tuple[int, int]) -> str:
+    return f"{ipaddress.ip_address(cidr[0])}/{cidr[1]}"
+
+
+def _enumerate(cidr: tuple[int, int]) -> set[int]:
+    return set(range(cidr[0], cidr[0] + (1 << (32 - cidr[1]))))
+
+
+@st.composite
+def small_block_st(draw: Any) -> tuple[tuple[int, int], list[tuple[int, int]]]:
+    cidr = draw(small_cidr_st())
+    excepts = draw(st.lists(small_cidr_st(cidr, strict=True), max_size=2)) if cidr[1] < 32 else []
+    return cidr, excepts
+
+
+def _expected(blocks: list, target: list[tuple[int, int]], cut: list[tuple[int, int]]) -> str:
+    admitted: set[int] = set()
+    for cidr, excepts in blocks:
+        admitted |= _enumerate(cidr) - set().union(*map(_enumerate, excepts))
+    wanted = set().union(*map(_enumerate, target)) - set().union(*map(_enumerate, cut))
+    if wanted and wanted <= admitted:
+        return "allowed"
+    return "partial" if wanted & admitted else "denied"
+
+
+def _halves(block: tuple) -> list[tuple]:
+    """The same addresses as two blocks, the CIDR's halves (an except equal to a half drops that half)."""
+    (start, prefix), excepts = block
+    out = []
+    for half in ((start, prefix + 1), (start + (1 << (31 - prefix)), prefix + 1)):
+        inside = [e for e in excepts if _enumerate(e) <= _enumerate(half)]
+        if half not in inside:
+            out.append((half, inside))
+    return out
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(small_block_st(), min_size=1, max_size=4), st.lists(small_cidr_st(), min_size=1, max_size=2),
+       st.lists(small_cidr_st(), max_size=1), st.integers(0, 2), st.integers(0, 2), st.booleans(),
+       st.booleans())
+def test_ip_blocks_decide_on_their_union(blocks: list, target: list, cut: list, split: int, across: int,
+                                         halve: bool, aim: bool) -> None:
+    """The union of ipBlocks (in one peer list, across rules, across policies) against an address set is
+    allowed/partial/denied exactly as enumerating the addresses says, for egress to an external endpoint and
+    for ingress from pods (the pod CIDR is the address set)."""
+    if aim:  # the target is the first block's range: coverage then hinges on the union
+        target = [blocks[0][0]]
+    if halve and blocks[0][0][1] < 32:  # no single block covers what the first one did
+        blocks = [*_halves(blocks[0]), *blocks[1:]] or blocks
+    expected = _expected(blocks, target, cut)
+    peers = [{"ipBlock": {"cidr": _text(c), **({"except": [_text(e) for e in ex]} if ex else {})}}
+             for c, ex in blocks]
+    # spread the peers over rules (split) and policies (across): the verdict must not depend on it
+    groups: list[list[dict]] = [[], [], []]
+    for i, peer in enumerate(peers):
+        groups[(i * split) % 3 if split else 0].append(peer)
+    rules = [g for g in groups if g]
+
+    def policies(direction: str, selector: dict) -> list:
+        key, peer_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+        out = []
+        for i, group in enumerate(rules):
+            name = f"p{i % (across + 1)}-{i}"
+            out.append(parse_policy({"metadata": {"name": name, "namespace": "n1"}, "spec": {
+                "podSelector": selector, "policyTypes": [direction],
+                key: [{peer_key: group, "ports": [{"port": 80}]}]}}))
+        return out
+
+    src = pod("n1", "src", {"app": "src"})
+    dst = pod("n1", "dst", {"app": "dst"}, [PortSpec(80)])
+    ext = external("ext", [_text(c) for c in target], [PortSpec(80)], [_text(c) for c in cut])
+    egress = Evaluator([Namespace("n1")], [src, ext], policies("Egress", {"matchLabels": {"app": "src"}}))
+    assert egress.status(src.key, ext.key, 80) == expected
+    assert egress.explain(src.key, ext.key, 80).status == expected
+    if not cut:  # the pod CIDR has no exceptions
+        isolated = policies("Ingress", {"matchLabels": {"app": "dst"}})
+        ingress = Evaluator([Namespace("n1")], [src, dst], isolated, [_text(c) for c in target])
+        assert ingress.status(src.key, dst.key, 80) == expected
+        assert ingress.explain(src.key, dst.key, 80).status == expected

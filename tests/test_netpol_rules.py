@@ -216,3 +216,61 @@ spec:
         "spec: {podSelector: {matchLabels: {app: b}}, policyTypes: [Ingress]}\n")
     findings = _lint(tmp_path)
     assert {f.code for f in findings} == {"NP101"}  # no crash, no dangling policy: it selects the StatefulSet
+
+
+def _fixed_with(tmp_path, old: str, new: str):
+    (tmp_path / "stack.yaml").write_text((SEED / "stack.yaml").read_text())
+    (tmp_path / "default-deny.yaml").write_text((SEED / "default-deny.yaml").read_text())
+    assert old in FIXED
+    (tmp_path / "fixed.yaml").write_text(FIXED.replace(old, new, 1))
+    return tmp_path
+
+
+_PART_OF_POD_CIDR = f"{_GW}\n    - ipBlock: {{cidr: 10.8.0.0/16}}  # part of the pod CIDR (10.8.0.0/14)"
+
+
+def test_forbidden_flow_open_for_some_addresses_is_reported(tmp_path) -> None:
+    """An ipBlock over part of the pod CIDR admits some pods (pod IPs are ephemeral): partial, and NP106
+    must see the forbidden flow it opens (it was read as denied)."""
+    findings = _lint(_fixed_with(tmp_path, _GW, _PART_OF_POD_CIDR))
+    np106 = [f for f in findings if f.code == "NP106"]
+    assert {(f.name, f.line) for f in np106} == {("vllm", 21)}, [f.message for f in findings]
+    assert "model-server-port-from-others is allowed for some addresses" in np106[0].message
+    assert {f.code for f in findings} == {"NP106"}
+
+
+def test_partial_is_shown_in_every_flows_format(tmp_path) -> None:
+    import json
+
+    from infergate.core.graph import Graph
+    from infergate.netpol import render
+    from infergate.netpol.cluster import build_cluster
+    from infergate.netpol.flows import matrix, violations
+    from infergate.netpol.security_model import security_model
+
+    docs, _ = load_paths([_fixed_with(tmp_path, _GW, _PART_OF_POD_CIDR)])
+    cluster = build_cluster(Graph(docs, platform_from(FACTS, "test")))
+    cells = matrix(cluster)
+    found = list(violations(cluster, security_model()))
+    cell = next(c for c in cells if (c.source, c.destination, c.port) == ("any-pod", "model-server", 8000))
+    # every probe pod whose own egress is open (3 of the 4 namespaces), for some of its addresses
+    assert (cell.status, cell.allowed, cell.partial, cell.pairs) == ("partial", 0, 3, 4)
+    assert "some addresses only" in cell.why
+    row = next(line for line in render.table(cells, found).splitlines()
+               if line.split()[:3] == ["any-pod", "model-server", "TCP/8000"])
+    assert " partial  0/4 +3 partly " in row
+    assert 'any_pod -.->|"TCP/8000 (some addresses)"| model_server' in render.mermaid(cells, found)
+    doc = json.loads(render.as_json(cluster, cells, found))
+    flow = next(f for f in doc["flows"]
+                if (f["from"], f["to"], f["port"]) == ("any-pod", "model-server", 8000))
+    assert (flow["status"], flow["partial_pairs"]) == ("partial", 3)
+    assert {v["status"] for v in doc["violations"]
+            if v["id"] == "model-server-port-from-others"} == {"partial"}
+
+
+def test_ip_blocks_of_one_rule_admit_every_pod_together(tmp_path) -> None:
+    """NP102: two ipBlocks that together cover the pod CIDR admit every pod, though neither does alone."""
+    halves = f"{_GW}\n    - ipBlock: {{cidr: 10.8.0.0/15}}\n    - ipBlock: {{cidr: 10.10.0.0/15}}"
+    findings = _lint(_fixed_with(tmp_path, _GW, halves))
+    # on the first of the rule's ipBlocks (fixed.yaml line 24)
+    assert [(f.code, f.name, f.line) for f in findings] == [("NP102", "vllm", 24)]

@@ -17,7 +17,7 @@ from infergate.netpol.cluster import Cluster, build_cluster
 from infergate.netpol.evaluate import RuleRef, iter_bits
 from infergate.netpol.flows import Violation, forbidden_violations, required_violations
 from infergate.netpol.model import Endpoint
-from infergate.netpol.policy import EGRESS, INGRESS, Peer, Policy, Rule
+from infergate.netpol.policy import EGRESS, INGRESS, Policy, Rule
 from infergate.netpol.security_model import security_model
 
 Found = tuple[Any, str, tuple[str | int, ...]]  # (K8sObject, message, path)
@@ -72,21 +72,30 @@ def np101(graph: Any) -> Iterator[Found]:
                ("metadata",))
 
 
-def _admits_every_pod(cluster: Cluster, peer: Peer) -> bool:
-    if peer.ip_block is not None:
-        return bool(cluster.evaluator.peer_bits(peer, "") & cluster.evaluator.pods == cluster.evaluator.pods)
-    return peer.is_every_pod
+def _covers_pods(cluster: Cluster, bits: int) -> bool:
+    pods = cluster.evaluator.pods
+    return bits & pods == pods
 
 
 def _open_rules(cluster: Cluster, policy: Policy) -> Iterator[tuple[int, int | None]]:
-    """(rule index, peer index or None) of ingress rules/peers admitting every pod of every namespace."""
+    """(rule index, peer index or None) of ingress rules/peers admitting every pod of every namespace.
+
+    ipBlocks count together (their union covers the pod CIDR, e.g. 10.0.0.0/9 + 10.128.0.0/9): the
+    finding then lands on the rule's first ipBlock.
+    """
+    ev = cluster.evaluator
     for i, rule in enumerate(policy.ingress):
         if rule.peers is None:
             yield i, None
             continue
-        for j, peer in enumerate(rule.peers):
-            if _admits_every_pod(cluster, peer):
-                yield i, j
+        found = [j for j, peer in enumerate(rule.peers) if peer.is_every_pod
+                 or (peer.ip_block is not None and _covers_pods(cluster, ev.peer_bits(peer, "")))]
+        blocks = [j for j, peer in enumerate(rule.peers) if peer.ip_block is not None]
+        if not found and blocks and _covers_pods(cluster, ev.rule_reach(Rule(
+                tuple(rule.peers[j] for j in blocks), None), policy.namespace)[0]):
+            found = blocks[:1]
+        for j in found:
+            yield i, j
 
 
 def _non_public_selected(cluster: Cluster, policy: Policy) -> list[Endpoint]:

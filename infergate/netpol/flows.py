@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from infergate.netpol.cluster import ROLES, Cluster, needs_network
-from infergate.netpol.evaluate import Verdict
+from infergate.netpol.evaluate import PARTIAL, Verdict
 from infergate.netpol.model import Endpoint
 from infergate.netpol.security_model import ANY_PORT, FlowSpec, SecurityModel
 
@@ -21,17 +21,20 @@ class Cell:
     pairs: int
     example: tuple[str, str]  # the pair ``why`` explains
     why: str
+    partial: int = 0  # pairs allowed for some of their addresses only (an ipBlock over part of a range)
 
     @property
     def status(self) -> str:
-        if self.allowed == 0:
-            return "denied"
-        return "allowed" if self.allowed == self.pairs else "partial"
+        """allowed: every pair fully; partial: some pairs, or some addresses of a pair; else denied."""
+        if self.allowed == self.pairs:
+            return "allowed"
+        return "partial" if self.allowed or self.partial else "denied"
 
     def to_dict(self) -> dict[str, object]:
         return {"from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
-                "status": self.status, "allowed_pairs": self.allowed, "pairs": self.pairs,
-                "example": {"from": self.example[0], "to": self.example[1]}, "why": self.why}
+                "status": self.status, "allowed_pairs": self.allowed, "partial_pairs": self.partial,
+                "pairs": self.pairs, "example": {"from": self.example[0], "to": self.example[1]},
+                "why": self.why}
 
 
 def _role_order(role: str | None) -> int:
@@ -45,27 +48,30 @@ def matrix(cluster: Cluster) -> list[Cell]:
     for i, ep in enumerate(ev.endpoints):
         role_bits[ep.role or "other"] = role_bits.get(ep.role or "other", 0) | (1 << i)
     counts: dict[tuple[str, str, int, str], list[int]] = {}
-    examples: dict[tuple[str, str, int, str], tuple[int, int, bool]] = {}
+    # the pair ``why`` explains: an allowed one if any (rank 2), else a partial one (1), else the first
+    examples: dict[tuple[str, str, int, str], tuple[int, int, int]] = {}
     for d, dst in enumerate(ev.endpoints):
         for port in dst.ports:
-            allowed = ev.allowed_sources(d, port.number, port.protocol)
+            allowed, possible = ev.reach(d, port.number, port.protocol)
             for role, bits in role_bits.items():
                 key = (role, dst.role or "other", port.number, port.protocol)
-                hit = allowed & bits
-                entry = counts.setdefault(key, [0, 0])
+                hit, part = allowed & bits, possible & ~allowed & bits
+                entry = counts.setdefault(key, [0, 0, 0])
                 entry[0] += hit.bit_count()
                 entry[1] += bits.bit_count()
-                if hit and not examples.get(key, (0, 0, False))[2]:
-                    examples[key] = ((hit & -hit).bit_length() - 1, d, True)
-                elif key not in examples:
-                    examples[key] = ((bits & -bits).bit_length() - 1, d, False)
+                entry[2] += part.bit_count()
+                rank = examples[key][2] if key in examples else -1
+                for candidate, level in ((hit, 2), (part, 1), (bits, 0)):
+                    if candidate and level > rank:
+                        examples[key] = ((candidate & -candidate).bit_length() - 1, d, level)
+                        break
     cells = []
     for key in sorted(counts, key=lambda k: (_role_order(k[0]), _role_order(k[1]), k[2], k[3])):
         s, d, _ = examples[key]
         src, dst = ev.endpoints[s], ev.endpoints[d]
         verdict = ev.explain(src.key, dst.key, key[2], key[3])
         cells.append(Cell(key[0], key[1], key[2], key[3], counts[key][0], counts[key][1],
-                          (src.key, dst.key), verdict.describe()))
+                          (src.key, dst.key), verdict.describe(), counts[key][2]))
     return cells
 
 
@@ -80,14 +86,22 @@ class Violation:
     protocol: str | None
     verdict: Verdict | None
 
+    @property
+    def status(self) -> str | None:
+        """The verdict's status: a forbidden flow is allowed or partial, a required one denied or partial."""
+        return self.verdict.status if self.verdict else None
+
     def describe(self) -> str:
         port = f" {self.protocol}/{self.port}" if self.port is not None else ""
         dst = self.destination.key if self.destination else f"any {self.spec.to}"
         flow = f"{self.source.role} {self.source.key} -> {self.spec.to} {dst}{port}"
+        how = self.verdict.describe() if self.verdict else ""
+        partly = self.status == PARTIAL
         if self.kind == "forbidden":
-            how = self.verdict.describe() if self.verdict else ""
-            return f"forbidden flow {self.spec.id} is allowed: {flow} ({how})"
-        return f"required flow {self.spec.id} is denied: {flow} ({self.verdict.describe()})"
+            state = "allowed for some addresses" if partly else "allowed"
+            return f"forbidden flow {self.spec.id} is {state}: {flow} ({how})"
+        state = "allowed for some addresses only" if partly else "denied"
+        return f"required flow {self.spec.id} is {state}: {flow} ({how})"
 
 
 def _ports_of(spec: FlowSpec, dst: Endpoint) -> list[tuple[int, str]]:
@@ -171,7 +185,8 @@ def forbidden_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation
         if dst.role != spec.to:
             continue
         for number, protocol in _ports_of(spec, dst):
-            hits = ev.allowed_sources(d, number, protocol) & src_bits
+            # partial counts: a forbidden flow open for some addresses is open
+            hits = ev.reach(d, number, protocol)[1] & src_bits
             for s in _bits(hits):
                 src = ev.endpoints[s]
                 yield Violation(spec, "forbidden", src, dst, number, protocol,
