@@ -213,12 +213,16 @@ def np100(graph: Graph) -> Iterator[Hit]:
     "NP101",
     "no-default-deny",
     Severity.ERROR,
-    summary="a namespace running workloads has no default-deny NetworkPolicy for Ingress and Egress",
-    rationale="Without a policy selecting every pod (`podSelector: {}`) for both directions with no rules, "
-    "every pod nobody thought of - the ones KServe and Istio create, a debug pod, a new controller - is "
-    "open both ways. Allow rules only mean something on top of a default deny (SEED-FACTS (d) 1). Checked "
-    "once the output has any NetworkPolicy at all; a namespace holding only Istio's gateway pods that the "
-    "output neither declares nor puts a policy in is left to the gateway's installer.",
+    summary="a namespace running workloads leaves some pod not isolated for Ingress or Egress (no default "
+    "deny)",
+    rationale="A pod no policy selects for a direction is open that way: every pod nobody thought of - the "
+    "ones KServe and Istio create, a debug pod, a new controller - unless a policy selecting every pod "
+    "(`podSelector: {}`) isolates the namespace for both directions. Allow rules only mean something on top "
+    "of that (SEED-FACTS (d) 1). Isolation is computed, not read from the wording: a `podSelector: {}` "
+    "policy with both policyTypes isolates every pod even if it has rules (the flow rules judge those), and "
+    "the finding names the pods left open (a workload, or 'any other pod'). Checked once the output has any "
+    "NetworkPolicy at all; a namespace holding only Istio's gateway pods that the output neither declares "
+    "nor puts a policy in is left to the gateway's installer.",
     links=(NP_DOCS + "#default-deny-all-ingress-and-all-egress-traffic",),
     fix="Add `podSelector: {}` with `policyTypes: [Ingress, Egress]` and no rules to the namespace, then "
     "allow exactly the flows of the security model.",

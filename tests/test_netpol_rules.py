@@ -162,9 +162,9 @@ def test_dangling_policy_judged_against_the_pods_kserve_creates(tmp_path) -> Non
 
 def test_namespace_with_only_kserve_pods_needs_a_default_deny(tmp_path) -> None:
     (tmp_path / "stack.yaml").write_text((SEED / "stack.yaml").read_text())
-    (tmp_path / "elsewhere.yaml").write_text(
+    (tmp_path / "elsewhere.yaml").write_text(  # isolates opendatahub's pods for Ingress only
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x, namespace: opendatahub}\n"
-        "spec: {podSelector: {}, policyTypes: [Ingress, Egress], ingress: [{}], egress: [{}]}\n")
+        "spec: {podSelector: {}, policyTypes: [Ingress], ingress: [{}]}\n")
     findings = _lint(tmp_path)
     np101 = {(f.kind, f.name, f.line): f.message for f in findings if f.code == "NP101"}
     # on the Namespace object when the output declares it; else on the object the pods come from
@@ -173,7 +173,47 @@ def test_namespace_with_only_kserve_pods_needs_a_default_deny(tmp_path) -> None:
     kserve = np101[("Namespace", "llm-d-inference-scheduling", 3)]
     assert "(qwen2-3b-pattern1-kserve, qwen2-3b-pattern1-kserve-router-scheduler)" in kserve
     # a policy in the gateway's namespace makes it governed: its Istio-created pods count too
-    assert "inference-gateway-istio" in np101[("Gateway", "inference-gateway", 23)]
+    gateway = np101[("Gateway", "inference-gateway", 23)]
+    assert "inference-gateway-istio" in gateway and gateway.endswith(
+        "isolates any other pod, inference-gateway-istio for Egress: add a default deny (podSelector: {}, "
+        "policyTypes: [Ingress, Egress]) and allow the flows of the security model on top")
+
+
+_ISOLATE_ALL = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: isolate, namespace: llm-d-inference-scheduling}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from: [{podSelector: {}}]
+  egress:
+  - to: [{podSelector: {}}]
+"""
+
+
+def test_default_deny_is_effective_isolation_not_wording(tmp_path) -> None:
+    """`podSelector: {}` with both policyTypes isolates every pod both ways, whatever its rules say: no NP101
+    (its allow rules are judged by the flow rules)."""
+    (tmp_path / "stack.yaml").write_text((SEED / "stack.yaml").read_text())
+    (tmp_path / "isolate.yaml").write_text(_ISOLATE_ALL)
+    assert not _at(_lint(tmp_path), "NP101") - {("stack.yaml", 23)}  # the gateway's namespace aside
+    # the same policy for Ingress only leaves Egress open: NP101, naming the direction
+    (tmp_path / "isolate.yaml").write_text(_ISOLATE_ALL.replace("[Ingress, Egress]", "[Ingress]"))
+    messages = [f.message for f in _lint(tmp_path) if f.code == "NP101" and f.kind == "Namespace"]
+    assert len(messages) == 1 and " for Egress: " in messages[0]
+    assert "Ingress" not in messages[0].split(":")[0]
+
+
+def test_pods_left_open_by_label_policies_are_named(tmp_path) -> None:
+    """Policies selecting every workload by label still leave any other pod (a debug pod) open (for Ingress:
+    allow-dns selects every pod for Egress)."""
+    (tmp_path / "stack.yaml").write_text((SEED / "stack.yaml").read_text())
+    (tmp_path / "fixed.yaml").write_text(FIXED)
+    messages = [f.message for f in _lint(tmp_path) if f.code == "NP101" and f.kind == "Namespace"]
+    assert len(messages) == 1
+    assert "no NetworkPolicy isolates any other pod for Ingress: " in messages[0]
 
 
 def test_isolated_gateway_namespace_template_satisfies_the_model() -> None:

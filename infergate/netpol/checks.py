@@ -32,43 +32,58 @@ def cluster_for(graph: Any) -> Cluster | None:
     return graph.cache["netpol.cluster"]
 
 
-def _workloads(cluster: Cluster) -> list[Endpoint]:
-    return [e for e in cluster.endpoints if e.is_pod and not e.synthetic]
-
-
 def np100(graph: Any) -> Iterator[Found]:
     cluster = cluster_for(graph)
     for bad in cluster.bad_policies if cluster else ():
         yield bad.source, f"invalid NetworkPolicy: {bad.message}; its isolation was not evaluated", bad.path
 
 
-def _is_default_deny(policy: Policy, direction: str) -> bool:
-    return policy.pod_selector.is_empty and direction in policy.types and not policy.rules(direction)
-
-
 def np101(graph: Any) -> Iterator[Found]:
+    """Namespaces running workloads where some pod is not isolated in a direction.
+
+    Isolation is effective, not worded: a policy selecting a pod for a direction isolates it whatever its
+    rules say (``podSelector: {}`` with both policyTypes and allow rules still isolates every pod). The pods
+    are the workloads and the namespace's "any other pod" probe (a debug pod, a new controller).
+    """
     cluster = cluster_for(graph)
     if cluster is None:
         return
+    ev = cluster.evaluator
     by_ns: dict[str, list[Endpoint]] = {}
-    for ep in _workloads(cluster):
-        by_ns.setdefault(ep.namespace or "", []).append(ep)
+    probes: dict[str, int] = {}
+    for i, ep in enumerate(ev.endpoints):
+        if ep.is_pod and not ep.synthetic:
+            by_ns.setdefault(ep.namespace or "", []).append(ep)
+        elif ep.role == "any-pod":
+            probes[ep.namespace or ""] = i
+    policed = {p.namespace for p in cluster.policies}
     for ns, pods in sorted(by_ns.items()):
-        policies = [p for p in cluster.policies if p.namespace == ns]
-        declared = graph.get("Namespace", None, ns, "") is not None
-        if not (declared or policies or any((p.attrs or {}).get("origin") != "istio" for p in pods)):
+        declared = graph.get("Namespace", None, ns, "")
+        if declared is None and ns not in policed \
+                and all((p.attrs or {}).get("origin") == "istio" for p in pods):
             # only Istio's gateway pods, in a namespace the output neither declares nor isolates: the
             # gateway install owns it (reported to the lead: dist/ should isolate it too)
             continue
-        missing = [d for d in (INGRESS, EGRESS) if not any(_is_default_deny(p, d) for p in policies)]
+        members = ev.ns_members.get(ns, 0) & ev.real_pods
+        if ns in probes:
+            members |= 1 << probes[ns]
+        open_bits = 0
+        missing = []
+        for direction, isolated in ((INGRESS, ev.ingress_isolated), (EGRESS, ev.egress_isolated)):
+            if members & ~isolated:
+                missing.append(direction)
+                open_bits |= members & ~isolated
         if not missing:
             continue
-        target = graph.get("Namespace", None, ns, "")
+        target = declared
         if target is None:
             target = sorted((p.source for p in pods), key=lambda o: (o.doc.file, o.doc.line))[0]
         names = ", ".join(sorted({p.name for p in pods}))
-        yield (target, f"namespace {ns} runs workloads ({names}) without a default-deny NetworkPolicy for "
-               f"{' and '.join(missing)} (podSelector: {{}}, policyTypes: [Ingress, Egress], no rules)",
+        shown = sorted({"any other pod" if ev.endpoints[i].role == "any-pod" else ev.endpoints[i].name
+                        for i in iter_bits(open_bits)})
+        yield (target, f"namespace {ns} runs workloads ({names}) but no NetworkPolicy isolates "
+               f"{', '.join(shown)} for {' and '.join(missing)}: add a default deny (podSelector: {{}}, "
+               "policyTypes: [Ingress, Egress]) and allow the flows of the security model on top",
                ("metadata",))
 
 
