@@ -430,3 +430,77 @@ def test_ip_blocks_decide_on_their_union(blocks: list, target: list, cut: list, 
         ingress = Evaluator([Namespace("n1")], [src, dst], isolated, [_text(c) for c in target])
         assert ingress.status(src.key, dst.key, 80) == expected
         assert ingress.explain(src.key, dst.key, 80).status == expected
+
+
+# --- required flows: the bitset check against pair-by-pair -------------------------------------------
+def _pairwise_required(cluster: Any, spec: Any) -> list[tuple]:
+    """The required-flow violations found by asking the evaluator about every (source, destination) pair."""
+    from infergate.netpol.flows import _applies, _ports_of
+
+    ev = cluster.evaluator
+    sources = [e for e in cluster.endpoints
+               if e.role in spec.sources and not e.synthetic and _applies(spec, e)]
+    dests = [e for e in cluster.endpoints if e.role == spec.to]
+    found: list[tuple] = []
+    if not dests:
+        return found
+
+    def near(a: Any, b: Any) -> bool:
+        return spec.scope != "namespace" or a.namespace == b.namespace
+
+    def results(src: Any, dst: Any) -> list[tuple[tuple[int, str], bool]]:
+        return [(p, ev.allowed(src.key, dst.key, *p)) for p in _ports_of(spec, dst)]
+
+    def good(src: Any, dst: Any) -> bool:
+        r = [ok for _, ok in results(src, dst)]
+        return bool(r) and (any(r) if spec.match == "any" else all(r))
+
+    def bad_port(src: Any, dst: Any) -> tuple[int, str] | None:
+        r = results(src, dst)
+        return next((p for p, ok in r if not ok), r[0][0] if r else None)
+
+    if "source" in spec.each:
+        for src in sources:
+            scoped = [d for d in dests if near(src, d)]
+            ports = sorted({p for d in scoped for p in _ports_of(spec, d)})
+            if scoped and spec.match == "all" and len(ports) > 1:
+                for port in ports:
+                    offering = [d for d in scoped if port in _ports_of(spec, d)]
+                    if not any(ev.allowed(src.key, d.key, *port) for d in offering):
+                        found.append((src.key, offering[0].key, port))
+            elif scoped and not any(good(src, d) for d in scoped) and bad_port(src, scoped[0]):
+                found.append((src.key, scoped[0].key, bad_port(src, scoped[0])))
+    if "destination" in spec.each:
+        for dst in dests:
+            scoped = [s for s in sources if near(s, dst)]
+            if dst.synthetic or not scoped or any(good(s, dst) for s in scoped):
+                continue
+            if bad_port(scoped[0], dst):
+                found.append((scoped[0].key, dst.key, bad_port(scoped[0], dst)))
+    return found
+
+
+@settings(max_examples=150, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(cluster_st(), st.lists(st.sampled_from(("gateway", "epp", "model-server", "other", "dns", "istiod")),
+                              min_size=7, max_size=7),
+       st.lists(st.sampled_from(("internet", "api-server")), min_size=2, max_size=2), st.booleans())
+def test_required_violations_match_pair_by_pair(cluster: tuple, roles: list[str], external_roles: list[str],
+                                                download: bool) -> None:
+    """required_violations (bitsets, per scope) finds exactly the pairs a pair-by-pair check finds."""
+    from dataclasses import replace
+
+    from infergate.netpol.cluster import Cluster
+    from infergate.netpol.flows import required_violations
+    from infergate.netpol.security_model import security_model
+
+    namespaces, endpoints, raw_policies, pod_cidrs = cluster
+    uri = {"model_uri": "hf://org/model" if download else "pvc://models/x"}
+    endpoints = [replace(e, role=roles[i], attrs=uri) if e.is_pod else replace(e, role=external_roles[i % 2])
+                 for i, e in enumerate(endpoints)]
+    nss = [Namespace(n, labels) for n, labels in namespaces.items()]
+    built = Cluster(nss, endpoints, [parse_policy(p) for p in raw_policies], {"pod_cidrs": pod_cidrs})
+    for spec in security_model().required:
+        fast = [(v.source.key, v.destination.key, (v.port, v.protocol))
+                for v in required_violations(built, spec)]
+        assert fast == _pairwise_required(built, spec), spec.id

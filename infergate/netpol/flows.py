@@ -118,61 +118,91 @@ def _applies(spec: FlowSpec, src: Endpoint) -> bool:
     return spec.when is None or needs_network((src.attrs or {}).get("model_uri"))
 
 
-def _in_scope(spec: FlowSpec, src: Endpoint, dst: Endpoint) -> bool:
-    return spec.scope != "namespace" or src.namespace == dst.namespace
-
-
 def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:
+    """Sources (or destinations) of a required flow with no allowed counterpart.
+
+    Linear in the endpoints: pairs are never enumerated. For every destination and port the evaluator gives
+    the bitset of allowed sources; those are combined per destination (all ports or any port) and OR-ed per
+    scope (a namespace for ``scope: namespace``, else the whole cluster), so a source is checked with one
+    bit test. Only a violation's pair is explained.
+    """
     ev = cluster.evaluator
     sources = [e for e in cluster.endpoints
                if e.role in spec.sources and not e.synthetic and _applies(spec, e)]
     dests = [e for e in cluster.endpoints if e.role == spec.to]
-
-    def ok(src: Endpoint, dst: Endpoint, port: tuple[int, str]) -> bool:
-        return ev.allowed(src.key, dst.key, port[0], port[1])
-
-    def satisfied(src: Endpoint, dst: Endpoint) -> tuple[bool, tuple[int, str] | None]:
-        ports = _ports_of(spec, dst)
-        if not ports:
-            return False, None
-        results = [(p, ok(src, dst, p)) for p in ports]
-        good = any(r for _, r in results) if spec.match == "any" else all(r for _, r in results)
-        first_bad = next((p for p, r in results if not r), ports[0])
-        return good, first_bad
-
     if not dests:
         return  # the platform does not say where that role is (e.g. no api_server_cidrs): not checkable
+
+    def scope(e: Endpoint) -> str | None:
+        return e.namespace if spec.scope == "namespace" else None
+
+    # per destination: its ports and the allowed sources per port
+    ports_of = {d.key: _ports_of(spec, d) for d in dests}
+    allowed = {d.key: {p: ev.allowed_sources(ev.index[d.key], *p) for p in ports_of[d.key]} for d in dests}
+
+    def combined(dst: Endpoint) -> int:
+        """Sources that satisfy the spec towards ``dst`` (every port, or one of them)."""
+        bits = [allowed[dst.key][p] for p in ports_of[dst.key]]
+        if not bits:
+            return 0
+        out = bits[0]
+        for b in bits[1:]:
+            out = out | b if spec.match == "any" else out & b
+        return out
+
+    def first_bad(src: Endpoint, dst: Endpoint) -> tuple[int, str] | None:
+        ports = ports_of[dst.key]
+        s = ev.index[src.key]
+        return next((p for p in ports if not (allowed[dst.key][p] >> s) & 1), ports[0] if ports else None)
+
+    def violation(src: Endpoint, dst: Endpoint, port: tuple[int, str]) -> Violation:
+        return Violation(spec, "required", src, dst, port[0], port[1], ev.explain(src.key, dst.key, *port))
+
+    dests_in: dict[str | None, list[Endpoint]] = {}
+    for d in dests:
+        dests_in.setdefault(scope(d), []).append(d)
+    sources_in: dict[str | None, list[Endpoint]] = {}
+    for src in sources:
+        sources_in.setdefault(scope(src), []).append(src)
     if "source" in spec.each:
+        # per scope: the ports its destinations offer, who reaches each port, who satisfies some destination
+        groups: dict[str | None, tuple[list[tuple[int, str]], dict[tuple[int, str], int], int]] = {}
+        for key, scoped in dests_in.items():
+            ports = sorted({p for d in scoped for p in ports_of[d.key]})
+            reach = {p: 0 for p in ports}
+            some_dst = 0
+            for d in scoped:
+                for p in ports_of[d.key]:
+                    reach[p] |= allowed[d.key][p]
+                some_dst |= combined(d)
+            groups[key] = (ports, reach, some_dst)
         for src in sources:
-            scoped = [d for d in dests if _in_scope(spec, src, d)]
+            scoped = dests_in.get(scope(src))
             if not scoped:
                 continue
-            if spec.match == "all" and len({p for d in scoped for p in _ports_of(spec, d)}) > 1:
+            ports, reach, some_dst = groups[scope(src)]
+            bit = 1 << ev.index[src.key]
+            if spec.match == "all" and len(ports) > 1:
                 # every port must reach some destination (DNS: UDP/53 and TCP/53)
-                for port in sorted({p for d in scoped for p in _ports_of(spec, d)}):
-                    if not any(port in _ports_of(spec, d) and ok(src, d, port) for d in scoped):
-                        dst = next(d for d in scoped if port in _ports_of(spec, d))
-                        yield Violation(spec, "required", src, dst, port[0], port[1],
-                                        ev.explain(src.key, dst.key, *port))
+                for port in ports:
+                    if not reach[port] & bit:
+                        yield violation(src, next(d for d in scoped if port in ports_of[d.key]), port)
                 continue
-            if not any(satisfied(src, d)[0] for d in scoped):
-                dst = scoped[0]
-                port = satisfied(src, dst)[1]
+            if not some_dst & bit:
+                port = first_bad(src, scoped[0])
                 if port is not None:
-                    yield Violation(spec, "required", src, dst, port[0], port[1],
-                                    ev.explain(src.key, dst.key, *port))
+                    yield violation(src, scoped[0], port)
     if "destination" in spec.each:
+        source_bits = {key: sum(1 << ev.index[s.key] for s in scoped) for key, scoped in sources_in.items()}
         for dst in dests:
             if dst.synthetic:
                 continue
-            scoped = [s for s in sources if _in_scope(spec, s, dst)]
-            if not scoped or any(satisfied(s, dst)[0] for s in scoped):
+            scoped = sources_in.get(scope(dst))
+            if not scoped or combined(dst) & source_bits[scope(dst)]:
                 continue
-            src = scoped[0]
-            port = satisfied(src, dst)[1]
+            port = first_bad(scoped[0], dst)
             if port is not None:
-                yield Violation(spec, "required", src, dst, port[0], port[1],
-                                ev.explain(src.key, dst.key, *port))
+                yield violation(scoped[0], dst, port)
 
 
 def forbidden_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:

@@ -28,6 +28,7 @@ _IPV4_SLOPPY = re.compile(r"[0-9]+(\.[0-9]+){3}")
 _DIGITS = re.compile(r"[0-9]+")
 
 
+@lru_cache(maxsize=8192)  # label keys and values repeat across policies: check each once
 def qualified_name_error(value: str) -> str | None:
     """A label key: ``[prefix/]name``, prefix a DNS-1123 subdomain, name at most 63 characters."""
     parts = value.split("/")
@@ -50,6 +51,7 @@ def qualified_name_error(value: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def label_value_error(value: str) -> str | None:
     """A label value: empty, or at most 63 alphanumerics, '-', '_', '.' starting and ending alphanumeric."""
     if len(value) > 63:
