@@ -388,3 +388,159 @@ def np105(graph: Graph) -> Iterator[Hit]:
 )
 def np106(graph: Graph) -> Iterator[Hit]:
     yield from _hits(checks.np106(graph))
+
+
+_DOWNLOAD_BLOCK = "ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}"
+
+
+@rule(
+    "NP107",
+    "model-server-allow-all-egress",
+    Severity.ERROR,
+    summary="a model server's egress allows every destination on every port",
+    rationale="`egress: [{}]` (or a rule without `to` on every port) is how the reference deployment "
+    '"fixed" its failing model download. From vLLM it reaches the Kubernetes API server, istiod and the node '
+    "metadata server 169.254.169.254, which hands out the node's cloud credentials: one prompt-injection or "
+    "deserialization bug in the model server becomes a cluster compromise.",
+    links=(NP_DOCS + "#allow-all-egress-traffic", "https://cloud.google.com/kubernetes-engine/docs/how-to/"
+           "protecting-cluster-metadata"),
+    fix="Allow DNS and the model download range only: `ipBlock: {cidr: 0.0.0.0/0, except: [<cluster "
+    "ranges>, 169.254.0.0/16, <API server>]}` on 443.",
+    bad=(
+        _example(
+            extra=_VLLM_EGRESS.replace("  - to:  # <-\n    - PEER\n    ports: [{protocol: TCP, port: 443}]\n",
+                                       "  - {}  # <-\n")
+        ),
+        _example(
+            extra=_VLLM_EGRESS.replace("  - to:  # <-\n    - PEER\n    ports: [{protocol: TCP, port: 443}]\n",
+                                       "  - ports: [{port: 1, endPort: 65535}]  # <-\n")
+        ),
+    ),
+    good=(
+        _example(extra=_VLLM_EGRESS.replace("  # <-", "").replace(
+            "PEER", _DOWNLOAD_BLOCK.replace("]}", ", 169.254.0.0/16]}"))),
+    ),
+)
+def np107(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np107(graph))
+
+
+@rule(
+    "NP108",
+    "model-server-reaches-metadata-server",
+    Severity.ERROR,
+    summary="a model server's egress reaches the node metadata server (169.254.169.254)",
+    rationale="An ipBlock of `0.0.0.0/0` minus the cluster's private ranges still contains 169.254.169.254, "
+    "the cloud metadata server. On port 80 it answers with the node's service account token (GCE, EKS "
+    "without IMDSv2 hop limits, AKS): a compromised model server steals the node's credentials. The model "
+    "download needs 443 to the model hub only. The address is the platform fact `metadata-server-cidrs`.",
+    links=("https://cloud.google.com/kubernetes-engine/docs/how-to/protecting-cluster-metadata",
+           NP_DOCS + "#networkpolicy-resource"),
+    fix="Add `169.254.0.0/16` to the ipBlock's `except` (and keep egress to port 443).",
+    bad=(
+        _example(
+            extra=_VLLM_EGRESS.replace("PEER", _DOWNLOAD_BLOCK).replace(
+                "ports: [{protocol: TCP, port: 443}]", "ports: [{port: 443}, {port: 80}]")
+        ),
+    ),
+    good=(
+        _example(
+            extra=_VLLM_EGRESS.replace("  # <-", "").replace(
+                "PEER", _DOWNLOAD_BLOCK.replace("]}", ", 169.254.0.0/16]}")).replace(
+                "ports: [{protocol: TCP, port: 443}]", "ports: [{port: 443}, {port: 80}]")
+        ),
+    ),
+)
+def np108(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np108(graph))
+
+
+@rule(
+    "NP109",
+    "model-server-reaches-api-server",
+    Severity.ERROR,
+    summary="a model server's egress reaches the Kubernetes API server",
+    rationale="vLLM needs no Kubernetes API; the endpoint picker does. An egress ipBlock that contains the "
+    "API server's address (platform fact `api-server-cidrs`; when unknown, a block admitting every address "
+    "on 443/6443) lets a compromised model server probe the API with its service account token and any "
+    "mounted credentials. GKE's public endpoint is inside `0.0.0.0/0` minus the private ranges.",
+    links=(NP_DOCS + "#networkpolicy-resource",
+           "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"),
+    fix="Put the API server's CIDR in the download rule's `except` (and keep egress to the API server on the "
+    "endpoint picker's policy only).",
+    bad=(_example(extra=_VLLM_EGRESS.replace("PEER", "ipBlock: {cidr: 0.0.0.0/0}")),),
+    good=(_example(extra=_VLLM_EGRESS.replace("  # <-", "").replace("PEER", _DOWNLOAD_BLOCK)),),
+)
+def np109(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np109(graph))
+
+
+_ISTIO = """\
+# file: mesh.yaml
+apiVersion: sailoperator.io/v1
+kind: Istio
+metadata: {name: default}
+spec:
+  version: v1.26.6
+  namespace: istio-system
+"""
+
+_GATEWAY_TO_ISTIOD = """\
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: istio-system}}
+      podSelector: {matchLabels: {app: istiod}}
+    ports: [{port: 15012}]
+"""
+
+_ISTIOD_POLICIES = (
+    "# file: istio-system-policies.yaml\n"
+    + _DENY.replace("NS", "istio-system")
+    + """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: istiod, namespace: istio-system}
+spec:
+  podSelector: {matchLabels: {app: istiod}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from: [{namespaceSelector: {}}]  # the mesh's proxies: xDS
+    ports: [{port: 15010}, {port: 15012}]
+  - from: [{ipBlock: {cidr: 172.16.0.2/32}}]  # the API server calls the webhook
+    ports: [{port: 15017}]
+  egress:
+  - to: [{ipBlock: {cidr: 172.16.0.2/32}}]  # the API server
+    ports: [{port: 443}]
+"""
+)
+
+
+def _with_istio(extra: str = "") -> str:
+    """The example stack with a sail-operator Istio (istiod in istio-system) the gateway talks xDS to."""
+    text = _example() + _ISTIO + extra
+    # the gateway's egress rule to the endpoint picker (the EPP's own ingress rule has other labels)
+    anchor = "      podSelector: {matchLabels: {app: epp}}\n    ports: [{port: 9002}]\n"
+    assert text.count(anchor) == 1
+    return text.replace(anchor, anchor + _GATEWAY_TO_ISTIOD)
+
+
+@rule(
+    "NP110",
+    "unpoliced-control-plane",
+    Severity.WARNING,
+    summary="the mesh control plane (istiod) runs in a namespace no NetworkPolicy isolates",
+    rationale="With the workloads isolated, istiod is the open door left: every pod (and the internet, where "
+    "a route exists) reaches its xDS ports, where it hands out certificates and configuration, its injection "
+    "webhook and its debug/monitoring port; `infergate flows` shows internet -> istiod allowed. The control "
+    "plane the output installs (a sail-operator `Istio`) is the output's to isolate; a warning, since a "
+    "platform team may isolate that namespace from another repository (suppress on the `Istio` object with "
+    "the reason then).",
+    links=("https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio",
+           NP_DOCS + "#default-deny-all-ingress-and-all-egress-traffic"),
+    fix="Add a default deny in the control plane's namespace, then allow the mesh's pods to 15010/15012, the "
+    "API server to the webhook (15017), your scraper to 15014, and istiod's egress to the API server.",
+    bad=(_with_istio().replace("  namespace: istio-system\n", "  namespace: istio-system  # <-\n"),),
+    good=(_with_istio(_ISTIOD_POLICIES),),
+)
+def np110(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np110(graph))

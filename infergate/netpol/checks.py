@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from infergate.netpol.addresses import address_set, to_networks
 from infergate.netpol.cluster import Cluster, build_cluster
-from infergate.netpol.evaluate import RuleRef, iter_bits
+from infergate.netpol.evaluate import DENIED, PARTIAL, RuleRef, iter_bits
 from infergate.netpol.flows import Violation, forbidden_violations, required_violations
 from infergate.netpol.model import Endpoint
 from infergate.netpol.policy import EGRESS, INGRESS, Policy, Rule
@@ -23,6 +24,7 @@ from infergate.netpol.security_model import security_model
 Found = tuple[Any, str, tuple[str | int, ...]]  # (K8sObject, message, path)
 PUBLIC_ROLES = ("gateway",)  # workloads meant to be reached from anywhere
 EXTERNAL_PORTS = (80, 443)  # plus the API server's ports: what egress "to the outside" uses
+API_SERVER_PORTS_UNKNOWN = (443, 6443)  # where an API server listens when the platform does not say
 
 
 def cluster_for(graph: Any) -> Cluster | None:
@@ -191,7 +193,8 @@ def np104(graph: Any) -> Iterator[Found]:
     if cluster is None:
         return
     ev = cluster.evaluator
-    real = _real_pods(cluster)
+    # the output's pods, and istiod: the output's Istio runs it, and NP110 asks for policies selecting it
+    real = _real_pods(cluster) | sum(1 << i for i, e in enumerate(ev.endpoints) if e.role == "istiod")
     for policy in cluster.policies:
         if not ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0)) & real:
             yield (policy.source, f"{policy.key} selects no pod the cluster runs (KServe- and Istio-created "
@@ -256,4 +259,125 @@ def np106(graph: Any) -> Iterator[Found]:
     yield from _group(located())
 
 
-__all__ = ["Rule", "cluster_for", "np100", "np101", "np102", "np103", "np104", "np105", "np106"]
+# --- model servers' egress, and the control plane ------------------------------------------------------
+def _model_servers(cluster: Cluster) -> list[int]:
+    ev = cluster.evaluator
+    return [i for i in iter_bits(ev.real_pods) if ev.endpoints[i].role == "model-server"]
+
+
+def _every_port(rule: Rule) -> bool:
+    """No ports, or every TCP port (a port entry without port, or 1-65535)."""
+    return rule.ports is None or any(
+        p.protocol == "TCP" and (p.port is None or (p.port == 1 and p.end_port == 65535)) for p in rule.ports)
+
+
+def _allow_all_egress(rule: Rule) -> bool:
+    return rule.peers is None and _every_port(rule)
+
+
+def np107(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    models = sum(1 << i for i in _model_servers(cluster))
+    for policy in cluster.policies:
+        selected = ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0)) & models
+        if not selected:
+            continue
+        names = ", ".join(sorted({ev.endpoints[i].name for i in iter_bits(selected)}))
+        for i, rule in enumerate(policy.egress):
+            if _allow_all_egress(rule):
+                yield (policy.source, f"egress rule {i} of {policy.key} allows every destination on every "
+                       f"port to model server(s) {names}: they reach the API server, istiod and the node "
+                       "metadata server 169.254.169.254 (node credentials); allow DNS and the model download "
+                       "range only", ("spec", "egress", i))
+
+
+def _located_egress(found: dict[tuple[str, int], tuple[Policy, list[str]]], refs: tuple[RuleRef, ...],
+                    model: Endpoint) -> None:
+    """Record ``model`` under each admitting rule that NP107 does not already report."""
+    for ref in refs:
+        if not _allow_all_egress(ref.policy.egress[ref.index]):
+            found.setdefault((ref.policy.key, ref.index), (ref.policy, []))[1].append(model.name)
+
+
+def _egress_findings(found: dict[tuple[str, int], tuple[Policy, list[str]]], what: str) -> Iterator[Found]:
+    for (key, index), (policy, names) in sorted(found.items()):
+        yield (policy.source, f"egress rule {index} of {key} lets model server(s) "
+               f"{', '.join(sorted(set(names)))} reach {what}", ("spec", "egress", index))
+
+
+def np108(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    metadata = address_set(to_networks(cluster.facts["metadata_server_cidrs"]))
+    shown = ", ".join(cluster.facts["metadata_server_cidrs"])
+    found: dict[tuple[str, int], tuple[Policy, list[str]]] = {}
+    for m in _model_servers(cluster):
+        if not (ev.egress_isolated >> m) & 1:
+            continue  # egress open altogether: NP101 says so
+        for port in cluster.facts["metadata_server_ports"]:
+            status, refs = ev.egress_to_addresses(m, metadata, port)
+            if status != DENIED:
+                _located_egress(found, refs, ev.endpoints[m])
+    yield from _egress_findings(found, f"the node metadata server ({shown}, TCP/"
+                                f"{'/'.join(map(str, cluster.facts['metadata_server_ports']))}): whoever "
+                                "compromises vLLM gets the node's cloud credentials; add 169.254.0.0/16 to "
+                                "the rule's ipBlock except")
+
+
+def np109(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    apis = [i for i, e in enumerate(ev.endpoints) if e.role == "api-server"]
+    everywhere = address_set(to_networks(("0.0.0.0/0",)))
+    found: dict[tuple[str, int], tuple[Policy, list[str]]] = {}
+    partly = False
+    for m in _model_servers(cluster):
+        if not (ev.egress_isolated >> m) & 1:
+            continue  # egress open altogether: NP101 says so
+        model = ev.endpoints[m]
+        if apis:  # the platform says where the API server is
+            for a in apis:
+                for port in ev.endpoints[a].ports:
+                    side = ev.explain(model.key, ev.endpoints[a].key, port.number, port.protocol).egress
+                    if side.status != DENIED:
+                        partly = partly or side.status == PARTIAL
+                        _located_egress(found, side.allowed_by, model)
+        else:  # unknown: a rule admitting every IPv4 address reaches it, wherever it is
+            for number in API_SERVER_PORTS_UNKNOWN:
+                status, refs = ev.egress_to_addresses(m, everywhere, number)
+                if status != DENIED and status != PARTIAL:
+                    _located_egress(found, refs, model)
+    where = (f"the API server ({', '.join(cluster.facts['api_server_cidrs'])}"
+             f"{', some of its addresses' if partly else ''})" if apis
+             else "every address on TCP/443 and 6443, so the API server wherever it is")
+    yield from _egress_findings(found, f"{where}: vLLM needs no Kubernetes API, and a compromised model "
+                                "server would probe it with its service account; put the API server's CIDR "
+                                "in the rule's ipBlock except")
+
+
+def np110(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    for i, ep in enumerate(ev.endpoints):
+        if ep.role != "istiod" or (ev.ingress_isolated >> i) & 1 or ep.source is None:
+            continue
+        has_ns = isinstance(ep.source.spec.get("namespace"), str)
+        ports = "/".join(str(p.number) for p in ep.ports)
+        yield (ep.source, f"the mesh control plane runs in namespace {ep.namespace} and no NetworkPolicy "
+               f"isolates it: every pod, and the internet where it can route, reaches istiod (TCP {ports}: "
+               "xDS, webhook, monitoring); add a default deny there and allow the mesh's pods on "
+               "15010/15012, the API server on 15017 and your scraper on 15014",
+               ("spec", "namespace") if has_ns else ("metadata",))
+
+
+__all__ = ["Rule", "cluster_for", "np100", "np101", "np102", "np103", "np104", "np105", "np106", "np107",
+           "np108", "np109", "np110"]

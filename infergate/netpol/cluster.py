@@ -5,6 +5,8 @@ that no manifest declares but every flow question needs:
 - ``dns``: the cluster DNS pods (platform ``dns_namespace`` / ``dns_pod_labels``, 53 UDP+TCP);
 - ``api-server`` and ``internet``: external address sets (``api_server_cidrs``, the model download
   CIDRs minus their exceptions) - NetworkPolicies reach them only through ipBlock;
+  (the node metadata server, ``metadata_server_cidrs``, is no endpoint of the matrix: NP108 asks the
+  evaluator about its addresses directly)
 - ``monitoring``: an unlabelled scraper pod in the monitoring namespace, if the platform names one;
 - ``istiod``: the control plane a sail-operator ``Istio`` of the output runs (xDS on 15012 for gateways);
 - ``any-pod``: an unlabelled pod in every namespace, plus one in a namespace nobody selects by name:
@@ -45,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "model_download_cidrs": ("0.0.0.0/0",),
     "model_download_except": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"),
     "monitoring_namespace": None,
+    # the node's cloud metadata server (GCE/GKE, AWS, Azure): it hands out the node's credentials
+    "metadata_server_cidrs": ("169.254.169.254/32",),
+    "metadata_server_ports": (80,),
 }
 
 
@@ -85,9 +90,11 @@ def facts_from(platform: Any) -> dict[str, Any]:
             value = getattr(platform, key, None)
         if value is not None:
             out[key] = value
-    for key in ("api_server_cidrs", "pod_cidrs", "model_download_cidrs", "model_download_except"):
+    for key in ("api_server_cidrs", "pod_cidrs", "model_download_cidrs", "model_download_except",
+                "metadata_server_cidrs"):
         out[key] = tuple(str(v) for v in out[key])
-    out["api_server_ports"] = tuple(int(p) for p in out["api_server_ports"])
+    for key in ("api_server_ports", "metadata_server_ports"):
+        out[key] = tuple(int(p) for p in out[key])
     out["dns_pod_labels"] = {str(k): str(v) for k, v in dict(out["dns_pod_labels"]).items()}
     return out
 
