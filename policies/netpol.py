@@ -287,7 +287,9 @@ spec:
     rationale="Selectors match pods, never addresses: `namespaceSelector: {}` on 443 does not reach Hugging "
     "Face, and a managed API server (GKE) is not a pod, so `podSelector: {component: apiserver}` matches "
     "nothing. The reference deployment's model download failed with `Name or service not known` / "
-    '`Cannot resolve URL for hf:...` and was "fixed" with allow-all egress.',
+    '`Cannot resolve URL for hf:...` and was "fixed" with allow-all egress. Ports checked: 80, 443, 6443 '
+    "(kube-apiserver's port on self-managed clusters: NetworkPolicy sees the endpoint's port, not the "
+    "`kubernetes` Service's 443) and the platform's API server ports.",
     links=(NP_DOCS + "#networkpolicy-resource",),
     fix="Use an `ipBlock` (the API server's CIDR; `0.0.0.0/0` with the cluster's ranges in `except` for "
     "downloads); keep selectors for in-cluster peers.",
@@ -297,6 +299,19 @@ spec:
             extra=_VLLM_EGRESS.replace(
                 "PEER", "namespaceSelector: {}\n      podSelector: {matchLabels: {component: apiserver}}"
             )
+        ),
+        _example(
+            extra="""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: epp-api-server, namespace: demo}
+spec:
+  podSelector: {matchLabels: {app: epp}}
+  policyTypes: [Egress]
+  egress:
+  - to:  # <-
+    - podSelector: {matchLabels: {component: kube-apiserver}}
+    ports: [{port: 6443}]"""
         ),
     ),
     good=(

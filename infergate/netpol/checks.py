@@ -23,7 +23,9 @@ from infergate.netpol.security_model import security_model
 
 Found = tuple[Any, str, tuple[str | int, ...]]  # (K8sObject, message, path)
 PUBLIC_ROLES = ("gateway",)  # workloads meant to be reached from anywhere
-EXTERNAL_PORTS = (80, 443)  # plus the API server's ports: what egress "to the outside" uses
+# plus the platform's API server ports: what egress "to the outside" uses (6443: kube-apiserver's default
+# secure port on self-managed clusters, where the in-cluster Service's 443 is translated to it)
+EXTERNAL_PORTS = (80, 443, 6443)
 API_SERVER_PORTS_UNKNOWN = (443, 6443)  # where an API server listens when the platform does not say
 
 
