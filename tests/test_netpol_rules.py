@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from infergate.core.loader import load_paths
 from infergate.lint import lint_documents
 from infergate.lint.platform import platform_from
@@ -380,3 +382,18 @@ def test_unpoliced_control_plane(tmp_path) -> None:
         + _NP.replace("NAME", "xds")
         + "spec: {podSelector: {matchLabels: {app: istiod}}, ingress: [{ports: [{port: 15012}]}]}\n")
     assert [f for f in _lint(tmp_path) if f.code in ("NP104", "NP110")] == []
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('metadata-server-cidrs = ["bogus"]', "lint.platform.metadata-server-cidrs: 'bogus' is not a CIDR"),
+    ('api-server-cidrs = "172.16.0.2/32"', "lint.platform.api-server-cidrs: must be a list"),
+    ("metadata-server-ports = [0]", "lint.platform.metadata-server-ports: 0 is not a port number"),
+])
+def test_bad_network_facts_are_config_errors(tmp_path, line: str, message: str) -> None:
+    """A typo in a fact is a config error, not a crash of every NP rule (E002)."""
+    from infergate.core.errors import ConfigError
+    from infergate.lint import load_config
+
+    (tmp_path / "lint.toml").write_text(f"[lint.platform]\n{line}\n")
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
+        load_config(tmp_path / "lint.toml")

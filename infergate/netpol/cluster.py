@@ -15,6 +15,7 @@ that no manifest declares but every flow question needs:
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,30 @@ class Cluster:
             self._evaluator = Evaluator(self.namespaces, self.endpoints, self.policies,
                                         self.facts["pod_cidrs"])
         return self._evaluator
+
+
+CIDR_FACTS = ("api_server_cidrs", "pod_cidrs", "model_download_cidrs", "model_download_except",
+              "metadata_server_cidrs")
+PORT_FACTS = ("api_server_ports", "metadata_server_ports")
+
+
+def fact_problem(key: str, value: Any) -> str | None:
+    """Why a NetworkPolicy platform fact (snake_case key) is unusable, or None: the config is checked with
+    this, so a typo is a config error instead of a crash of every NP rule."""
+    if key not in CIDR_FACTS + PORT_FACTS:
+        return None
+    if not isinstance(value, list | tuple):
+        return "must be a list"
+    for item in value:
+        if key in PORT_FACTS:
+            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 65535:
+                return f"{item!r} is not a port number"
+            continue
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            return f"{item!r} is not a CIDR"
+    return None
 
 
 def facts_from(platform: Any) -> dict[str, Any]:
