@@ -119,7 +119,7 @@ def _open_rules(cluster: Cluster, policy: Policy) -> Iterator[tuple[int, int | N
 
 def _non_public_selected(cluster: Cluster, policy: Policy) -> list[Endpoint]:
     ev = cluster.evaluator
-    selected = ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0))
+    selected = ev.selected(policy)
     return [e for e in (ev.endpoints[i] for i in iter_bits(selected & _real_pods(cluster)))
             if e.role not in PUBLIC_ROLES]
 
@@ -198,7 +198,7 @@ def np104(graph: Any) -> Iterator[Found]:
     # the output's pods, and istiod: the output's Istio runs it, and NP110 asks for policies selecting it
     real = _real_pods(cluster) | sum(1 << i for i, e in enumerate(ev.endpoints) if e.role == "istiod")
     for policy in cluster.policies:
-        if not ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0)) & real:
+        if not ev.selected(policy) & real:
             yield (policy.source, f"{policy.key} selects no pod the cluster runs (KServe- and Istio-created "
                    "pods included): its podSelector is wrong or it is left over", ("spec", "podSelector"))
 
@@ -284,16 +284,16 @@ def np107(graph: Any) -> Iterator[Found]:
     ev = cluster.evaluator
     models = sum(1 << i for i in _model_servers(cluster))
     for policy in cluster.policies:
-        selected = ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0)) & models
+        open_rules = [i for i, rule in enumerate(policy.egress) if _allow_all_egress(rule)]
+        selected = ev.selected(policy) & models if open_rules else 0
         if not selected:
             continue
         names = ", ".join(sorted({ev.endpoints[i].name for i in iter_bits(selected)}))
-        for i, rule in enumerate(policy.egress):
-            if _allow_all_egress(rule):
-                yield (policy.source, f"egress rule {i} of {policy.key} allows every destination on every "
-                       f"port to model server(s) {names}: they reach the API server, istiod and the node "
-                       "metadata server 169.254.169.254 (node credentials); allow DNS and the model download "
-                       "range only", ("spec", "egress", i))
+        for i in open_rules:
+            yield (policy.source, f"egress rule {i} of {policy.key} allows every destination on every port "
+                   f"to model server(s) {names}: they reach the API server, istiod and the node metadata "
+                   "server 169.254.169.254 (node credentials); allow DNS and the model download range only",
+                   ("spec", "egress", i))
 
 
 def _located_egress(found: dict[tuple[str, int], tuple[Policy, list[str]]], refs: tuple[RuleRef, ...],

@@ -176,6 +176,7 @@ class Evaluator:
                           for i, ep in enumerate(self.endpoints) if not ep.is_pod]
         self._blocks_memo: dict[frozenset[IPBlock], tuple[int, int]] = {}
         self.policies = [self._compile(p) for p in policies]
+        self._selected = {id(c.policy): c.selected for c in self.policies}
         self._in_pols: dict[int, list[_Compiled]] = {}
         self._eg_pols: dict[int, list[_Compiled]] = {}
         self.ingress_isolated = 0
@@ -240,6 +241,13 @@ class Evaluator:
             else:
                 bits &= ~self._has_key.get(req.key, 0)
         return bits
+
+    def selected(self, policy: Policy) -> int:
+        """The pods a policy selects (computed once when compiling it)."""
+        found = self._selected.get(id(policy))
+        if found is None:  # not one of the evaluator's policies
+            found = self.select_pods(policy.pod_selector, self.ns_members.get(policy.namespace, 0))
+        return found
 
     def select_namespaces(self, selector: LabelSelector) -> int:
         """Pods of the namespaces the selector matches (memoized: policies repeat the same few selectors)."""
