@@ -1,11 +1,13 @@
-"""NP101-NP106 as plain functions over the lint graph: (object, message, JSON path) per finding.
+"""NP100-NP110 as plain functions over the lint graph: (object, message, JSON path) per finding.
 
 policies/netpol.py registers them as lint rules. All of them are silent for a cluster without any
 NetworkPolicy (a repository that does not manage isolation at all); once one exists, every namespace
 that runs workloads of the output is held to the security model. NP101 skips a namespace whose only pods
 are Istio's gateway pods when the output neither declares it nor puts a policy in it (the gateway
 install's namespace, e.g. KServe's ``opendatahub``). Findings land on the policy to change when there is
-one, otherwise on the namespace (or the first workload running in it).
+one, otherwise on the namespace (or the first workload running in it; NP110: the ``Istio`` object).
+Rules do not report what another rule reports: NP106 skips NP102's rules, NP108/NP109 skip NP107's, and
+rules about one side of a flow skip pods whose side is not isolated at all (NP101's).
 """
 
 from __future__ import annotations
