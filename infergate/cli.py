@@ -241,7 +241,11 @@ def explain(code: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "mermaid"]), default="table")
 @reports_errors
 def flows(path: Path, fmt: str) -> None:
-    """Show who can talk to whom on which port (NetworkPolicy reachability)."""
+    """Show who can talk to whom on which port (NetworkPolicy reachability).
+
+    A cell is allowed (every pod pair), partial (some pairs, or some addresses of a pair: an ipBlock over
+    part of a range; PAIRS then says '+N partly') or denied.
+    """
     from infergate.netpol.command import run_flows
 
     click.echo(run_flows(path, fmt), nl=False)

@@ -22,11 +22,11 @@ from infergate.core.graph import (
     K8sObject,
     as_dict,
     as_list,
-    selector_matches,
 )
 
 GW_SPEC = "https://gateway-api.sigs.k8s.io/reference/spec/"
 SEED = "the reference deployment's gateway requirements"
+_EVERY_NAMESPACE: dict[str, Any] = {}  # a missing selector selects every namespace (one object: cached once)
 
 
 def route_admitted(graph: Graph, gw: K8sObject, listener: dict[str, Any], route: K8sObject) -> bool:
@@ -48,7 +48,8 @@ def route_admitted(graph: Graph, gw: K8sObject, listener: dict[str, Any], route:
     if mode == "Selector":
         info = graph.namespaces.get(route.namespace or "default")
         labels = info.labels if info else {"kubernetes.io/metadata.name": route.namespace or "default"}
-        return selector_matches(as_dict(namespaces.get("selector")), labels)
+        selector = namespaces.get("selector")
+        return graph.selector_matches(selector if isinstance(selector, dict) else _EVERY_NAMESPACE, labels)
     return False
 
 

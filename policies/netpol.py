@@ -2,8 +2,8 @@
 
 The evaluator (infergate/netpol) decides every flow between the pods the cluster will run (including the
 ones KServe and Istio create) and the platform's endpoints (DNS, API server, internet); the security model
-(policies/data/security-model.yaml) says which flows must work and which must not. SEED-FACTS (c) lists the
-three mistakes of the reference deployment these rules were written against.
+(policies/data/security-model.yaml) says which flows must work and which must not. The rules were written
+against the reference deployment's three NetworkPolicy mistakes (README, "What infergate fixes", rows 4-6).
 """
 
 from __future__ import annotations
@@ -168,12 +168,16 @@ GOOD = _example()
     "invalid-networkpolicy",
     Severity.ERROR,
     summary="a NetworkPolicy the API server would reject (so its isolation cannot be evaluated)",
-    rationale="An unknown selector operator, In/NotIn without values, an ipBlock mixed with selectors or a "
-    "named port with endPort is rejected at apply time: Argo CD shows a failed sync and the namespace runs "
-    "without the isolation the file promises. The reachability rules skip such a policy, so this rule makes "
-    "the gap visible.",
-    links=(NP_DOCS,),
-    fix="Fix the field named in the message (operators are In, NotIn, Exists, DoesNotExist).",
+    rationale="The checks are the API server's own (ValidateNetworkPolicySpec and what it calls in "
+    "kubernetes pkg/apis/networking/validation): an unknown selector operator, In/NotIn without values, a "
+    "bad label key or value, a peer with no field set (`podSelector: null` is unset) or an ipBlock next to "
+    "a selector, a CIDR without prefix length, an `except` not strictly inside its `cidr`, a bad port name "
+    '(`port: "8080"` is a name, and names need a letter), endPort without a numeric port. Such a policy is '
+    "rejected at apply time: Argo CD shows a failed sync and the namespace runs without the isolation the "
+    "file promises. The reachability rules skip it, so this rule makes the gap visible.",
+    links=(NP_DOCS, "https://kubernetes.io/docs/reference/kubernetes-api/policy-resources/network-policy-v1/"),
+    fix="Fix the field named in the message (operators are In, NotIn, Exists, DoesNotExist; port numbers "
+    "are not quoted; CIDRs carry a prefix length).",
     bad=(
         _example(
             extra="""\
@@ -186,6 +190,18 @@ spec:
     - {key: app, operator: Equals, values: [vllm]}  # <-
   policyTypes: [Ingress]"""
         ),
+        _example(
+            extra="""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: metrics, namespace: demo}
+spec:
+  podSelector: {matchLabels: {app: vllm}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {app: epp}}}]
+    ports: [{port: "8000"}]  # <-"""
+        ),
     ),
     good=(GOOD,),
 )
@@ -197,12 +213,16 @@ def np100(graph: Graph) -> Iterator[Hit]:
     "NP101",
     "no-default-deny",
     Severity.ERROR,
-    summary="a namespace running workloads has no default-deny NetworkPolicy for Ingress and Egress",
-    rationale="Without a policy selecting every pod (`podSelector: {}`) for both directions with no rules, "
-    "every pod nobody thought of - the ones KServe and Istio create, a debug pod, a new controller - is "
-    "open both ways. Allow rules only mean something on top of a default deny (SEED-FACTS (d) 1). Checked "
-    "once the output has any NetworkPolicy at all; a namespace holding only Istio's gateway pods that the "
-    "output neither declares nor puts a policy in is left to the gateway's installer.",
+    summary="a namespace running workloads leaves some pod not isolated for Ingress or Egress (no default "
+    "deny)",
+    rationale="A pod no policy selects for a direction is open that way: every pod nobody thought of - the "
+    "ones KServe and Istio create, a debug pod, a new controller - unless a policy selecting every pod "
+    "(`podSelector: {}`) isolates the namespace for both directions. Allow rules only mean something on top "
+    "of that. Isolation is computed, not read from the wording: a `podSelector: {}` "
+    "policy with both policyTypes isolates every pod even if it has rules (the flow rules judge those), and "
+    "the finding names the pods left open (a workload, or 'any other pod'). Checked once the output has any "
+    "NetworkPolicy at all; a namespace holding only Istio's gateway pods that the output neither declares "
+    "nor puts a policy in is left to the gateway's installer.",
     links=(NP_DOCS + "#default-deny-all-ingress-and-all-egress-traffic",),
     fix="Add `podSelector: {}` with `policyTypes: [Ingress, Egress]` and no rules to the namespace, then "
     "allow exactly the flows of the security model.",
@@ -267,7 +287,9 @@ spec:
     rationale="Selectors match pods, never addresses: `namespaceSelector: {}` on 443 does not reach Hugging "
     "Face, and a managed API server (GKE) is not a pod, so `podSelector: {component: apiserver}` matches "
     "nothing. The reference deployment's model download failed with `Name or service not known` / "
-    '`Cannot resolve URL for hf:...` and was "fixed" with allow-all egress.',
+    '`Cannot resolve URL for hf:...` and was "fixed" with allow-all egress. Ports checked: 80, 443, 6443 '
+    "(kube-apiserver's port on self-managed clusters: NetworkPolicy sees the endpoint's port, not the "
+    "`kubernetes` Service's 443) and the platform's API server ports.",
     links=(NP_DOCS + "#networkpolicy-resource",),
     fix="Use an `ipBlock` (the API server's CIDR; `0.0.0.0/0` with the cluster's ranges in `except` for "
     "downloads); keep selectors for in-cluster peers.",
@@ -277,6 +299,19 @@ spec:
             extra=_VLLM_EGRESS.replace(
                 "PEER", "namespaceSelector: {}\n      podSelector: {matchLabels: {component: apiserver}}"
             )
+        ),
+        _example(
+            extra="""\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: epp-api-server, namespace: demo}
+spec:
+  podSelector: {matchLabels: {app: epp}}
+  policyTypes: [Egress]
+  egress:
+  - to:  # <-
+    - podSelector: {matchLabels: {component: kube-apiserver}}
+    ports: [{port: 6443}]"""
         ),
     ),
     good=(
@@ -324,7 +359,8 @@ def np104(graph: Graph) -> Iterator[Hit]:
     "server, DNS, model download)",
     rationale=f"The flows in `{MODEL}` are what serving needs. The reference deployment's default deny also "
     "covered the endpoint picker and nothing allowed the gateway to reach its gRPC port 9002: the "
-    "InferencePool's `failureMode: FailOpen` hid it and requests were routed without scheduling. The "
+    "InferencePool's `failureMode: FailOpen` hid it and requests were routed without scheduling. A flow "
+    "allowed for some addresses only (an ipBlock over part of the download range) is not allowed. The "
     "finding lands on the policy that should allow the flow (or the default deny isolating it).",
     links=(NP_DOCS,),
     fix="Add an allow rule for the flow named in the message (source and destination, port, protocol); "
@@ -349,7 +385,9 @@ def np105(graph: Graph) -> Iterator[Hit]:
     "server, anything but the gateway->EPP gRPC)",
     rationale=f"`{MODEL}` forbids lateral movement: only the gateway and the endpoint picker talk to vLLM, "
     "model servers do not talk to each other, and only the gateway may use the endpoint picker's ext_proc "
-    "port (whoever can, can steer traffic). The finding lands on the ingress rule that admits the flow.",
+    "port (whoever can, can steer traffic). A flow open for some addresses only (an ipBlock over part of "
+    "the pod CIDR admits some pods, unpredictably) counts as open. The finding lands on the ingress rule "
+    "that admits the flow.",
     links=(NP_DOCS,),
     fix="Narrow the rule's `from` to the gateway's namespace and pods (and the endpoint picker's pods).",
     bad=(
@@ -365,3 +403,159 @@ def np105(graph: Graph) -> Iterator[Hit]:
 )
 def np106(graph: Graph) -> Iterator[Hit]:
     yield from _hits(checks.np106(graph))
+
+
+_DOWNLOAD_BLOCK = "ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}"
+
+
+@rule(
+    "NP107",
+    "model-server-allow-all-egress",
+    Severity.ERROR,
+    summary="a model server's egress allows every destination on every port",
+    rationale="`egress: [{}]` (or a rule without `to` on every port) is how the reference deployment "
+    '"fixed" its failing model download. From vLLM it reaches the Kubernetes API server, istiod and the node '
+    "metadata server 169.254.169.254, which hands out the node's cloud credentials: one prompt-injection or "
+    "deserialization bug in the model server becomes a cluster compromise.",
+    links=(NP_DOCS + "#allow-all-egress-traffic", "https://cloud.google.com/kubernetes-engine/docs/how-to/"
+           "protecting-cluster-metadata"),
+    fix="Allow DNS and the model download range only: `ipBlock: {cidr: 0.0.0.0/0, except: [<cluster "
+    "ranges>, 169.254.0.0/16, <API server>]}` on 443.",
+    bad=(
+        _example(
+            extra=_VLLM_EGRESS.replace("  - to:  # <-\n    - PEER\n    ports: [{protocol: TCP, port: 443}]\n",
+                                       "  - {}  # <-\n")
+        ),
+        _example(
+            extra=_VLLM_EGRESS.replace("  - to:  # <-\n    - PEER\n    ports: [{protocol: TCP, port: 443}]\n",
+                                       "  - ports: [{port: 1, endPort: 65535}]  # <-\n")
+        ),
+    ),
+    good=(
+        _example(extra=_VLLM_EGRESS.replace("  # <-", "").replace(
+            "PEER", _DOWNLOAD_BLOCK.replace("]}", ", 169.254.0.0/16]}"))),
+    ),
+)
+def np107(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np107(graph))
+
+
+@rule(
+    "NP108",
+    "model-server-reaches-metadata-server",
+    Severity.ERROR,
+    summary="a model server's egress reaches the node metadata server (169.254.169.254)",
+    rationale="An ipBlock of `0.0.0.0/0` minus the cluster's private ranges still contains 169.254.169.254, "
+    "the cloud metadata server. On port 80 it answers with the node's service account token (GCE, EKS "
+    "without IMDSv2 hop limits, AKS): a compromised model server steals the node's credentials. The model "
+    "download needs 443 to the model hub only. The address is the platform fact `metadata-server-cidrs`.",
+    links=("https://cloud.google.com/kubernetes-engine/docs/how-to/protecting-cluster-metadata",
+           NP_DOCS + "#networkpolicy-resource"),
+    fix="Add `169.254.0.0/16` to the ipBlock's `except` (and keep egress to port 443).",
+    bad=(
+        _example(
+            extra=_VLLM_EGRESS.replace("PEER", _DOWNLOAD_BLOCK).replace(
+                "ports: [{protocol: TCP, port: 443}]", "ports: [{port: 443}, {port: 80}]")
+        ),
+    ),
+    good=(
+        _example(
+            extra=_VLLM_EGRESS.replace("  # <-", "").replace(
+                "PEER", _DOWNLOAD_BLOCK.replace("]}", ", 169.254.0.0/16]}")).replace(
+                "ports: [{protocol: TCP, port: 443}]", "ports: [{port: 443}, {port: 80}]")
+        ),
+    ),
+)
+def np108(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np108(graph))
+
+
+@rule(
+    "NP109",
+    "model-server-reaches-api-server",
+    Severity.ERROR,
+    summary="a model server's egress reaches the Kubernetes API server",
+    rationale="vLLM needs no Kubernetes API; the endpoint picker does. An egress ipBlock that contains the "
+    "API server's address (platform fact `api-server-cidrs`; when unknown, a block admitting every address "
+    "on 443/6443) lets a compromised model server probe the API with its service account token and any "
+    "mounted credentials. GKE's public endpoint is inside `0.0.0.0/0` minus the private ranges.",
+    links=(NP_DOCS + "#networkpolicy-resource",
+           "https://kubernetes.io/docs/concepts/security/rbac-good-practices/"),
+    fix="Put the API server's CIDR in the download rule's `except` (and keep egress to the API server on the "
+    "endpoint picker's policy only).",
+    bad=(_example(extra=_VLLM_EGRESS.replace("PEER", "ipBlock: {cidr: 0.0.0.0/0}")),),
+    good=(_example(extra=_VLLM_EGRESS.replace("  # <-", "").replace("PEER", _DOWNLOAD_BLOCK)),),
+)
+def np109(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np109(graph))
+
+
+_ISTIO = """\
+# file: mesh.yaml
+apiVersion: sailoperator.io/v1
+kind: Istio
+metadata: {name: default}
+spec:
+  version: v1.26.6
+  namespace: istio-system
+"""
+
+_GATEWAY_TO_ISTIOD = """\
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: istio-system}}
+      podSelector: {matchLabels: {app: istiod}}
+    ports: [{port: 15012}]
+"""
+
+_ISTIOD_POLICIES = (
+    "# file: istio-system-policies.yaml\n"
+    + _DENY.replace("NS", "istio-system")
+    + """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: istiod, namespace: istio-system}
+spec:
+  podSelector: {matchLabels: {app: istiod}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from: [{namespaceSelector: {}}]  # the mesh's proxies: xDS
+    ports: [{port: 15010}, {port: 15012}]
+  - from: [{ipBlock: {cidr: 172.16.0.2/32}}]  # the API server calls the webhook
+    ports: [{port: 15017}]
+  egress:
+  - to: [{ipBlock: {cidr: 172.16.0.2/32}}]  # the API server
+    ports: [{port: 443}]
+"""
+)
+
+
+def _with_istio(extra: str = "") -> str:
+    """The example stack with a sail-operator Istio (istiod in istio-system) the gateway talks xDS to."""
+    text = _example() + _ISTIO + extra
+    # the gateway's egress rule to the endpoint picker (the EPP's own ingress rule has other labels)
+    anchor = "      podSelector: {matchLabels: {app: epp}}\n    ports: [{port: 9002}]\n"
+    assert text.count(anchor) == 1
+    return text.replace(anchor, anchor + _GATEWAY_TO_ISTIOD)
+
+
+@rule(
+    "NP110",
+    "unpoliced-control-plane",
+    Severity.WARNING,
+    summary="the mesh control plane (istiod) runs in a namespace no NetworkPolicy isolates",
+    rationale="With the workloads isolated, istiod is the open door left: every pod (and the internet, where "
+    "a route exists) reaches its xDS ports, where it hands out certificates and configuration, its injection "
+    "webhook and its debug/monitoring port; `infergate flows` shows internet -> istiod allowed. The control "
+    "plane the output installs (a sail-operator `Istio`) is the output's to isolate; a warning, since a "
+    "platform team may isolate that namespace from another repository (suppress on the `Istio` object with "
+    "the reason then).",
+    links=("https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio",
+           NP_DOCS + "#default-deny-all-ingress-and-all-egress-traffic"),
+    fix="Add a default deny in the control plane's namespace, then allow the mesh's pods to 15010/15012, the "
+    "API server to the webhook (15017), your scraper to 15014, and istiod's egress to the API server.",
+    bad=(_with_istio().replace("  namespace: istio-system\n", "  namespace: istio-system  # <-\n"),),
+    good=(_with_istio(_ISTIOD_POLICIES),),
+)
+def np110(graph: Graph) -> Iterator[Hit]:
+    yield from _hits(checks.np110(graph))

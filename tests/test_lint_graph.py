@@ -136,6 +136,23 @@ def test_selector_semantics() -> None:
                              "matchExpressions": [{"key": "tier", "operator": "Exists"}]}, labels)
 
 
+def test_graph_selector_matches_like_selector_matches_and_survives_junk() -> None:
+    """The per-run compiled selectors give the module function's answers; junk matches nothing, no crash."""
+    g = graph_of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n")
+    labels = {"app": "vllm", "tier": "model", "n": "1"}
+    selectors = [{}, {"app": "vllm"}, {"n": 1}, {"matchLabels": {"app": "epp"}},
+                 {"matchExpressions": [{"key": "app", "operator": "In", "values": ["vllm", 2]}]},
+                 {"matchExpressions": [{"key": "n", "operator": "In", "values": [1]}]},
+                 {"matchExpressions": [{"key": "tier", "operator": "NotIn", "values": ["model"]}]},
+                 {"matchExpressions": ["junk"]}, {"matchExpressions": [{"key": "app", "operator": "Bogus"}]},
+                 {"matchExpressions": [{"key": ["unhashable"], "operator": "DoesNotExist"}]}]
+    for selector in selectors:
+        for _ in range(2):  # the second call answers from the cache
+            assert g.selector_matches(selector, labels) == selector_matches(selector, labels), selector
+    assert g.selector_matches(selectors[-1], labels)  # a key that is no string names no label
+    assert not g.selector_matches(None, labels)
+
+
 def test_duplicates_and_lookup_by_group() -> None:
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n"
     g = graph_of(cm + "---\n" + cm)

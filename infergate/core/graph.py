@@ -2,7 +2,7 @@
 
 Besides the objects in Git, rules must see the pods the cluster will run: pods of workload controllers in
 the output, the model-server (and, in managed router mode, EPP) pods KServe creates for each
-``LLMInferenceService`` (labels and ports as in SEED-FACTS b.1), and the gateway pods Istio creates for each
+``LLMInferenceService`` (labels and ports as KServe sets them), and the gateway pods Istio creates for each
 ``Gateway``. Those are ``PodModel``s. Objects KServe creates in managed mode (pool, EPP Service, route,
 workload Service) are *virtual* objects: lookups resolve them, but rules only iterate the real ones.
 
@@ -56,7 +56,7 @@ KSERVE_GROUP = "serving.kserve.io"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 POOL_GROUPS = ("inference.networking.x-k8s.io", "inference.networking.k8s.io")
 
-# What KServe (ODH release-v0.15 presets, SEED-FACTS b.1/b.3) puts on the pods it creates.
+# What KServe (ODH release-v0.15 presets) puts on the pods it creates.
 KSERVE_WORKLOAD_LABELS = {
     "app.kubernetes.io/component": "llminferenceservice-workload",
     "app.kubernetes.io/part-of": "llminferenceservice",
@@ -220,35 +220,66 @@ def str_map(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
-def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """Kubernetes label selector semantics (matchLabels + matchExpressions, or a plain map).
+_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
-    ``None`` matches nothing; an empty selector matches everything (as in NetworkPolicy/Service).
-    """
-    if selector is None:
-        return False
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """A label selector with its values stringified once (rules test one selector against many objects)."""
+
+    labels: tuple[tuple[Any, str], ...] = ()
+    expressions: tuple[tuple[Any, str, frozenset[str]], ...] = ()
+    never: bool = False  # a malformed expression (or selector): matches nothing
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.never:
+            return False
+        for key, value in self.labels:
+            if labels.get(key) != value:
+                return False
+        for key, op, values in self.expressions:
+            present = key in labels
+            if (
+                (op == "In" and (not present or labels[key] not in values))
+                or (op == "NotIn" and present and labels[key] in values)
+                or (op == "Exists" and not present)
+                or (op == "DoesNotExist" and present)
+            ):
+                return False
+        return True
+
+
+def compile_selector(selector: Mapping[str, Any]) -> Selector:
+    """matchLabels + matchExpressions, or a plain map; see ``selector_matches``."""
+    if not isinstance(selector, Mapping):
+        return Selector(never=True)
     if "matchLabels" in selector or "matchExpressions" in selector:
         match_labels = as_dict(selector.get("matchLabels"))
         expressions = as_list(selector.get("matchExpressions"))
     else:
         match_labels, expressions = dict(selector), []
-    for key, value in match_labels.items():
-        if labels.get(key) != str(value):
-            return False
+    compiled = []
     for expr in expressions:
-        if not isinstance(expr, dict):
-            return False
-        key, op, values = expr.get("key"), expr.get("operator"), [str(v) for v in as_list(expr.get("values"))]
-        present = key in labels
-        if (
-            (op == "In" and (not present or labels[key] not in values))
-            or (op == "NotIn" and present and labels[key] in values)
-            or (op == "Exists" and not present)
-            or (op == "DoesNotExist" and present)
-            or op not in ("In", "NotIn", "Exists", "DoesNotExist")
-        ):
-            return False
-    return True
+        if not isinstance(expr, dict) or expr.get("operator") not in _OPERATORS:
+            return Selector(never=True)
+        key = expr.get("key")
+        try:
+            hash(key)
+        except TypeError:
+            key = None  # an unhashable key names no label
+        compiled.append((key, expr["operator"], frozenset(str(v) for v in as_list(expr.get("values")))))
+    return Selector(tuple((k, str(v)) for k, v in match_labels.items()), tuple(compiled))
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """Kubernetes label selector semantics (matchLabels + matchExpressions, or a plain map).
+
+    ``None`` matches nothing; an empty selector matches everything (as in NetworkPolicy/Service). Rules
+    that test one selector against many objects use ``Graph.selector_matches`` (compiled once per run).
+    """
+    if selector is None:
+        return False
+    return compile_selector(selector).matches(labels)
 
 
 def _ports(raw: Any) -> list[Port]:
@@ -341,6 +372,8 @@ class Graph:
         self._pods_by_ns_label: dict[tuple[str, str, str], list[PodModel]] = defaultdict(list)
         self.namespaces: dict[str, NamespaceInfo] = {}
         self.cache: dict[str, Any] = {}  # per-run memo for rule helpers (e.g. object -> Argo CD Application)
+        # id(selector) -> (selector, compiled): the selector is kept so its id cannot be reused in this run
+        self._selectors: dict[int, tuple[Any, Selector]] = {}
         for doc in documents:
             obj = self._object(doc)
             if obj is None:
@@ -569,7 +602,7 @@ class Graph:
                 kind="LLMInferenceService",
             )
         )
-        # the workload Service KServe always creates (appProtocol https is hard-coded, SEED-FACTS b.1)
+        # the workload Service KServe always creates (appProtocol https is hard-coded)
         self.add_virtual(
             svc,
             {
@@ -758,6 +791,17 @@ class Graph:
             },
         )
 
+    # ---- selectors -----------------------------------------------------------------------------------
+    def selector_matches(self, selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+        """``selector_matches`` with the selector compiled once per run (a Gateway's namespace selector is
+        tested for every route; its values were stringified again each time)."""
+        if selector is None:
+            return False
+        entry = self._selectors.get(id(selector))
+        if entry is None or entry[0] is not selector:
+            entry = self._selectors[id(selector)] = (selector, compile_selector(selector))
+        return entry[1].matches(labels)
+
     # ---- pod queries ---------------------------------------------------------------------------------
     def pods_in(self, namespace: str) -> list[PodModel]:
         return self._pods_by_ns.get(namespace, [])
@@ -784,7 +828,7 @@ class Graph:
         return [
             p
             for p in candidates
-            if (namespace is None or p.namespace == namespace) and selector_matches(selector, p.labels)
+            if (namespace is None or p.namespace == namespace) and self.selector_matches(selector, p.labels)
         ]
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from infergate.core.errors import ConfigError
 from infergate.core.findings import Severity
 from infergate.lint.platform import Platform, platform_from
+from infergate.netpol.cluster import fact_problem
 
 _KEYS = {"select", "ignore", "exclude", "fail-on", "strict-images", "severity", "platform"}
 
@@ -71,6 +72,10 @@ def config_from_table(table: dict[str, Any], file: str) -> LintConfig:
     platform_table = table.get("platform", {})
     if not isinstance(platform_table, dict):
         raise ConfigError("lint.platform must be a table", file=file)
+    for key, value in platform_table.items():
+        problem = fact_problem(str(key).replace("-", "_"), value)
+        if problem:
+            raise ConfigError(f"lint.platform.{key}: {problem}", file=file)
     platform = platform_from(platform_table, f"config {file}")
     if "strict-images" in table:
         platform = platform_from({"strict_images": bool(table["strict-images"])}, platform.source, platform)

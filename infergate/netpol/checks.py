@@ -1,11 +1,13 @@
-"""NP101-NP106 as plain functions over the lint graph: (object, message, JSON path) per finding.
+"""NP100-NP110 as plain functions over the lint graph: (object, message, JSON path) per finding.
 
 policies/netpol.py registers them as lint rules. All of them are silent for a cluster without any
 NetworkPolicy (a repository that does not manage isolation at all); once one exists, every namespace
 that runs workloads of the output is held to the security model. NP101 skips a namespace whose only pods
 are Istio's gateway pods when the output neither declares it nor puts a policy in it (the gateway
 install's namespace, e.g. KServe's ``opendatahub``). Findings land on the policy to change when there is
-one, otherwise on the namespace (or the first workload running in it).
+one, otherwise on the namespace (or the first workload running in it; NP110: the ``Istio`` object).
+Rules do not report what another rule reports: NP106 skips NP102's rules, NP108/NP109 skip NP107's, and
+rules about one side of a flow skip pods whose side is not isolated at all (NP101's).
 """
 
 from __future__ import annotations
@@ -13,16 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from infergate.netpol.addresses import address_set, to_networks
 from infergate.netpol.cluster import Cluster, build_cluster
-from infergate.netpol.evaluate import RuleRef, iter_bits
+from infergate.netpol.evaluate import DENIED, PARTIAL, RuleRef, iter_bits
 from infergate.netpol.flows import Violation, forbidden_violations, required_violations
 from infergate.netpol.model import Endpoint
-from infergate.netpol.policy import EGRESS, INGRESS, Peer, Policy, Rule
+from infergate.netpol.policy import EGRESS, INGRESS, Policy, Rule
 from infergate.netpol.security_model import security_model
 
 Found = tuple[Any, str, tuple[str | int, ...]]  # (K8sObject, message, path)
 PUBLIC_ROLES = ("gateway",)  # workloads meant to be reached from anywhere
-EXTERNAL_PORTS = (80, 443)  # plus the API server's ports: what egress "to the outside" uses
+# plus the platform's API server ports: what egress "to the outside" uses (6443: kube-apiserver's default
+# secure port on self-managed clusters, where the in-cluster Service's 443 is translated to it)
+EXTERNAL_PORTS = (80, 443, 6443)
+API_SERVER_PORTS_UNKNOWN = (443, 6443)  # where an API server listens when the platform does not say
 
 
 def cluster_for(graph: Any) -> Cluster | None:
@@ -32,66 +38,90 @@ def cluster_for(graph: Any) -> Cluster | None:
     return graph.cache["netpol.cluster"]
 
 
-def _workloads(cluster: Cluster) -> list[Endpoint]:
-    return [e for e in cluster.endpoints if e.is_pod and not e.synthetic]
-
-
 def np100(graph: Any) -> Iterator[Found]:
     cluster = cluster_for(graph)
     for bad in cluster.bad_policies if cluster else ():
         yield bad.source, f"invalid NetworkPolicy: {bad.message}; its isolation was not evaluated", bad.path
 
 
-def _is_default_deny(policy: Policy, direction: str) -> bool:
-    return policy.pod_selector.is_empty and direction in policy.types and not policy.rules(direction)
-
-
 def np101(graph: Any) -> Iterator[Found]:
+    """Namespaces running workloads where some pod is not isolated in a direction.
+
+    Isolation is effective, not worded: a policy selecting a pod for a direction isolates it whatever its
+    rules say (``podSelector: {}`` with both policyTypes and allow rules still isolates every pod). The pods
+    are the workloads and the namespace's "any other pod" probe (a debug pod, a new controller).
+    """
     cluster = cluster_for(graph)
     if cluster is None:
         return
+    ev = cluster.evaluator
     by_ns: dict[str, list[Endpoint]] = {}
-    for ep in _workloads(cluster):
-        by_ns.setdefault(ep.namespace or "", []).append(ep)
+    probes: dict[str, int] = {}
+    for i, ep in enumerate(ev.endpoints):
+        if ep.is_pod and not ep.synthetic:
+            by_ns.setdefault(ep.namespace or "", []).append(ep)
+        elif ep.role == "any-pod":
+            probes[ep.namespace or ""] = i
+    policed = {p.namespace for p in cluster.policies}
     for ns, pods in sorted(by_ns.items()):
-        policies = [p for p in cluster.policies if p.namespace == ns]
-        declared = graph.get("Namespace", None, ns, "") is not None
-        if not (declared or policies or any((p.attrs or {}).get("origin") != "istio" for p in pods)):
+        declared = graph.get("Namespace", None, ns, "")
+        if declared is None and ns not in policed \
+                and all((p.attrs or {}).get("origin") == "istio" for p in pods):
             # only Istio's gateway pods, in a namespace the output neither declares nor isolates: the
             # gateway install owns it (reported to the lead: dist/ should isolate it too)
             continue
-        missing = [d for d in (INGRESS, EGRESS) if not any(_is_default_deny(p, d) for p in policies)]
+        members = ev.ns_members.get(ns, 0) & ev.real_pods
+        if ns in probes:
+            members |= 1 << probes[ns]
+        open_bits = 0
+        missing = []
+        for direction, isolated in ((INGRESS, ev.ingress_isolated), (EGRESS, ev.egress_isolated)):
+            if members & ~isolated:
+                missing.append(direction)
+                open_bits |= members & ~isolated
         if not missing:
             continue
-        target = graph.get("Namespace", None, ns, "")
+        target = declared
         if target is None:
             target = sorted((p.source for p in pods), key=lambda o: (o.doc.file, o.doc.line))[0]
         names = ", ".join(sorted({p.name for p in pods}))
-        yield (target, f"namespace {ns} runs workloads ({names}) without a default-deny NetworkPolicy for "
-               f"{' and '.join(missing)} (podSelector: {{}}, policyTypes: [Ingress, Egress], no rules)",
+        shown = sorted({"any other pod" if ev.endpoints[i].role == "any-pod" else ev.endpoints[i].name
+                        for i in iter_bits(open_bits)})
+        yield (target, f"namespace {ns} runs workloads ({names}) but no NetworkPolicy isolates "
+               f"{', '.join(shown)} for {' and '.join(missing)}: add a default deny (podSelector: {{}}, "
+               "policyTypes: [Ingress, Egress]) and allow the flows of the security model on top",
                ("metadata",))
 
 
-def _admits_every_pod(cluster: Cluster, peer: Peer) -> bool:
-    if peer.ip_block is not None:
-        return bool(cluster.evaluator.peer_bits(peer, "") & cluster.evaluator.pods == cluster.evaluator.pods)
-    return peer.is_every_pod
+def _covers_pods(cluster: Cluster, bits: int) -> bool:
+    pods = cluster.evaluator.pods
+    return bits & pods == pods
 
 
 def _open_rules(cluster: Cluster, policy: Policy) -> Iterator[tuple[int, int | None]]:
-    """(rule index, peer index or None) of ingress rules/peers admitting every pod of every namespace."""
+    """(rule index, peer index or None) of ingress rules/peers admitting every pod of every namespace.
+
+    ipBlocks count together (their union covers the pod CIDR, e.g. 10.0.0.0/9 + 10.128.0.0/9): the
+    finding then lands on the rule's first ipBlock.
+    """
+    ev = cluster.evaluator
     for i, rule in enumerate(policy.ingress):
         if rule.peers is None:
             yield i, None
             continue
-        for j, peer in enumerate(rule.peers):
-            if _admits_every_pod(cluster, peer):
-                yield i, j
+        found = [j for j, peer in enumerate(rule.peers) if peer.is_every_pod
+                 or (peer.ip_block is not None and _covers_pods(cluster, ev.peer_bits(peer, "")))]
+        blocks = [j for j, peer in enumerate(rule.peers) if peer.ip_block is not None]
+        if not found and blocks and _covers_pods(cluster, ev.rule_reach(Rule(
+                tuple(rule.peers[j] for j in blocks), None), policy.namespace)[0]):
+            found = blocks[:1]
+        for j in found:
+            yield i, j
 
 
 def _non_public_selected(cluster: Cluster, policy: Policy) -> list[Endpoint]:
     ev = cluster.evaluator
-    selected = ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0))
+    selected = ev.selected(policy)
     return [e for e in (ev.endpoints[i] for i in iter_bits(selected & _real_pods(cluster)))
             if e.role not in PUBLIC_ROLES]
 
@@ -167,9 +197,10 @@ def np104(graph: Any) -> Iterator[Found]:
     if cluster is None:
         return
     ev = cluster.evaluator
-    real = _real_pods(cluster)
+    # the output's pods, and istiod: the output's Istio runs it, and NP110 asks for policies selecting it
+    real = _real_pods(cluster) | sum(1 << i for i, e in enumerate(ev.endpoints) if e.role == "istiod")
     for policy in cluster.policies:
-        if not ev.select_pods(policy.pod_selector, ev.ns_members.get(policy.namespace, 0)) & real:
+        if not ev.selected(policy) & real:
             yield (policy.source, f"{policy.key} selects no pod the cluster runs (KServe- and Istio-created "
                    "pods included): its podSelector is wrong or it is left over", ("spec", "podSelector"))
 
@@ -232,4 +263,125 @@ def np106(graph: Any) -> Iterator[Found]:
     yield from _group(located())
 
 
-__all__ = ["Rule", "cluster_for", "np100", "np101", "np102", "np103", "np104", "np105", "np106"]
+# --- model servers' egress, and the control plane ------------------------------------------------------
+def _model_servers(cluster: Cluster) -> list[int]:
+    ev = cluster.evaluator
+    return [i for i in iter_bits(ev.real_pods) if ev.endpoints[i].role == "model-server"]
+
+
+def _every_port(rule: Rule) -> bool:
+    """No ports, or every TCP port (a port entry without port, or 1-65535)."""
+    return rule.ports is None or any(
+        p.protocol == "TCP" and (p.port is None or (p.port == 1 and p.end_port == 65535)) for p in rule.ports)
+
+
+def _allow_all_egress(rule: Rule) -> bool:
+    return rule.peers is None and _every_port(rule)
+
+
+def np107(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    models = sum(1 << i for i in _model_servers(cluster))
+    for policy in cluster.policies:
+        open_rules = [i for i, rule in enumerate(policy.egress) if _allow_all_egress(rule)]
+        selected = ev.selected(policy) & models if open_rules else 0
+        if not selected:
+            continue
+        names = ", ".join(sorted({ev.endpoints[i].name for i in iter_bits(selected)}))
+        for i in open_rules:
+            yield (policy.source, f"egress rule {i} of {policy.key} allows every destination on every port "
+                   f"to model server(s) {names}: they reach the API server, istiod and the node metadata "
+                   "server 169.254.169.254 (node credentials); allow DNS and the model download range only",
+                   ("spec", "egress", i))
+
+
+def _located_egress(found: dict[tuple[str, int], tuple[Policy, list[str]]], refs: tuple[RuleRef, ...],
+                    model: Endpoint) -> None:
+    """Record ``model`` under each admitting rule that NP107 does not already report."""
+    for ref in refs:
+        if not _allow_all_egress(ref.policy.egress[ref.index]):
+            found.setdefault((ref.policy.key, ref.index), (ref.policy, []))[1].append(model.name)
+
+
+def _egress_findings(found: dict[tuple[str, int], tuple[Policy, list[str]]], what: str) -> Iterator[Found]:
+    for (key, index), (policy, names) in sorted(found.items()):
+        yield (policy.source, f"egress rule {index} of {key} lets model server(s) "
+               f"{', '.join(sorted(set(names)))} reach {what}", ("spec", "egress", index))
+
+
+def np108(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    metadata = address_set(to_networks(cluster.facts["metadata_server_cidrs"]))
+    shown = ", ".join(cluster.facts["metadata_server_cidrs"])
+    found: dict[tuple[str, int], tuple[Policy, list[str]]] = {}
+    for m in _model_servers(cluster):
+        if not (ev.egress_isolated >> m) & 1:
+            continue  # egress open altogether: NP101 says so
+        for port in cluster.facts["metadata_server_ports"]:
+            status, refs = ev.egress_to_addresses(m, metadata, port)
+            if status != DENIED:
+                _located_egress(found, refs, ev.endpoints[m])
+    yield from _egress_findings(found, f"the node metadata server ({shown}, TCP/"
+                                f"{'/'.join(map(str, cluster.facts['metadata_server_ports']))}): whoever "
+                                "compromises vLLM gets the node's cloud credentials; add 169.254.0.0/16 to "
+                                "the rule's ipBlock except")
+
+
+def np109(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    apis = [i for i, e in enumerate(ev.endpoints) if e.role == "api-server"]
+    everywhere = address_set(to_networks(("0.0.0.0/0",)))
+    found: dict[tuple[str, int], tuple[Policy, list[str]]] = {}
+    partly = False
+    for m in _model_servers(cluster):
+        if not (ev.egress_isolated >> m) & 1:
+            continue  # egress open altogether: NP101 says so
+        model = ev.endpoints[m]
+        if apis:  # the platform says where the API server is
+            for a in apis:
+                for port in ev.endpoints[a].ports:
+                    side = ev.explain(model.key, ev.endpoints[a].key, port.number, port.protocol).egress
+                    if side.status != DENIED:
+                        partly = partly or side.status == PARTIAL
+                        _located_egress(found, side.allowed_by, model)
+        else:  # unknown: a rule admitting every IPv4 address reaches it, wherever it is
+            for number in API_SERVER_PORTS_UNKNOWN:
+                status, refs = ev.egress_to_addresses(m, everywhere, number)
+                if status != DENIED and status != PARTIAL:
+                    _located_egress(found, refs, model)
+    where = (f"the API server ({', '.join(cluster.facts['api_server_cidrs'])}"
+             f"{', some of its addresses' if partly else ''})" if apis
+             else "every address on TCP/443 and 6443, so the API server wherever it is")
+    yield from _egress_findings(found, f"{where}: vLLM needs no Kubernetes API, and a compromised model "
+                                "server would probe it with its service account; put the API server's CIDR "
+                                "in the rule's ipBlock except")
+
+
+def np110(graph: Any) -> Iterator[Found]:
+    cluster = cluster_for(graph)
+    if cluster is None:
+        return
+    ev = cluster.evaluator
+    for i, ep in enumerate(ev.endpoints):
+        if ep.role != "istiod" or (ev.ingress_isolated >> i) & 1 or ep.source is None:
+            continue
+        has_ns = isinstance(ep.source.spec.get("namespace"), str)
+        ports = "/".join(str(p.number) for p in ep.ports)
+        yield (ep.source, f"the mesh control plane runs in namespace {ep.namespace} and no NetworkPolicy "
+               f"isolates it: every pod, and the internet where it can route, reaches istiod (TCP {ports}: "
+               "xDS, webhook, monitoring); add a default deny there and allow the mesh's pods on "
+               "15010/15012, the API server on 15017 and your scraper on 15014",
+               ("spec", "namespace") if has_ns else ("metadata",))
+
+
+__all__ = ["Rule", "cluster_for", "np100", "np101", "np102", "np103", "np104", "np105", "np106", "np107",
+           "np108", "np109", "np110"]

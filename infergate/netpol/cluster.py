@@ -5,6 +5,8 @@ that no manifest declares but every flow question needs:
 - ``dns``: the cluster DNS pods (platform ``dns_namespace`` / ``dns_pod_labels``, 53 UDP+TCP);
 - ``api-server`` and ``internet``: external address sets (``api_server_cidrs``, the model download
   CIDRs minus their exceptions) - NetworkPolicies reach them only through ipBlock;
+  (the node metadata server, ``metadata_server_cidrs``, is no endpoint of the matrix: NP108 asks the
+  evaluator about its addresses directly)
 - ``monitoring``: an unlabelled scraper pod in the monitoring namespace, if the platform names one;
 - ``istiod``: the control plane a sail-operator ``Istio`` of the output runs (xDS on 15012 for gateways);
 - ``any-pod``: an unlabelled pod in every namespace, plus one in a namespace nobody selects by name:
@@ -13,6 +15,7 @@ that no manifest declares but every flow question needs:
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "model_download_cidrs": ("0.0.0.0/0",),
     "model_download_except": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"),
     "monitoring_namespace": None,
+    # the node's cloud metadata server (GCE/GKE, AWS, Azure): it hands out the node's credentials
+    "metadata_server_cidrs": ("169.254.169.254/32",),
+    "metadata_server_ports": (80,),
 }
 
 
@@ -72,6 +78,30 @@ class Cluster:
         return self._evaluator
 
 
+CIDR_FACTS = ("api_server_cidrs", "pod_cidrs", "model_download_cidrs", "model_download_except",
+              "metadata_server_cidrs")
+PORT_FACTS = ("api_server_ports", "metadata_server_ports")
+
+
+def fact_problem(key: str, value: Any) -> str | None:
+    """Why a NetworkPolicy platform fact (snake_case key) is unusable, or None: the config is checked with
+    this, so a typo is a config error instead of a crash of every NP rule."""
+    if key not in CIDR_FACTS + PORT_FACTS:
+        return None
+    if not isinstance(value, list | tuple):
+        return "must be a list"
+    for item in value:
+        if key in PORT_FACTS:
+            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 65535:
+                return f"{item!r} is not a port number"
+            continue
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            return f"{item!r} is not a CIDR"
+    return None
+
+
 def facts_from(platform: Any) -> dict[str, Any]:
     """Platform facts the evaluator needs, from the lint Platform (``fact()``), a mapping, or defaults."""
     out = dict(DEFAULTS)
@@ -85,9 +115,11 @@ def facts_from(platform: Any) -> dict[str, Any]:
             value = getattr(platform, key, None)
         if value is not None:
             out[key] = value
-    for key in ("api_server_cidrs", "pod_cidrs", "model_download_cidrs", "model_download_except"):
+    for key in ("api_server_cidrs", "pod_cidrs", "model_download_cidrs", "model_download_except",
+                "metadata_server_cidrs"):
         out[key] = tuple(str(v) for v in out[key])
-    out["api_server_ports"] = tuple(int(p) for p in out["api_server_ports"])
+    for key in ("api_server_ports", "metadata_server_ports"):
+        out[key] = tuple(int(p) for p in out[key])
     out["dns_pod_labels"] = {str(k): str(v) for k, v in dict(out["dns_pod_labels"]).items()}
     return out
 

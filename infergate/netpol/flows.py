@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from infergate.netpol.cluster import ROLES, Cluster, needs_network
-from infergate.netpol.evaluate import Verdict
+from infergate.netpol.evaluate import PARTIAL, Verdict
 from infergate.netpol.model import Endpoint
 from infergate.netpol.security_model import ANY_PORT, FlowSpec, SecurityModel
 
@@ -21,17 +21,20 @@ class Cell:
     pairs: int
     example: tuple[str, str]  # the pair ``why`` explains
     why: str
+    partial: int = 0  # pairs allowed for some of their addresses only (an ipBlock over part of a range)
 
     @property
     def status(self) -> str:
-        if self.allowed == 0:
-            return "denied"
-        return "allowed" if self.allowed == self.pairs else "partial"
+        """allowed: every pair fully; partial: some pairs, or some addresses of a pair; else denied."""
+        if self.allowed == self.pairs:
+            return "allowed"
+        return "partial" if self.allowed or self.partial else "denied"
 
     def to_dict(self) -> dict[str, object]:
         return {"from": self.source, "to": self.destination, "port": self.port, "protocol": self.protocol,
-                "status": self.status, "allowed_pairs": self.allowed, "pairs": self.pairs,
-                "example": {"from": self.example[0], "to": self.example[1]}, "why": self.why}
+                "status": self.status, "allowed_pairs": self.allowed, "partial_pairs": self.partial,
+                "pairs": self.pairs, "example": {"from": self.example[0], "to": self.example[1]},
+                "why": self.why}
 
 
 def _role_order(role: str | None) -> int:
@@ -45,27 +48,30 @@ def matrix(cluster: Cluster) -> list[Cell]:
     for i, ep in enumerate(ev.endpoints):
         role_bits[ep.role or "other"] = role_bits.get(ep.role or "other", 0) | (1 << i)
     counts: dict[tuple[str, str, int, str], list[int]] = {}
-    examples: dict[tuple[str, str, int, str], tuple[int, int, bool]] = {}
+    # the pair ``why`` explains: an allowed one if any (rank 2), else a partial one (1), else the first
+    examples: dict[tuple[str, str, int, str], tuple[int, int, int]] = {}
     for d, dst in enumerate(ev.endpoints):
         for port in dst.ports:
-            allowed = ev.allowed_sources(d, port.number, port.protocol)
+            allowed, possible = ev.reach(d, port.number, port.protocol)
             for role, bits in role_bits.items():
                 key = (role, dst.role or "other", port.number, port.protocol)
-                hit = allowed & bits
-                entry = counts.setdefault(key, [0, 0])
+                hit, part = allowed & bits, possible & ~allowed & bits
+                entry = counts.setdefault(key, [0, 0, 0])
                 entry[0] += hit.bit_count()
                 entry[1] += bits.bit_count()
-                if hit and not examples.get(key, (0, 0, False))[2]:
-                    examples[key] = ((hit & -hit).bit_length() - 1, d, True)
-                elif key not in examples:
-                    examples[key] = ((bits & -bits).bit_length() - 1, d, False)
+                entry[2] += part.bit_count()
+                rank = examples[key][2] if key in examples else -1
+                for candidate, level in ((hit, 2), (part, 1), (bits, 0)):
+                    if candidate and level > rank:
+                        examples[key] = ((candidate & -candidate).bit_length() - 1, d, level)
+                        break
     cells = []
     for key in sorted(counts, key=lambda k: (_role_order(k[0]), _role_order(k[1]), k[2], k[3])):
         s, d, _ = examples[key]
         src, dst = ev.endpoints[s], ev.endpoints[d]
         verdict = ev.explain(src.key, dst.key, key[2], key[3])
         cells.append(Cell(key[0], key[1], key[2], key[3], counts[key][0], counts[key][1],
-                          (src.key, dst.key), verdict.describe()))
+                          (src.key, dst.key), verdict.describe(), counts[key][2]))
     return cells
 
 
@@ -80,14 +86,22 @@ class Violation:
     protocol: str | None
     verdict: Verdict | None
 
+    @property
+    def status(self) -> str | None:
+        """The verdict's status: a forbidden flow is allowed or partial, a required one denied or partial."""
+        return self.verdict.status if self.verdict else None
+
     def describe(self) -> str:
         port = f" {self.protocol}/{self.port}" if self.port is not None else ""
         dst = self.destination.key if self.destination else f"any {self.spec.to}"
         flow = f"{self.source.role} {self.source.key} -> {self.spec.to} {dst}{port}"
+        how = self.verdict.describe() if self.verdict else ""
+        partly = self.status == PARTIAL
         if self.kind == "forbidden":
-            how = self.verdict.describe() if self.verdict else ""
-            return f"forbidden flow {self.spec.id} is allowed: {flow} ({how})"
-        return f"required flow {self.spec.id} is denied: {flow} ({self.verdict.describe()})"
+            state = "allowed for some addresses" if partly else "allowed"
+            return f"forbidden flow {self.spec.id} is {state}: {flow} ({how})"
+        state = "allowed for some addresses only" if partly else "denied"
+        return f"required flow {self.spec.id} is {state}: {flow} ({how})"
 
 
 def _ports_of(spec: FlowSpec, dst: Endpoint) -> list[tuple[int, str]]:
@@ -104,61 +118,91 @@ def _applies(spec: FlowSpec, src: Endpoint) -> bool:
     return spec.when is None or needs_network((src.attrs or {}).get("model_uri"))
 
 
-def _in_scope(spec: FlowSpec, src: Endpoint, dst: Endpoint) -> bool:
-    return spec.scope != "namespace" or src.namespace == dst.namespace
-
-
 def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:
+    """Sources (or destinations) of a required flow with no allowed counterpart.
+
+    Linear in the endpoints: pairs are never enumerated. For every destination and port the evaluator gives
+    the bitset of allowed sources; those are combined per destination (all ports or any port) and OR-ed per
+    scope (a namespace for ``scope: namespace``, else the whole cluster), so a source is checked with one
+    bit test. Only a violation's pair is explained.
+    """
     ev = cluster.evaluator
     sources = [e for e in cluster.endpoints
                if e.role in spec.sources and not e.synthetic and _applies(spec, e)]
     dests = [e for e in cluster.endpoints if e.role == spec.to]
-
-    def ok(src: Endpoint, dst: Endpoint, port: tuple[int, str]) -> bool:
-        return ev.allowed(src.key, dst.key, port[0], port[1])
-
-    def satisfied(src: Endpoint, dst: Endpoint) -> tuple[bool, tuple[int, str] | None]:
-        ports = _ports_of(spec, dst)
-        if not ports:
-            return False, None
-        results = [(p, ok(src, dst, p)) for p in ports]
-        good = any(r for _, r in results) if spec.match == "any" else all(r for _, r in results)
-        first_bad = next((p for p, r in results if not r), ports[0])
-        return good, first_bad
-
     if not dests:
         return  # the platform does not say where that role is (e.g. no api_server_cidrs): not checkable
+
+    def scope(e: Endpoint) -> str | None:
+        return e.namespace if spec.scope == "namespace" else None
+
+    # per destination: its ports and the allowed sources per port
+    ports_of = {d.key: _ports_of(spec, d) for d in dests}
+    allowed = {d.key: {p: ev.allowed_sources(ev.index[d.key], *p) for p in ports_of[d.key]} for d in dests}
+
+    def combined(dst: Endpoint) -> int:
+        """Sources that satisfy the spec towards ``dst`` (every port, or one of them)."""
+        bits = [allowed[dst.key][p] for p in ports_of[dst.key]]
+        if not bits:
+            return 0
+        out = bits[0]
+        for b in bits[1:]:
+            out = out | b if spec.match == "any" else out & b
+        return out
+
+    def first_bad(src: Endpoint, dst: Endpoint) -> tuple[int, str] | None:
+        ports = ports_of[dst.key]
+        s = ev.index[src.key]
+        return next((p for p in ports if not (allowed[dst.key][p] >> s) & 1), ports[0] if ports else None)
+
+    def violation(src: Endpoint, dst: Endpoint, port: tuple[int, str]) -> Violation:
+        return Violation(spec, "required", src, dst, port[0], port[1], ev.explain(src.key, dst.key, *port))
+
+    dests_in: dict[str | None, list[Endpoint]] = {}
+    for d in dests:
+        dests_in.setdefault(scope(d), []).append(d)
+    sources_in: dict[str | None, list[Endpoint]] = {}
+    for src in sources:
+        sources_in.setdefault(scope(src), []).append(src)
     if "source" in spec.each:
+        # per scope: the ports its destinations offer, who reaches each port, who satisfies some destination
+        groups: dict[str | None, tuple[list[tuple[int, str]], dict[tuple[int, str], int], int]] = {}
+        for key, scoped in dests_in.items():
+            ports = sorted({p for d in scoped for p in ports_of[d.key]})
+            reach = {p: 0 for p in ports}
+            some_dst = 0
+            for d in scoped:
+                for p in ports_of[d.key]:
+                    reach[p] |= allowed[d.key][p]
+                some_dst |= combined(d)
+            groups[key] = (ports, reach, some_dst)
         for src in sources:
-            scoped = [d for d in dests if _in_scope(spec, src, d)]
+            scoped = dests_in.get(scope(src))
             if not scoped:
                 continue
-            if spec.match == "all" and len({p for d in scoped for p in _ports_of(spec, d)}) > 1:
+            ports, reach, some_dst = groups[scope(src)]
+            bit = 1 << ev.index[src.key]
+            if spec.match == "all" and len(ports) > 1:
                 # every port must reach some destination (DNS: UDP/53 and TCP/53)
-                for port in sorted({p for d in scoped for p in _ports_of(spec, d)}):
-                    if not any(port in _ports_of(spec, d) and ok(src, d, port) for d in scoped):
-                        dst = next(d for d in scoped if port in _ports_of(spec, d))
-                        yield Violation(spec, "required", src, dst, port[0], port[1],
-                                        ev.explain(src.key, dst.key, *port))
+                for port in ports:
+                    if not reach[port] & bit:
+                        yield violation(src, next(d for d in scoped if port in ports_of[d.key]), port)
                 continue
-            if not any(satisfied(src, d)[0] for d in scoped):
-                dst = scoped[0]
-                port = satisfied(src, dst)[1]
+            if not some_dst & bit:
+                port = first_bad(src, scoped[0])
                 if port is not None:
-                    yield Violation(spec, "required", src, dst, port[0], port[1],
-                                    ev.explain(src.key, dst.key, *port))
+                    yield violation(src, scoped[0], port)
     if "destination" in spec.each:
+        source_bits = {key: sum(1 << ev.index[s.key] for s in scoped) for key, scoped in sources_in.items()}
         for dst in dests:
             if dst.synthetic:
                 continue
-            scoped = [s for s in sources if _in_scope(spec, s, dst)]
-            if not scoped or any(satisfied(s, dst)[0] for s in scoped):
+            scoped = sources_in.get(scope(dst))
+            if not scoped or combined(dst) & source_bits[scope(dst)]:
                 continue
-            src = scoped[0]
-            port = satisfied(src, dst)[1]
+            port = first_bad(scoped[0], dst)
             if port is not None:
-                yield Violation(spec, "required", src, dst, port[0], port[1],
-                                ev.explain(src.key, dst.key, *port))
+                yield violation(scoped[0], dst, port)
 
 
 def forbidden_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:
@@ -171,7 +215,8 @@ def forbidden_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation
         if dst.role != spec.to:
             continue
         for number, protocol in _ports_of(spec, dst):
-            hits = ev.allowed_sources(d, number, protocol) & src_bits
+            # partial counts: a forbidden flow open for some addresses is open
+            hits = ev.reach(d, number, protocol)[1] & src_bits
             for s in _bits(hits):
                 src = ev.endpoints[s]
                 yield Violation(spec, "forbidden", src, dst, number, protocol,
