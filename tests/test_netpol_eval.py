@@ -9,6 +9,7 @@ import pytest
 from infergate.netpol.evaluate import Evaluator
 from infergate.netpol.model import Namespace, PortSpec, external, pod
 from infergate.netpol.policy import parse_policy
+from tests.conftest import requires_examples
 
 WEB = pod("app", "web", {"app": "web"}, [PortSpec(8080, "TCP", "http")])
 DB = pod("app", "db", {"app": "db"}, [PortSpec(5432, "TCP", "pg"), PortSpec(53, "UDP", "dns")])
@@ -237,6 +238,7 @@ def test_null_namespace_selector_is_unset_not_every_namespace() -> None:
     assert not alone.allowed("monitoring/prom", "app/db", 5432)
 
 
+@requires_examples
 def test_deleting_the_namespace_selector_lines_of_a_generated_policy_denies_the_gateway(tmp_path) -> None:
     """Two deleted lines leave `namespaceSelector:` null: a real cluster then only admits pods of the
     policy's own namespace, so gateway -> vLLM is denied (and NP105 must say so)."""
@@ -245,9 +247,9 @@ def test_deleting_the_namespace_selector_lines_of_a_generated_policy_denies_the_
     from infergate.lint import lint_documents
     from infergate.lint.platform import Platform, platform_for_paths
     from infergate.netpol.cluster import build_cluster
-    from tests.conftest import REPO
+    from tests.conftest import example_env_dirs
 
-    dist = REPO / "dist" / "pattern1"
+    dist = example_env_dirs()["pattern1"]
     name = "NetworkPolicy.qwen2-3b-pattern1-vllm-ingress.yaml"
     text = (dist / "networkpolicies-llm-d-inference-scheduling" / name).read_text()
     lines = "            matchLabels:\n              kubernetes.io/metadata.name: opendatahub\n"

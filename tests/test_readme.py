@@ -29,7 +29,9 @@ def test_no_file_cites_a_document_outside_the_repository() -> None:
     offenders = []
     for name in _tracked():
         path = REPO / name
-        if "/dist/" in name or not path.is_file() or path.suffix not in {".py", ".md", ".yaml", ".toml", ""}:
+        if "/dist/" in name or name == "tests/test_readme.py" or not path.is_file():
+            continue
+        if path.suffix not in {".py", ".md", ".yaml", ".toml", ""}:
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         offenders += [f"{name}: {doc}" for doc in OUTSIDE_DOCUMENTS if doc in text]
