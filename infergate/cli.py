@@ -148,8 +148,19 @@ def init(directory: Path, template: str, env_name: str, repo_url: str, cluster_s
     click.echo(f"next: {fill}run `infergate synth` and `infergate check`{where}")
 
 
+def _paths_or_dist(paths: tuple[Path, ...]) -> list[Path]:
+    """The paths given, else the dist folder of the project here, else ./dist: hooks and CI of a project
+    name nothing, and a repository that is no project passes its own paths (`args:` of a hook)."""
+    if paths:
+        return list(paths)
+    from infergate.project.discovery import find_project
+
+    project = find_project()
+    return [project.dist_dir if project is not None else Path("dist")]
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--kubernetes-version", default=None, envvar="INFERGATE_KUBERNETES_VERSION",
               help="Kubernetes minor of the core schemas (env: INFERGATE_KUBERNETES_VERSION). Default: the "
                    "kubernetesVersion of the environment whose dist/<env> holds the file, else 1.33.")
@@ -163,14 +174,16 @@ def init(directory: Path, template: str, env_name: str, repo_url: str, cluster_s
               help="Worker processes; 0: one per CPU for inputs over 1 MiB. Reports do not depend on it.")
 @reports_errors
 def validate(paths: tuple[Path, ...], **options: Any) -> None:
-    """Validate objects against Kubernetes and pinned CRD schemas (and their CEL rules)."""
+    """Validate objects against Kubernetes and pinned CRD schemas (and their CEL rules).
+
+    PATHS: files or folders (default: the project's dist/, else ./dist)."""
     from infergate.validate.cli import run_validate
 
-    sys.exit(run_validate(list(paths), **options))
+    sys.exit(run_validate(_paths_or_dist(paths), **options))
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--select", default=None, help="Comma-separated rule codes or prefixes to run.")
 @click.option("--ignore", default=None, help="Comma-separated rule codes or prefixes to skip.")
@@ -184,10 +197,12 @@ def validate(paths: tuple[Path, ...], **options: Any) -> None:
               help="Platform fact: a Secret created out of band (repeatable).")
 @reports_errors
 def lint(paths: tuple[Path, ...], **options: Any) -> None:
-    """Check the security model and the inference wiring across all objects."""
+    """Check the security model and the inference wiring across all objects.
+
+    PATHS: files or folders, one cluster per dist/<env> (default: the project's dist/, else ./dist)."""
     from infergate.lint.command import run_lint
 
-    output, code = run_lint(list(paths), **options)
+    output, code = run_lint(_paths_or_dist(paths), **options)
     if output:
         click.echo(output)
     sys.exit(code)
