@@ -268,18 +268,22 @@ class _OneLineUsage(click.Command):
 @click.option("--model", required=True, help="Served model name that /v1/models must list.")
 @click.option("--ca-file", type=click.Path(dir_okay=False), default=None,
               help="PEM CA bundle to verify the server against (default: the system trust store).")
+@click.option("--server-name", default=None,
+              help="Verify the certificate as this name (and send it as SNI) instead of the URL's host.")
 @click.option("--retries", type=click.IntRange(min=0), default=8, show_default=True,
               help="Retries while the server warms up (connection refused, 502/503/504).")
 @click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="First pause between retries in seconds, doubled each time (at most 15 s).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
               help="Seconds per request.")
-def smoke(url: str, model: str, ca_file: str | None, retries: int, backoff: float, timeout: float) -> None:
+def smoke(url: str, model: str, ca_file: str | None, server_name: str | None, retries: int, backoff: float,
+          timeout: float) -> None:
     """Check a running endpoint: /v1/models lists MODEL and a chat completion answers (0 pass, 1 fail)."""
     from infergate.serving.smoke import run_smoke
 
     try:
-        result = run_smoke(url, model, ca_file, retries=retries, backoff=backoff, timeout=timeout)
+        result = run_smoke(url, model, ca_file, retries=retries, backoff=backoff, timeout=timeout,
+                           server_name=server_name)
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
