@@ -54,7 +54,7 @@ def add_check_job(scope: Construct, id_: str, job: CheckJob, volumes: list[k8s.V
         name=job.script_config_map, items=[k8s.KeyToPath(key=job.script_key, path=job.script_key)]))
     script_mount = k8s.VolumeMount(name="script", mount_path=SCRIPT_DIR, read_only=True)
     # Services route only to Ready pods: a probe that wears gateway or vLLM labels stays out of them
-    never_ready = k8s.Probe(_exec=k8s.ExecAction(command=["false"]), period_seconds=30) \
+    never_ready = k8s.Probe(**{"exec": k8s.ExecAction(command=["false"])}, period_seconds=30) \
         if job.never_ready else None
     container = k8s.Container(
         name="check", image=job.image,

@@ -239,8 +239,11 @@ def explain(code: str) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "mermaid"]), default="table")
+@click.option("--probes", is_flag=True,
+              help="List the environment's isolation probes (probes: in the environment) with the verdict "
+                   "the NetworkPolicies give each check statically (table or json).")
 @reports_errors
-def flows(path: Path, fmt: str) -> None:
+def flows(path: Path, fmt: str, probes: bool) -> None:
     """Show who can talk to whom on which port (NetworkPolicy reachability).
 
     A cell is allowed (every pod pair), partial (some pairs, or some addresses of a pair: an ipBlock over
@@ -248,7 +251,7 @@ def flows(path: Path, fmt: str) -> None:
     """
     from infergate.netpol.command import run_flows
 
-    click.echo(run_flows(path, fmt), nl=False)
+    click.echo(run_flows(path, fmt, probes), nl=False)
 
 
 class _OneLineUsage(click.Command):
