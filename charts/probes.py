@@ -21,7 +21,7 @@ from infergate.synth.config import Environment
 
 COMPONENT = "isolation-probe"
 SCRIPT = "tcpprobe.py"
-CONFIG_MAP = "infergate-tcpprobe"
+CONFIG_MAP = "infergate-tcpprobe"  # -<namespace>: one file per object in dist/, so one name per namespace
 CONNECT_TIMEOUT_S, ATTEMPTS = 5, 3
 
 
@@ -46,7 +46,8 @@ class ProbesChart(Chart):
         probes = plan(env, security_model())
         lab = labels(CONFIG_MAP, COMPONENT, "infergate")
         for ns in probe_namespaces(probes):
-            add_script_config_map(self, f"script-{ns}", CONFIG_MAP, ns, lab, SCRIPT, "netpol/tcpprobe.py")
+            add_script_config_map(self, f"script-{ns}", f"{CONFIG_MAP}-{ns}", ns, lab, SCRIPT,
+                                  "netpol/tcpprobe.py")
         image = env.probes.image or PYTHON_IMAGE
         for probe in probes:
             namespace = probe.source.namespace or env.gateway.namespace  # (sources are always pods)
@@ -56,5 +57,6 @@ class ProbesChart(Chart):
                 # the source's labels make the policies treat the pod as that role; PROBE_LABEL keeps lint
                 # and flows from counting it as one
                 pod_labels={**probe.source.labels, PROBE_LABEL: probe.flow},
-                image=image, script_config_map=CONFIG_MAP, script_key=SCRIPT, args=tuple(probe_args(probe)),
+                image=image, script_config_map=f"{CONFIG_MAP}-{namespace}", script_key=SCRIPT,
+                args=tuple(probe_args(probe)),
                 deadline_s=deadline(probe), backoff_limit=0, never_ready=True))

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 NAMESERVER = "@nameserver"
 EXPECTATIONS = ("connect", "blocked")
@@ -125,8 +126,14 @@ def _positive_float(text: str) -> float:
 _positive_float.__name__ = "positive number"
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # the Job's termination message: one line, not the usage
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tcpprobe.py", description=__doc__.splitlines()[0])
+    parser = _OneLineParser(prog="tcpprobe.py", description=__doc__.splitlines()[0])
     parser.add_argument("--check", nargs=4, action="append", required=True,
                         metavar=("FLOW", "HOST", "PORT", "EXPECT"))
     parser.add_argument("--timeout", type=_positive_float, default=3.0, help="seconds per connect")
