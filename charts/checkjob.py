@@ -14,10 +14,6 @@ from cdk8s_plus_33 import k8s
 from constructs import Construct
 from infergate.charts.common import meta
 
-# python:3.13.5-slim-bookworm by tag and digest (the multi-arch index): the scripts need only the standard
-# library and Python >= 3.11. Override per environment with smoke.image / probes.image.
-PYTHON_IMAGE = ("python:3.13.5-slim-bookworm"
-                "@sha256:4c2cf9917bd1cbacc5e9b07320025bdb7cdf2df7b0ceaccb55e9dd7e30987419")
 # Argo CD runs the Job after every sync of its Application, once all its resources are healthy; a failed Job
 # fails the sync and stays for `kubectl logs`, a passed one is deleted (and the next sync recreates it).
 HOOK_ANNOTATIONS = {"argocd.argoproj.io/hook": "PostSync",

@@ -11,10 +11,11 @@ so no Service routes to them), which an operator should choose to allow.
 from __future__ import annotations
 
 from constructs import Construct
-from infergate.charts.checkjob import PYTHON_IMAGE, CheckJob, add_check_job, add_script_config_map
+from infergate.charts.checkjob import CheckJob, add_check_job, add_script_config_map
 from infergate.charts.common import Chart, labels
 
 from infergate.core.graph import PROBE_LABEL
+from infergate.core.images import PYTHON_IMAGE
 from infergate.netpol.probeplan import Probe, plan, probe_namespaces
 from infergate.netpol.security_model import security_model
 from infergate.synth.config import Environment

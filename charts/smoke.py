@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from cdk8s_plus_33 import k8s
 from constructs import Construct
-from infergate.charts.checkjob import PYTHON_IMAGE, CheckJob, add_check_job, add_script_config_map
+from infergate.charts.checkjob import CheckJob, add_check_job, add_script_config_map
 from infergate.charts.common import labels
 
+from infergate.core.images import PYTHON_IMAGE
 from infergate.netpol.cluster import SMOKE_POD_LABELS
 from infergate.synth.config import Environment, Gateway, Model
 

@@ -317,9 +317,30 @@ def smoke(url: str, model: str, ca_file: str | None, server_name: str | None, re
               help="Write a chart of throughput and latency against concurrency (needs infergate[plot]).")
 @click.option("--compare", "compare_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="An earlier --json file: print the change in % per level and metric.")
+@click.option("--emit-job", is_flag=True,
+              help="Print (or --out) a ConfigMap + Job that run this same bench in the cluster instead.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --emit-job: write the manifests to this file.")
+@click.option("--namespace", default="default", show_default=True,
+              help="With --emit-job: the Job's namespace.")
+@click.option("--job-name", default="infergate-bench", show_default=True, help="With --emit-job.")
+@click.option("--image", default=None,
+              help="With --emit-job: a Python >= 3.11 image (default: python slim, pinned by digest).")
+@click.option("--ca-secret", default=None,
+              help="With --emit-job: a Secret of the Job's namespace whose ca.crt verifies the server.")
 @reports_errors
-def bench(url: str, **options: Any) -> None:
+def bench(url: str, emit_job: bool, out: Path | None, namespace: str, job_name: str, image: str | None,
+          ca_secret: str | None, **options: Any) -> None:
     """Load-test an OpenAI-compatible endpoint (exit 0 no failed request, 1 some failed)."""
+    if emit_job:
+        from infergate.serving.benchjob import run_emit
+
+        click.echo(run_emit(url, options, out=out, name=job_name, namespace=namespace, image=image,
+                            ca_secret=ca_secret), nl=out is not None)
+        return
+    for flag, value in (("--out", out), ("--image", image), ("--ca-secret", ca_secret)):
+        if value is not None:
+            raise InfergateError(f"{flag} goes with --emit-job")
     from infergate.serving.command import run_bench
 
     output, code = run_bench(url, **options)
