@@ -21,6 +21,7 @@ from infergate.charts.model import ModelChart
 from infergate.charts.namespaces import NamespacesChart
 from infergate.charts.netpol import NetworkPoliciesChart, policed_namespaces
 from infergate.charts.pki import PkiChart
+from infergate.charts.probes import ProbesChart
 
 from infergate.synth.config import Environment
 from infergate.synth.extra import check_folder, copy_folder
@@ -55,6 +56,8 @@ def add_environment(app: cdk8s.App, env: Environment, components: Sequence[Compo
         add(NetworkPoliciesChart(app, f"networkpolicies-{ns}", ns, env))
     for model in env.models:
         add(ModelChart(app, f"model-{model.name}", model, env))
+    if env.probes.enabled:
+        add(ProbesChart(app, "probes", env))
     apps = [*(chart_component(c) for c in charts), *components]
     unscoped: set[tuple[str, str]] = set()  # (group, kind) of user objects without a namespace
     if env.charts:  # one project: its modules stay imported while its charts are built, then go

@@ -24,6 +24,7 @@ from infergate.charts.resources import (
     ParentRef,
     PoolRef,
 )
+from infergate.charts.smoke import SmokeTest
 
 from infergate.synth.config import Environment, Model
 
@@ -46,6 +47,8 @@ class ModelChart(Chart):
         ModelServer(self, "server", model, env)
         if model.router == "explicit":
             self._routing(model, env)
+        if env.smoke.enabled:
+            SmokeTest(self, "smoke", model, env)  # PostSync hook: runs once everything above is healthy
 
     def _routing(self, model: Model, env: Environment) -> None:
         lab = labels(model.name, "router", "infergate")

@@ -15,6 +15,7 @@ from constructs import Construct
 from infergate.charts.common import Chart, labels, meta
 from infergate.charts.epp import GRPC_PORT, METRICS_PORT
 
+from infergate.netpol.cluster import SMOKE_POD_LABELS
 from infergate.synth.config import Environment, Model
 
 NS_LABEL = "kubernetes.io/metadata.name"
@@ -83,9 +84,16 @@ class NetworkPoliciesChart(Chart):
         """The gateway is the public entry: clients in, xDS from istiod, out to model servers and EPPs."""
         env, gw = self.env, self.env.gateway
         listener_ports = [443] if gw.http == "off" else [443, 80]
-        self._policy(f"{gw.name}-ingress", gw.pod_labels, component="gateway", ingress=[
-            k8s.NetworkPolicyIngressRule(from_=_ip_blocks(("0.0.0.0/0",)),
-                                         ports=[_port(p) for p in [*listener_ports, GATEWAY_STATUS_PORT]])])
+        public = [_port(p) for p in [*listener_ports, GATEWAY_STATUS_PORT]]
+        ingress = [k8s.NetworkPolicyIngressRule(from_=_ip_blocks(("0.0.0.0/0",)), ports=public)]
+        if env.smoke.enabled and env.models:
+            # the smoke Jobs by pod label (CNIs differ on pod traffic to ipBlocks); HTTPS only, out and in
+            smoke = k8s.NetworkPolicyPeer(pod_selector=k8s.LabelSelector(match_labels=SMOKE_POD_LABELS))
+            ingress.append(k8s.NetworkPolicyIngressRule(from_=[smoke], ports=[_port(443)]))
+            self._policy("smoke-test-egress", SMOKE_POD_LABELS, component="smoke-test",
+                         egress=[k8s.NetworkPolicyEgressRule(to=[_ns_pods(gw.namespace, gw.pod_labels)],
+                                                             ports=[_port(443)])])
+        self._policy(f"{gw.name}-ingress", gw.pod_labels, component="gateway", ingress=ingress)
         egress = [k8s.NetworkPolicyEgressRule(to=[_ns_pods(env.mesh.namespace, ISTIOD_LABELS)],
                                               ports=[_port(ISTIOD_XDS_PORT)])]
         for model in env.models:

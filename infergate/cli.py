@@ -254,8 +254,11 @@ def explain(code: str) -> None:
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "mermaid"]), default="table")
+@click.option("--probes", is_flag=True,
+              help="List the environment's isolation probes (probes: in the environment) with the verdict "
+                   "the NetworkPolicies give each check statically (table or json).")
 @reports_errors
-def flows(path: Path, fmt: str) -> None:
+def flows(path: Path, fmt: str, probes: bool) -> None:
     """Show who can talk to whom on which port (NetworkPolicy reachability).
 
     A cell is allowed (every pod pair), partial (some pairs, or some addresses of a pair: an ipBlock over
@@ -263,7 +266,7 @@ def flows(path: Path, fmt: str) -> None:
     """
     from infergate.netpol.command import run_flows
 
-    click.echo(run_flows(path, fmt), nl=False)
+    click.echo(run_flows(path, fmt, probes), nl=False)
 
 
 class _OneLineUsage(click.Command):
@@ -283,18 +286,22 @@ class _OneLineUsage(click.Command):
 @click.option("--model", required=True, help="Served model name that /v1/models must list.")
 @click.option("--ca-file", type=click.Path(dir_okay=False), default=None,
               help="PEM CA bundle to verify the server against (default: the system trust store).")
+@click.option("--server-name", default=None,
+              help="Verify the certificate as this name (and send it as SNI) instead of the URL's host.")
 @click.option("--retries", type=click.IntRange(min=0), default=8, show_default=True,
               help="Retries while the server warms up (connection refused, 502/503/504).")
 @click.option("--backoff", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="First pause between retries in seconds, doubled each time (at most 15 s).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
               help="Seconds per request.")
-def smoke(url: str, model: str, ca_file: str | None, retries: int, backoff: float, timeout: float) -> None:
+def smoke(url: str, model: str, ca_file: str | None, server_name: str | None, retries: int, backoff: float,
+          timeout: float) -> None:
     """Check a running endpoint: /v1/models lists MODEL and a chat completion answers (0 pass, 1 fail)."""
     from infergate.serving.smoke import run_smoke
 
     try:
-        result = run_smoke(url, model, ca_file, retries=retries, backoff=backoff, timeout=timeout)
+        result = run_smoke(url, model, ca_file, retries=retries, backoff=backoff, timeout=timeout,
+                           server_name=server_name)
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -325,9 +332,30 @@ def smoke(url: str, model: str, ca_file: str | None, retries: int, backoff: floa
               help="Write a chart of throughput and latency against concurrency (needs infergate[plot]).")
 @click.option("--compare", "compare_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="An earlier --json file: print the change in % per level and metric.")
+@click.option("--emit-job", is_flag=True,
+              help="Print (or --out) a ConfigMap + Job that run this same bench in the cluster instead.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --emit-job: write the manifests to this file.")
+@click.option("--namespace", default="default", show_default=True,
+              help="With --emit-job: the Job's namespace.")
+@click.option("--job-name", default="infergate-bench", show_default=True, help="With --emit-job.")
+@click.option("--image", default=None,
+              help="With --emit-job: a Python >= 3.11 image (default: python slim, pinned by digest).")
+@click.option("--ca-secret", default=None,
+              help="With --emit-job: a Secret of the Job's namespace whose ca.crt verifies the server.")
 @reports_errors
-def bench(url: str, **options: Any) -> None:
+def bench(url: str, emit_job: bool, out: Path | None, namespace: str, job_name: str, image: str | None,
+          ca_secret: str | None, **options: Any) -> None:
     """Load-test an OpenAI-compatible endpoint (exit 0 no failed request, 1 some failed)."""
+    if emit_job:
+        from infergate.serving.benchjob import run_emit
+
+        click.echo(run_emit(url, options, out=out, name=job_name, namespace=namespace, image=image,
+                            ca_secret=ca_secret), nl=out is not None)
+        return
+    for flag, value in (("--out", out), ("--image", image), ("--ca-secret", ca_secret)):
+        if value is not None:
+            raise InfergateError(f"{flag} goes with --emit-job")
     from infergate.serving.command import run_bench
 
     output, code = run_bench(url, **options)

@@ -125,6 +125,9 @@ def test_tpu_numbers_agree_and_probes_match_tls(env: str) -> None:
 
 def test_managed_mode_emits_only_the_service() -> None:
     folder = [o for f, o in objects("pattern3") if f == "model-phi3-mini-pattern3"]
+    smoke = [o for o in folder if o["metadata"]["labels"].get("app.kubernetes.io/component") == "smoke-test"]
+    assert sorted(o["kind"] for o in smoke) == ["ConfigMap", "Job"]  # the PostSync hook, not routing
+    folder = [o for o in folder if o not in smoke]
     assert [o["kind"] for o in folder] == ["LLMInferenceService"]
     assert folder[0]["spec"]["router"] == {"route": {}, "gateway": {}, "scheduler": {}}
     # ...and its NetworkPolicies select the controller-made EPP by its real labels ((e) #7)

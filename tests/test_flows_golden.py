@@ -50,7 +50,12 @@ def test_dist_matrix_key_cells(env: str) -> None:
     for src in ("any-pod", "model-server", "internet", "dns"):
         assert cells[(src, "model-server", "TCP", 8000)] == "denied", src
         assert cells[(src, "epp", "TCP", 9002)] == "denied", src
-    for role in ("epp", "model-server"):
+    # the smoke-test hook: the gateway's HTTPS listener and DNS, never vLLM or the picker directly
+    assert cells[("smoke", "gateway", "TCP", 443)] == "allowed"
+    assert cells[("smoke", "gateway", "TCP", 80)] == "denied"
+    assert cells[("smoke", "model-server", "TCP", 8000)] == "denied"
+    assert cells[("smoke", "epp", "TCP", 9002)] == "denied"
+    for role in ("epp", "model-server", "smoke"):
         assert cells[(role, "dns", "UDP", 53)] == "allowed"
         assert cells[(role, "dns", "TCP", 53)] == "allowed"
 

@@ -143,6 +143,22 @@ def test_bad_tls_fails_at_once(tls: dict[str, Path], case: str) -> None:
     assert result.reason.startswith("GET /v1/models: TLS verification failed:")
 
 
+def test_server_name_verifies_the_certificate_as_that_name(tls: dict[str, Path]) -> None:
+    # the in-cluster Job connects to the gateway's Service (127.0.0.1 here) while the certificate names the
+    # gateway (inference.example): --server-name verifies that name, and only that name
+    with OpenAIStub(StubConfig(certfile=str(tls["named_cert"]), keyfile=str(tls["named_key"]))) as stub:
+        named = run_smoke(stub.url, MODEL, ca_file=str(tls["named_ca"]), server_name="inference.example",
+                          **FAST)
+        wrong = run_smoke(stub.url, MODEL, ca_file=str(tls["named_ca"]), server_name="other.example", **FAST)
+        other_ca = run_smoke(stub.url, MODEL, ca_file=str(tls["ca"]), server_name="inference.example", **FAST)
+    assert named.ok, named.reason
+    for result in (wrong, other_ca):
+        assert not result.ok
+        assert result.reason.startswith("GET /v1/models: TLS verification failed:")
+    with pytest.raises(ValueError, match="--server-name given but"):
+        run_smoke("http://127.0.0.1:1", MODEL, server_name="inference.example")
+
+
 def test_usage_errors_raise_value_error(tls: dict[str, Path], tmp_path: Path) -> None:
     for url in ("localhost:8000", "ftp://host", "https://", "http://host:99999", "http://h/?q=1"):
         with pytest.raises(ValueError, match="bad URL"):

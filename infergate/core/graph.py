@@ -78,6 +78,8 @@ _HARDENED = {
     "seccompProfile": {"type": "RuntimeDefault"},
 }
 GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name"
+# Isolation probes (charts/probes.py) carry the labels of the role they imitate, and this one.
+PROBE_LABEL = "infergate.io/probe"
 
 
 @dataclass(frozen=True, slots=True)
@@ -874,6 +876,8 @@ def _apply_workload_preset(container: Container, llmisvc: str, model_name: str) 
 
 
 def _guess_role(containers: list[Container], labels: dict[str, str]) -> str:
+    if PROBE_LABEL in labels:
+        return "other"  # an isolation probe wears another role's labels but runs no workload
     if labels.get("kserve.io/component") == "workload":
         return "model-server"
     for container in containers:

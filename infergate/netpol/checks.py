@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from infergate.netpol.addresses import address_set, to_networks
-from infergate.netpol.cluster import Cluster, build_cluster
+from infergate.netpol.cluster import PROBE_ROLE, Cluster, build_cluster
 from infergate.netpol.evaluate import DENIED, PARTIAL, RuleRef, iter_bits
 from infergate.netpol.flows import Violation, forbidden_violations, required_violations
 from infergate.netpol.model import Endpoint
@@ -122,8 +122,9 @@ def _open_rules(cluster: Cluster, policy: Policy) -> Iterator[tuple[int, int | N
 def _non_public_selected(cluster: Cluster, policy: Policy) -> list[Endpoint]:
     ev = cluster.evaluator
     selected = ev.selected(policy)
+    # an isolation probe wears a workload's labels but serves nothing: no rule exposes it
     return [e for e in (ev.endpoints[i] for i in iter_bits(selected & _real_pods(cluster)))
-            if e.role not in PUBLIC_ROLES]
+            if e.role not in (*PUBLIC_ROLES, PROBE_ROLE)]
 
 
 def _real_pods(cluster: Cluster) -> int:

@@ -11,6 +11,10 @@ that no manifest declares but every flow question needs:
 - ``istiod``: the control plane a sail-operator ``Istio`` of the output runs (xDS on 15012 for gateways);
 - ``any-pod``: an unlabelled pod in every namespace, plus one in a namespace nobody selects by name:
   what any other workload (or an attacker's pod) would be. Forbidden flows are checked from them.
+
+infergate's own in-cluster checks get roles of their own: ``smoke`` (the smoke-test Job, by its labels) and
+``probe`` (an isolation probe wears the labels of the role it imitates; as ``probe`` it counts for no role
+of the security model, so a probe never satisfies or violates a flow on behalf of that role).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from infergate.core.graph import PROBE_LABEL
 from infergate.netpol.evaluate import Evaluator
 from infergate.netpol.model import PROTOCOLS, Endpoint, Namespace, PortSpec, external, pod
 from infergate.netpol.policy import Policy, PolicyError, parse_policy
@@ -31,9 +36,12 @@ ISTIOD_PORTS = (PortSpec(15010, "TCP", "grpc-xds"), PortSpec(15012, "TCP", "http
 OTHER_NAMESPACE = "(any other namespace)"  # cannot collide with a real namespace name
 PROBE_NAME = "(any pod)"
 
-# Roles, in the order the matrix shows them.
-ROLES = ("gateway", "epp", "model-server", "other", "any-pod", "monitoring", "istiod", "dns", "api-server",
-         "internet")
+# Roles, in the order the matrix shows them ("probe" is none of them: see the module docstring).
+ROLES = ("gateway", "epp", "model-server", "smoke", "other", "any-pod", "monitoring", "istiod", "dns",
+         "api-server", "internet")
+PROBE_ROLE = "probe"
+# The smoke-test Job's pods (charts/smoke.py); its NetworkPolicies select them by these labels.
+SMOKE_POD_LABELS = {"app.kubernetes.io/component": "smoke-test", "app.kubernetes.io/managed-by": "infergate"}
 _GRAPH_ROLES = {"gateway": "gateway", "epp": "epp", "model-server": "model-server"}
 # Model URI schemes the storage initializer fetches over the pod network (oci:// is pulled by the
 # kubelet and pvc:// is a volume: neither needs pod egress).
@@ -162,7 +170,7 @@ def build_cluster(graph: Any) -> Cluster:
         if not ports and p.origin == "kserve" and p.role == "model-server":
             ports = (PortSpec(KSERVE_MODEL_PORT),)  # no template container: the preset's main serves 8000
         name = _unique(f"{p.namespace}/{p.name}", taken)  # two controllers may share a name (kinds differ)
-        endpoints.append(pod(p.namespace, name, p.labels, ports, role=_GRAPH_ROLES.get(p.role, "other"),
+        endpoints.append(pod(p.namespace, name, p.labels, ports, role=_role(p),
                              source=p.source, attrs={"model_uri": uri, "origin": p.origin}))
     policies: list[Policy] = []
     bad: list[BadPolicy] = []
@@ -177,6 +185,15 @@ def build_cluster(graph: Any) -> Cluster:
         namespaces.setdefault(name, Namespace(name))
         endpoints.append(pod(name, PROBE_NAME, {}, (), role="any-pod", synthetic=True))
     return Cluster(sorted(namespaces.values(), key=lambda n: n.name), endpoints, policies, facts, bad)
+
+
+def _role(pod_model: Any) -> str:
+    labels = pod_model.labels
+    if PROBE_LABEL in labels:
+        return PROBE_ROLE
+    if all(labels.get(k) == v for k, v in SMOKE_POD_LABELS.items()):
+        return "smoke"
+    return _GRAPH_ROLES.get(pod_model.role, "other")
 
 
 def _unique(key: str, taken: set[str]) -> str:

@@ -37,9 +37,32 @@ def shown_cells(cluster: Cluster) -> list[Cell]:
     return [c for c in matrix(cluster) if not (c.source in external and c.destination in external)]
 
 
-def run_flows(path: Path, fmt: str) -> str:
+def run_probes(path: Path, fmt: str) -> str:
+    """The isolation probes of the environment whose output ``path`` is, with their static verdicts."""
+    from infergate.netpol import probecheck
+    from infergate.netpol.probeplan import plan
+    from infergate.synth.config import environment_for_dist
+
+    if fmt not in ("table", "json"):
+        raise InfergateError(f"--probes: --format {fmt} is not available (table or json)")
+    cluster = cluster_from_path(path)
+    env = environment_for_dist(path)
+    if env is None:
+        raise InfergateError("--probes needs the output of an environment of an infergate project "
+                             "(dist/<env>): the probes come from its environment file", file=str(path))
+    checks = probecheck.static_checks(cluster, plan(env, security_model()))
+    if fmt == "json":
+        return probecheck.as_json(checks, env.probes.enabled)
+    where = f"emitted as PostSync hooks in dist/{env.name}/probes/" if env.probes.enabled \
+        else "not emitted (probes.enabled is false): the checks they would run"
+    return probecheck.table(checks, f"isolation probes of {env.name} ({env.file}): {where}")
+
+
+def run_flows(path: Path, fmt: str, probes: bool = False) -> str:
     from infergate.netpol import render
 
+    if probes:
+        return run_probes(path, fmt)
     cluster = cluster_from_path(path)
     cells = shown_cells(cluster)
     model = security_model()

@@ -4,6 +4,7 @@ Standard library only: this file also ships alone inside a ConfigMap and runs on
 Kubernetes Job:
 
     python smoke.py --url https://gateway.example --model my-model [--ca-file /etc/ca/ca.crt]
+                    [--server-name NAME]
 
 prints one line and exits 0 (pass), 1 (fail) or 2 (usage error). TLS is always verified, against --ca-file
 when given, else the system trust store. While the server warms up (connection refused/reset, 502/503/504)
@@ -70,10 +71,31 @@ def normalize_base_url(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-def tls_context(ca_file: str | None) -> ssl.SSLContext:
+class _ServerNameContext(ssl.SSLContext):
+    """Sends `server_name` as SNI and verifies the certificate against it, whatever host the URL connects
+    to: an in-cluster Service name (a Gateway's `<name>-istio`) is often not in the certificate."""
+
+    server_name = ""
+
+    def wrap_socket(self, sock: socket.socket, *args: object, **kwargs: object) -> ssl.SSLSocket:
+        kwargs["server_hostname"] = self.server_name
+        return super().wrap_socket(sock, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def tls_context(ca_file: str | None, server_name: str | None = None) -> ssl.SSLContext:
     """Verifying context: only `ca_file` is trusted when given, else the system store. Never unverified."""
     try:
-        return ssl.create_default_context(cafile=ca_file)
+        context = ssl.create_default_context(cafile=ca_file)
+        if not server_name:
+            return context
+        named = _ServerNameContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, checks host names
+        named.server_name = server_name
+        named.options, named.verify_flags = context.options, context.verify_flags
+        if ca_file is None:
+            named.load_default_certs()
+        else:
+            named.load_verify_locations(cafile=ca_file)
+        return named
     except (OSError, ssl.SSLError) as exc:
         raise ValueError(f"cannot load CA file {ca_file!r}: {exc}") from None
 
@@ -145,14 +167,16 @@ def _check_once(base: str, model: str, context: ssl.SSLContext | None, timeout: 
 
 def run_smoke(base_url: str, model: str, ca_file: str | None = None, retries: int = DEFAULT_RETRIES,
               backoff: float = DEFAULT_BACKOFF, timeout: float = DEFAULT_TIMEOUT,
-              sleep: Callable[[float], None] = time.sleep) -> SmokeResult:
+              sleep: Callable[[float], None] = time.sleep, server_name: str | None = None) -> SmokeResult:
     """List models, then ask the model one chat question; retry `retries` times while the server warms up.
 
+    `server_name`: the name to verify the certificate against (and send as SNI) instead of the URL's host.
     Raises ValueError (one line) for a bad URL or an unreadable CA file: those are usage errors."""
     base = normalize_base_url(base_url)
-    if ca_file is not None and not base.startswith("https://"):
-        raise ValueError(f"--ca-file given but {base_url!r} is not an https:// URL")
-    context = tls_context(ca_file) if base.startswith("https://") else None
+    for option, value in (("--ca-file", ca_file), ("--server-name", server_name)):
+        if value is not None and not base.startswith("https://"):
+            raise ValueError(f"{option} given but {base_url!r} is not an https:// URL")
+    context = tls_context(ca_file, server_name) if base.startswith("https://") else None
     start = time.monotonic()
     attempt = 0
     while True:
@@ -199,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True, help="base URL, e.g. https://gateway.example")
     parser.add_argument("--model", required=True, help="served model name")
     parser.add_argument("--ca-file", default=None, help="PEM CA bundle to verify the server against")
+    parser.add_argument("--server-name", default=None,
+                        help="verify the certificate as this name (and send it as SNI), not the URL's host")
     parser.add_argument("--retries", type=_non_negative(int), default=DEFAULT_RETRIES)
     parser.add_argument("--backoff", type=_non_negative(float), default=DEFAULT_BACKOFF,
                         help="first pause in seconds, doubled each retry")
@@ -206,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds per request")
     args = parser.parse_args(argv)
     try:
-        result = run_smoke(args.url, args.model, args.ca_file, args.retries, args.backoff, args.timeout)
+        result = run_smoke(args.url, args.model, args.ca_file, args.retries, args.backoff, args.timeout,
+                           server_name=args.server_name)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -48,7 +48,7 @@ GATEWAY_API_REPO = "https://github.com/kubernetes-sigs/gateway-api.git"
 GATEWAY_API_VERSION = "v1.2.1"
 # Folders of dist/<env>/ and Application names (<env>-<name>) infergate generates: an extra folder or a
 # user chart may not take one (tests/test_extensions.py keeps this in step with charts/).
-GENERATED_FOLDERS = frozenset({"argocd", "bootstrap", "namespaces", "pki", "mesh", "gateway"})
+GENERATED_FOLDERS = frozenset({"argocd", "bootstrap", "namespaces", "pki", "mesh", "gateway", "probes"})
 GENERATED_PREFIXES = ("model-", "networkpolicies-")
 OPERATOR_APPLICATIONS = frozenset({"cert-manager", "sail-operator", "kserve", "gateway-api", "root"})
 
@@ -272,6 +272,14 @@ class UserChart:
 
 
 @dataclass(frozen=True, slots=True)
+class InClusterCheck:
+    """smoke: / probes: an in-cluster check run as Argo CD PostSync hooks; image None: the default one."""
+
+    enabled: bool
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     file: str
@@ -287,6 +295,8 @@ class Environment:
                                                  repo_url=GATEWAY_API_REPO)
     extra: tuple[ExtraFolder, ...] = ()
     charts: tuple[UserChart, ...] = ()
+    smoke: InClusterCheck = InClusterCheck(enabled=True)
+    probes: InClusterCheck = InClusterCheck(enabled=False)
     files: tuple[str, ...] = ()  # this file and its bases, most derived first
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -479,9 +489,13 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
                                  version=gw_api.get("version", GATEWAY_API_VERSION),
                                  repo_url=gw_api.get("repoURL", GATEWAY_API_REPO))
     extra, charts = _extensions(path, raw, errors)
+    smoke, probes = raw.get("smoke", {}), raw.get("probes", {})
     return Environment(name=path.stem, file=str(path), kubernetes_version=raw["kubernetesVersion"],
                        cluster=cluster, argocd=argocd, operators=operators, platform=platform, mesh=mesh,
                        gateway=gateway, models=models, gateway_api=gateway_api, extra=extra, charts=charts,
+                       smoke=InClusterCheck(smoke.get("enabled", True), smoke.get("image")),
+                       probes=InClusterCheck(probes.get("enabled", False),
+                                             probes.get("image", smoke.get("image"))),
                        files=files, raw=raw)
 
 
