@@ -72,7 +72,8 @@ def test_explicit_mode_references_resolve(env: str) -> None:
                                         "name": pool["metadata"]["name"]}]
         # pool: selects the vLLM pods by KServe's labels, on the vLLM port, EPP service on 9002
         kserve_labels = {"app.kubernetes.io/name": model.name,
-                         "app.kubernetes.io/part-of": "llminferenceservice", "kserve.io/component": "workload"}
+                         "app.kubernetes.io/part-of": "llminferenceservice",
+                         "kserve.io/component": "workload"}
         vllm_port = main_container(svc)["ports"][0]["containerPort"]
         if config.profile.ga_pool:
             assert pool["spec"]["selector"] == {"matchLabels": kserve_labels}
@@ -198,8 +199,9 @@ def test_argo_covers_every_folder_in_wave_order(env: str) -> None:
         assert "ServerSideApply=true" in apps[f"{env}-{name}"]["spec"]["syncPolicy"]["syncOptions"]
     extra = {e.folder for e in load_environment(ENV_FILES[env]).extra}  # the user's files, byte for byte
     for folder, obj in objects(env):  # CRs of other Applications' CRDs skip the dry run
-        if folder not in extra and obj["apiVersion"].split("/")[0].endswith(("kserve.io", "x-k8s.io", "cert-manager.io", "istio.io",
-                                                      "sailoperator.io", "gateway.networking.k8s.io")):
+        group = obj["apiVersion"].split("/")[0]
+        if folder not in extra and group.endswith(("kserve.io", "x-k8s.io", "cert-manager.io", "istio.io",
+                                                   "sailoperator.io", "gateway.networking.k8s.io")):
             assert obj["metadata"]["annotations"]["argocd.argoproj.io/sync-options"] == \
                 "SkipDryRunOnMissingResource=true"
 
