@@ -47,8 +47,7 @@ def add_environment(app: cdk8s.App, env: Environment, components: Sequence[Compo
     def add(chart: Chart) -> None:
         charts.append(chart)
 
-    add(NamespacesChart(app, "namespaces", env))
-    if env.gateway.tls.issuer.create_ca_chain:
+    if env.pki.issuer.create_ca_chain:
         add(PkiChart(app, "pki", env))
     add(MeshChart(app, "mesh", env))
     add(GatewayChart(app, "gateway", env))
@@ -58,6 +57,9 @@ def add_environment(app: cdk8s.App, env: Environment, components: Sequence[Compo
         add(ModelChart(app, f"model-{model.name}", model, env))
     if env.probes.enabled:
         add(ProbesChart(app, "probes", env))
+    # last: the namespaces' Pod Security levels follow the pods every other chart defines
+    stack_objects = [o.to_json() for c in charts for o in c.api_objects]
+    add(NamespacesChart(app, "namespaces", env, stack_objects))
     apps = [*(chart_component(c) for c in charts), *components]
     unscoped: set[tuple[str, str]] = set()  # (group, kind) of user objects without a namespace
     if env.charts:  # one project: its modules stay imported while its charts are built, then go

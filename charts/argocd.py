@@ -65,8 +65,13 @@ class Component:
     keep: bool = False
 
 
+KSERVE_WAVE = -1  # after the internal CA (-2): its webhook certificate comes from cert-manager
+
+
 def operator_components(env: Environment) -> list[Component]:
     cm, sail, ks = env.operators.cert_manager, env.operators.sail_operator, env.operators.kserve
+    kserve = ([Component("kserve", KSERVE_WAVE, ks.namespace, ssa=True, source=kserve_source(env))]
+              if ks.install == "kustomize" else kserve_helm_components(env))
     return [
         Component("cert-manager", -3, cm.namespace, ssa=True, source={
             "repoURL": cm.repo_url, "chart": cm.chart, "targetRevision": cm.version,
@@ -74,11 +79,49 @@ def operator_components(env: Environment) -> list[Component]:
         Component("sail-operator", -3, sail.namespace, ssa=True, source={
             "repoURL": sail.repo_url, "chart": sail.chart, "targetRevision": sail.version,
             "helm": {"releaseName": "sail-operator"}}),
-        # odh-xks overlay pinned by commit; rendered by Argo CD's own kustomize unless the environment
-        # pins a version (which argocd-cm must then register: dist/fleet/argocd-config/)
-        Component("kserve", -1, ks.namespace, ssa=True, source=kserve_source(env)),
+        *kserve,
+        *inference_extension_components(env),
         *gateway_api_components(env),
     ]
+
+
+def kserve_helm_components(env: Environment) -> list[Component]:
+    """KServe's OCI Helm charts at one release: the CRDs (kept: deleting them would delete every
+    LLMInferenceService), the LLMInferenceService controller, and the well-known presets it merges
+    every service over."""
+    ks = env.operators.kserve
+
+    def chart(name: str, release: str, values: dict[str, Any] | None = None) -> ApplicationSource:
+        helm: dict[str, Any] = {"releaseName": release}
+        if values:
+            helm["valuesObject"] = values
+        return {"repoURL": ks.repo_url, "chart": name, "targetRevision": ks.version, "helm": helm}
+
+    gateway = {"enableGatewayApi": True, "kserveGateway": env.platform.kserve_ingress_gateway}
+    return [
+        Component("kserve-crds", KSERVE_WAVE - 1, ks.namespace, ssa=True, keep=True,
+                  source=chart("kserve-llmisvc-crd", "kserve-llmisvc-crd")),
+        # createGIECRDs: the GA InferencePool CRD comes with the controller that routes to it
+        Component("kserve", KSERVE_WAVE, ks.namespace, ssa=True, source=chart(
+            "kserve-llmisvc-resources", "kserve-llmisvc", {"kserve": {
+                "llmisvc": {"createGIECRDs": True},
+                "controller": {"gateway": {"ingressGateway": gateway}}}})),
+        Component("kserve-presets", KSERVE_WAVE, ks.namespace, ssa=True, source=chart(
+            "kserve-runtime-configs", "kserve-runtime-configs", {"kserve": {
+                "llmisvcConfigs": {"enabled": True}, "servingruntime": {"enabled": False}}})),
+    ]
+
+
+def inference_extension_components(env: Environment) -> list[Component]:
+    """CRDs the profile's endpoint picker watches that its KServe does not install (kept like every
+    shared CRD: never pruned, left in place when the Application goes)."""
+    crds = env.profile.inference_extension_crds
+    if crds is None:
+        return []
+    include = "{" + ",".join(crds.files) + "}"
+    return [Component("inference-extension-crds", KSERVE_WAVE, "default", ssa=True, keep=True, source={
+        "repoURL": crds.repo_url, "targetRevision": crds.revision, "path": crds.path,
+        "directory": {"include": include}})]
 
 
 def kserve_source(env: Environment) -> ApplicationSource:

@@ -4,7 +4,10 @@
   an LLMInferenceService, an InferencePool or an Istio to be ready);
 - `kustomize.path.<version>` for every kustomize version an environment pins for the KServe overlay
   (operators.kserve.kustomizeVersion; an Application naming an unregistered version fails), and the
-  binary at that path on the repo-server.
+  binary at that path on the repo-server;
+- the OCI Helm repositories of profiles that install KServe from its charts (ghcr.io/kserve/charts):
+  Argo CD pulls a Helm chart from an OCI registry only when a repository with `enableOCI` declares it
+  (values only: the chart turns `configs.repositories` into repository Secrets).
 
 Three forms of the same keys:
 
@@ -137,9 +140,19 @@ def _init_container(version: str) -> dict[str, Any]:
     }
 
 
+def oci_helm_repositories(envs: Sequence[Environment]) -> dict[str, dict[str, str]]:
+    """configs.repositories entries for the OCI registries the environments' Helm charts come from."""
+    urls = sorted({e.operators.kserve.repo_url for e in envs if e.operators.kserve.install == "helm"})
+    return {f"oci-{url.replace('/', '-').replace('.', '-')}": {"name": url, "url": url, "type": "helm",
+                                                               "enableOCI": "true"} for url in urls}
+
+
 def helm_values(envs: Sequence[Environment]) -> dict[str, Any]:
     """Values for the argo-cd Helm chart (maps merge with the user's values; lists replace theirs)."""
     values: dict[str, Any] = {"configs": {"cm": argocd_cm_data(envs)}}
+    repositories = oci_helm_repositories(envs)
+    if repositories:
+        values["configs"]["repositories"] = repositories
     versions = kustomize_versions(envs)
     if versions:
         values["repoServer"] = {
@@ -189,6 +202,8 @@ def values_text(envs: Sequence[Environment]) -> str:
         f"  helm upgrade --install argocd argo/argo-cd -n {_namespace(envs)} \\",
         f"    -f your-values.yaml -f {VALUES_FILE}",
         *(downloads if versions else []),
+        *(["configs.repositories: the OCI Helm registries KServe's charts come from (Argo CD needs them"
+           " declared)."] if oci_helm_repositories(envs) else []),
     ])
     return dump(header, helm_values(envs))
 
@@ -200,6 +215,8 @@ def patch_text(envs: Sequence[Environment]) -> str:
         f"A `helm upgrade` without {VALUES_FILE} drops these keys again.",
         *(["The kustomize.path entries need the binaries: see the repoServer values in " + VALUES_FILE]
           if kustomize_versions(envs) else []),
+        *([f"KServe's OCI Helm registry must be a repository of Argo CD too: see configs.repositories in "
+           f"{VALUES_FILE}"] if oci_helm_repositories(envs) else []),
     ])
     return dump(header, merge_patch(envs))
 

@@ -1,8 +1,13 @@
-"""The inference Gateway: listeners, TLS certificate, the deployment parameters and the HTTP redirect.
+"""The inference Gateway: listeners, TLS certificates, the deployment parameters and the HTTP redirect.
 
 Everything the seed did imperatively is declared here: the gateway
 ServiceAccount's pull secret and the CA bundle the gateway pods need to trust KServe's model-server
 certificates come in through `infrastructure.parametersRef` instead of `kubectl patch`/copied ConfigMaps.
+
+Two trust domains: the listener certificate comes from whatever issuer the environment names for the
+public side (an ACME issuer, an organization CA, the internal chain); the bundle the gateway trusts
+upstream is always the internal CA's, carried by a certificate of its own from the internal issuer, so it
+exists whatever the public issuer is (an ACME secret has no ca.crt).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from infergate.charts.resources import (
     Listener,
 )
 
-from infergate.synth.config import Environment
+from infergate.synth.config import Environment, host_matches
+
+__all__ = ["CA_FILE", "CA_MOUNT_DIR", "GatewayChart", "host_matches", "https_listeners", "route_namespaces"]
 
 # KServe's DestinationRules point the gateway at this CA file (ISTIO_CA_CERTIFICATE_PATH, odh-xks overlay).
 CA_MOUNT_DIR = "/var/run/secrets/opendatahub"
@@ -32,10 +39,30 @@ def _dump(doc: dict) -> str:
     return yaml.safe_dump(doc, sort_keys=True, default_flow_style=False)
 
 
+def https_listeners(env: Environment) -> list[tuple[str, str | None]]:
+    """(listener name, hostname): one HTTPS listener per gateway hostname, or one for any host."""
+    hosts = env.gateway.hostnames
+    if not hosts:
+        return [("https", None)]
+    return [("https" if i == 0 else f"https-{i + 1}", host) for i, host in enumerate(hosts)]
+
+
 def route_namespaces(env: Environment) -> dict:
     """Only the model namespaces may attach routes (the seed allowed every namespace)."""
     return {"namespaces": {"from": "Selector", "selector": {"matchExpressions": [
         {"key": "kubernetes.io/metadata.name", "operator": "In", "values": list(env.model_namespaces)}]}}}
+
+
+def _listener(name: str, host: str | None, port: int, protocol: str, allowed: dict,
+              tls: dict | None = None) -> Listener:
+    listener: Listener = {"name": name}
+    if host:
+        listener["hostname"] = host
+    listener.update({"port": port, "protocol": protocol})
+    if tls:
+        listener["tls"] = tls
+    listener["allowedRoutes"] = allowed
+    return listener
 
 
 class GatewayChart(Chart):
@@ -45,11 +72,13 @@ class GatewayChart(Chart):
         super().__init__(scope, folder, wave=self.WAVE, destination_namespace=env.gateway.namespace)
         gw = env.gateway
         lab = labels(gw.name, "gateway", "infergate")
+        pki = env.pki.issuer
+        trust = gw.trust_certificate_name
         parameters: dict[str, str] = {"deployment": _dump({"spec": {"template": {"spec": {
-            # The CA that signed the gateway's certificate (cert-manager puts it in ca.crt) also signs
-            # KServe's model-server certificates: mount it where KServe's DestinationRules look.
+            # The internal CA signs the model servers' and EPPs' certificates; cert-manager puts it in
+            # ca.crt of every certificate that CA issues: mount it where the DestinationRules look.
             "volumes": [{"name": "odh-ca-bundle", "secret": {
-                "secretName": gw.tls.secret_name, "items": [{"key": "ca.crt", "path": "ca.crt"}]}}],
+                "secretName": trust, "items": [{"key": "ca.crt", "path": "ca.crt"}]}}],
             "containers": [{"name": "istio-proxy", "volumeMounts": [
                 {"name": "odh-ca-bundle", "mountPath": CA_MOUNT_DIR, "readOnly": True}]}],
         }}}})}
@@ -60,24 +89,32 @@ class GatewayChart(Chart):
                           data=parameters)
 
         tls = gw.tls
-        cert: CertificateSpec = {
-            "secretName": tls.secret_name, "commonName": tls.common_name, "dnsNames": list(tls.dns_names),
-            "duration": tls.duration, "renewBefore": tls.renew_before,
+        cert: CertificateSpec = {"secretName": tls.secret_name}
+        if tls.common_name:  # one of dnsNames: ACME refuses anything else
+            cert["commonName"] = tls.common_name
+        cert.update({
+            "dnsNames": list(tls.dns_names), "duration": tls.duration, "renewBefore": tls.renew_before,
             "issuerRef": {"name": tls.issuer.name, "kind": tls.issuer.kind, "group": "cert-manager.io"},
             "usages": ["digital signature", "key encipherment", "server auth"],
-        }
-        if gw.addresses:
+        })
+        if gw.addresses and not tls.issuer.acme:  # ACME validates DNS names only
             cert["ipAddresses"] = list(gw.addresses)
         Certificate(self, tls.certificate_name, namespace=gw.namespace, labels=lab, spec=cert)
+        proxy = f"{gw.name}-istio.{gw.namespace}.svc"
+        Certificate(self, trust, namespace=gw.namespace, labels=lab, spec={
+            "secretName": trust, "commonName": proxy, "dnsNames": [proxy],
+            "duration": "2160h", "renewBefore": "360h", "usages": ["digital signature", "client auth"],
+            "issuerRef": {"name": pki.name, "kind": pki.kind, "group": "cert-manager.io"}})
 
-        listeners: list[Listener] = [{
-            "name": "https", "port": 443, "protocol": "HTTPS",
-            "tls": {"mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
-                                                              "name": tls.secret_name}]},
-            "allowedRoutes": route_namespaces(env)}]
+        listeners: list[Listener] = []
+        for name, host in https_listeners(env):
+            listeners.append(_listener(name, host, 443, "HTTPS", route_namespaces(env), {
+                "mode": "Terminate", "certificateRefs": [{"group": "", "kind": "Secret",
+                                                          "name": tls.secret_name}]}))
         if gw.http == "serve":
-            listeners.append({"name": "http", "port": 80, "protocol": "HTTP",
-                              "allowedRoutes": route_namespaces(env)})
+            for name, host in https_listeners(env):
+                listeners.append(_listener(name.replace("https", "http", 1), host, 80, "HTTP",
+                                           route_namespaces(env)))
         elif gw.http == "redirect":
             listeners.append({"name": "http", "port": 80, "protocol": "HTTP",
                               "allowedRoutes": {"namespaces": {"from": "Same"}}})

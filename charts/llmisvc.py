@@ -3,21 +3,27 @@
 The controller merges `spec.template` over its `kserve-config-llm-template` preset (container `main`).
 infergate states every field it depends on instead of inheriting it, so what the model server runs is
 readable in dist/: the vLLM command line, TPU scheduling and resources (all from the TPU table), probes
-whose scheme follows vLLM's TLS mode, and the served model name clients send.
+whose scheme follows vLLM's TLS mode (a startupProbe sized from the model, so loading and XLA compilation
+never count against liveness), and the served model name clients send. The apiVersion and the fields
+follow the environment's platform profile; where that profile's KServe signs vLLM's certificate itself
+with a key of its own (upstream), the template mounts a certificate from the internal CA instead.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from constructs import Construct
 from infergate.charts.common import labels
-from infergate.charts.resources import LLMInferenceService, LLMInferenceServiceSpec, RouterSpec
+from infergate.charts.resources import LLMInferenceService, LLMInferenceServiceSpec, ModelSpec, RouterSpec
 
 from infergate.synth.config import Environment, Model
 
 MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts spec.model.uri
 KSERVE_TLS_DIR = "/var/run/kserve/tls"  # the controller-issued certificate, mounted by the preset
+TLS_VOLUME = "tls-certs"  # the preset's volume at KSERVE_TLS_DIR (a template volume of that name replaces it)
+STARTUP_PERIOD_S = 10
 
 
 def vllm_args(model: Model) -> list[str]:
@@ -41,6 +47,12 @@ def _probe(path: str, model: Model, initial: int, period: int, timeout: int, fai
             "failureThreshold": failures}
 
 
+def startup_probe(model: Model) -> dict[str, Any]:
+    """/health until the model is loaded and compiled: vllm.startup_seconds, polled every 10 s."""
+    return _probe("/health", model, 0, STARTUP_PERIOD_S, 10,
+                  math.ceil(model.vllm.startup_seconds / STARTUP_PERIOD_S))
+
+
 def main_container(model: Model) -> dict[str, Any]:
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in model.tpu.env().items()]
     if model.hf_token_secret:
@@ -56,9 +68,10 @@ def main_container(model: Model) -> dict[str, Any]:
         "ports": [{"name": "https" if model.vllm.tls else "http", "containerPort": model.port,
                    "protocol": "TCP"}],
         "resources": {"requests": {**model.vllm.requests, **tpu}, "limits": dict(tpu)},
-        # model loading and TPU compilation take minutes
-        "livenessProbe": _probe("/health", model, 240, 30, 30, 5),
-        "readinessProbe": _probe("/v1/models", model, 240, 10, 10, 3),
+        # model loading and TPU compilation take minutes: the startupProbe holds the other two back
+        "startupProbe": startup_probe(model),
+        "livenessProbe": _probe("/health", model, 0, 30, 30, 5),
+        "readinessProbe": _probe("/v1/models", model, 0, 10, 10, 3),
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": False,
                             "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]},
                             "seccompProfile": {"type": "RuntimeDefault"}},
@@ -75,21 +88,36 @@ def router(model: Model, env: Environment) -> RouterSpec:
             "scheduler": {"pool": {"ref": {"name": model.pool_name}}}}
 
 
+def issues_vllm_certificate(model: Model, env: Environment) -> bool:
+    """infergate, not KServe, gives vLLM its certificate: the profile's KServe signs it with a key only it
+    trusts (upstream's per-service self-signed certificate)."""
+    return model.vllm.tls and env.profile.kserve.signing_ca is None
+
+
 class ModelServer(Construct):
     def __init__(self, scope: Construct, id_: str, model: Model, env: Environment) -> None:
         super().__init__(scope, id_)
         template: dict[str, Any] = {
             "nodeSelector": model.tpu.node_selector(),
             "tolerations": [model.tpu.toleration_dict()],
+            # pod-wide, so the containers KServe adds (the storage initializer) run unprivileged too
+            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [main_container(model)],
         }
         if model.image_pull_secrets:
             template["imagePullSecrets"] = [{"name": s} for s in model.image_pull_secrets]
+        if issues_vllm_certificate(model, env):
+            secret = {"secretName": model.vllm_certificate_name}
+            template["volumes"] = [{"name": TLS_VOLUME, "secret": secret}]
+        served: ModelSpec = {"uri": model.uri, "name": model.served_name}
+        if env.profile.kserve.model_criticality:
+            served["criticality"] = model.criticality
         spec: LLMInferenceServiceSpec = {
-            "model": {"uri": model.uri, "name": model.served_name, "criticality": model.criticality},
+            "model": served,
             "replicas": model.replicas,
             "router": router(model, env),
             "template": template,
         }
         LLMInferenceService(self, model.name, namespace=model.namespace,
-                            labels=labels(model.name, "model-server", "infergate"), spec=spec)
+                            labels=labels(model.name, "model-server", "infergate"), spec=spec,
+                            api_version=env.profile.kserve.llmisvc_api_version)

@@ -1,7 +1,8 @@
-"""The cert-manager CA chain: self-signed ClusterIssuer -> CA Certificate -> CA ClusterIssuer.
+"""The internal CA chain (pki:): self-signed ClusterIssuer -> CA Certificate -> CA ClusterIssuer.
 
-KServe signs the model servers' certificates with this CA (SERVICE_CA_SIGNING_SECRET_NAME) and the
-gateway trusts it, so it must exist before the KServe controller starts.
+Every in-cluster TLS hop trusts this CA: the EPP and vLLM serving certificates come from it (KServe ODH
+signs model servers with it directly: SERVICE_CA_SIGNING_SECRET_NAME), and the gateway mounts its
+ca.crt. So it must exist before the KServe controller starts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class PkiChart(Chart):
     WAVE = -2  # after cert-manager (-3); before KServe's webhook certificate (-1)
 
     def __init__(self, scope: Construct, folder: str, env: Environment) -> None:
-        issuer = env.gateway.tls.issuer
+        issuer = env.pki.issuer
         super().__init__(scope, folder, wave=self.WAVE, destination_namespace=issuer.ca_namespace)
         lab = labels("pki", "certificate-authority", "infergate")
         ClusterIssuer(self, issuer.self_signed_issuer_name, labels=lab, spec={"selfSigned": {}})

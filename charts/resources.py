@@ -28,7 +28,10 @@ class LocalRef(TypedDict):
 
 
 class CustomResource(cdk8s.ApiObject):
-    """A namespaced or cluster-scoped custom resource with a typed spec."""
+    """A namespaced or cluster-scoped custom resource with a typed spec.
+
+    ``api_version`` overrides the class's for kinds whose version the platform profile chooses
+    (InferencePool, InferenceObjective, LLMInferenceService)."""
 
     API_VERSION: ClassVar[str]
     KIND: ClassVar[str]
@@ -36,12 +39,13 @@ class CustomResource(cdk8s.ApiObject):
 
     def __init__(self, scope: Construct, name: str, *, spec: Any, namespace: str | None = None,
                  labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None,
-                 finalizers: list[str] | None = None, top_level: dict[str, Any] | None = None) -> None:
+                 finalizers: list[str] | None = None, top_level: dict[str, Any] | None = None,
+                 api_version: str | None = None) -> None:
         notes = {**(SKIP_DRY_RUN if self.CRD_FROM_OTHER_APP else {}), **(annotations or {})}
         meta = cdk8s.ApiObjectMetadata(name=name, namespace=namespace, labels=labels or None,
                                        annotations=notes or None, finalizers=finalizers)
-        super().__init__(scope, f"{self.KIND}-{namespace or ''}-{name}", api_version=self.API_VERSION,
-                         kind=self.KIND, metadata=meta)
+        super().__init__(scope, f"{self.KIND}-{namespace or ''}-{name}",
+                         api_version=api_version or self.API_VERSION, kind=self.KIND, metadata=meta)
         if spec is not None:
             self.add_json_patch(cdk8s.JsonPatch.add("/spec", spec))
         for key, value in (top_level or {}).items():
@@ -125,7 +129,8 @@ class Gateway(CustomResource):
     API_VERSION, KIND = "gateway.networking.k8s.io/v1", "Gateway"
 
 
-# --- Gateway API Inference Extension (x-k8s v1alpha2: what KServe v0.15 and Istio speak) ------------
+# --- Gateway API Inference Extension: the profile picks x-k8s v1alpha2 (KServe v0.15, Istio 1.26/1.27) or
+# the GA inference.networking.k8s.io/v1 pool (Istio >= 1.28) --------------------------------------------
 
 class ExtensionRef(TypedDict):
     group: NotRequired[str]
@@ -136,9 +141,27 @@ class ExtensionRef(TypedDict):
 
 
 class InferencePoolSpec(TypedDict):
+    """x-k8s.io v1alpha2 shape."""
+
     selector: dict[str, str]
     targetPortNumber: int
     extensionRef: ExtensionRef
+
+
+class EndpointPickerRef(TypedDict):
+    group: NotRequired[str]
+    kind: NotRequired[str]
+    name: str
+    port: NotRequired[dict[str, int]]
+    failureMode: NotRequired[str]
+
+
+class InferencePoolV1Spec(TypedDict):
+    """inference.networking.k8s.io/v1 shape."""
+
+    selector: dict[str, dict[str, str]]  # {matchLabels: ...}
+    targetPorts: list[dict[str, int]]
+    endpointPickerRef: EndpointPickerRef
 
 
 class InferencePool(CustomResource):
@@ -168,6 +191,20 @@ class InferenceObjectiveSpec(TypedDict):
 
 class InferenceObjective(CustomResource):
     API_VERSION, KIND = "inference.networking.x-k8s.io/v1alpha2", "InferenceObjective"
+
+
+class ModelRewriteRule(TypedDict):
+    matches: NotRequired[list[dict[str, Any]]]  # [{model: {type: Exact, value: <id>}}]
+    targets: NotRequired[list[dict[str, Any]]]  # [{modelRewrite: <id>, weight: <n>}]
+
+
+class InferenceModelRewriteSpec(TypedDict):
+    poolRef: PoolRef
+    rules: list[ModelRewriteRule]
+
+
+class InferenceModelRewrite(CustomResource):
+    API_VERSION, KIND = "inference.networking.x-k8s.io/v1alpha2", "InferenceModelRewrite"
 
 
 # --- KServe ------------------------------------------------------------------------------------------

@@ -49,10 +49,18 @@ def server_name(gw: Gateway) -> str | None:
     return next((n for n in gw.tls.dns_names if not n.startswith("*.")), gw.tls.common_name)
 
 
+def publicly_trusted(gw: Gateway) -> bool:
+    """An ACME listener certificate chains to a public root the image's trust store holds, and its secret
+    has no ca.crt to mount (PKI803): the smoke test then verifies against the system store."""
+    return gw.tls.issuer.acme
+
+
 def smoke_args(model: Model, env: Environment) -> list[str]:
     gw = env.gateway
     args = ["--url", f"https://{gateway_service_host(gw)}{model.path_prefix.rstrip('/')}",
-            "--model", model.served_name, "--ca-file", f"{CA_DIR}/ca.crt"]
+            "--model", model.served_name]
+    if not publicly_trusted(gw):
+        args += ["--ca-file", f"{CA_DIR}/ca.crt"]
     name = server_name(gw)
     if name:
         args += ["--server-name", name]
@@ -69,10 +77,12 @@ class SmokeTest(Construct):
         gw, name = env.gateway, smoke_name(model)
         lab = labels(name, COMPONENT, model.name)
         add_script_config_map(self, "script", name, gw.namespace, lab, SCRIPT, "serving/smoke.py")
-        ca = k8s.Volume(name="gateway-ca", secret=k8s.SecretVolumeSource(
-            secret_name=gw.tls.secret_name, items=[k8s.KeyToPath(key="ca.crt", path="ca.crt")]))
+        volumes, mounts = [], []
+        if not publicly_trusted(gw):
+            volumes.append(k8s.Volume(name="gateway-ca", secret=k8s.SecretVolumeSource(
+                secret_name=gw.tls.secret_name, items=[k8s.KeyToPath(key="ca.crt", path="ca.crt")])))
+            mounts.append(k8s.VolumeMount(name="gateway-ca", mount_path=CA_DIR, read_only=True))
         add_check_job(self, "job", CheckJob(
             name=name, namespace=gw.namespace, labels=lab, pod_labels=lab,
             image=env.smoke.image or PYTHON_IMAGE, script_config_map=name, script_key=SCRIPT,
-            args=tuple(smoke_args(model, env)), deadline_s=DEADLINE_S),
-            volumes=[ca], mounts=[k8s.VolumeMount(name="gateway-ca", mount_path=CA_DIR, read_only=True)])
+            args=tuple(smoke_args(model, env)), deadline_s=DEADLINE_S), volumes=volumes, mounts=mounts)

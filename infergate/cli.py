@@ -164,6 +164,9 @@ def _paths_or_dist(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--kubernetes-version", default=None, envvar="INFERGATE_KUBERNETES_VERSION",
               help="Kubernetes minor of the core schemas (env: INFERGATE_KUBERNETES_VERSION). Default: the "
                    "kubernetesVersion of the environment whose dist/<env> holds the file, else 1.33.")
+@click.option("--profile", default=None, envvar="INFERGATE_PROFILE",
+              help="Platform profile whose pinned CRDs apply (env: INFERGATE_PROFILE). Default: the profile "
+                   "of the environment whose dist/<env> holds the file, else odh-v0.15.")
 @click.option("--strict/--no-strict", default=True, show_default=True,
               help="Reject unknown fields (as kubeconform -strict and kubectl --validate=strict).")
 @click.option("--no-cel", is_flag=True, help="Do not evaluate the CRDs' CEL rules.")
@@ -423,12 +426,14 @@ def schemas() -> None:
 
 @schemas.command("export")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--profile", default=None,
+              help="Platform profile whose pinned CRDs to export (default odh-v0.15).")
 @reports_errors
-def schemas_export(directory: Path) -> None:
-    """Write kubeconform-compatible JSON schemas for every pinned CRD."""
+def schemas_export(directory: Path, profile: str | None) -> None:
+    """Write kubeconform-compatible JSON schemas for every pinned CRD of a platform profile."""
     from infergate.validate.export import export_schemas
 
-    for line in export_schemas(directory):
+    for line in export_schemas(directory, profile=profile):
         click.echo(line)
 
 

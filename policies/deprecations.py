@@ -13,6 +13,7 @@ from infergate.policies.inference import istio_version
 
 from infergate.core.findings import Severity
 from infergate.core.graph import Graph
+from infergate.synth.profiles import pool_groups_for_istio
 
 TABLE = Path(__file__).parent / "data" / "deprecated-apis.yaml"
 
@@ -40,8 +41,9 @@ def _links() -> tuple[str, ...]:
     "manifests that "
     "still use them stop applying on upgrade, usually in the middle of one. Moving while "
     "both are "
-    "served is free. The InferencePool move waits for an Istio that serves the GA API (1.28), so "
-    "it is only reported once the configured Istio can use the replacement.",
+    "served is free. The InferencePool move waits for an Istio that serves the GA API (the platform "
+    "profile table: Istio 1.28, profile upstream-2026), so it is only reported once the configured Istio "
+    "can use the replacement.",
     links=_links(),
     fix="Change apiVersion (and kind) to the replacement the message names; the table in "
     "policies/data/deprecated-apis.yaml lists each with its reason.",
@@ -73,8 +75,8 @@ def dep701(graph: Graph) -> Iterator[Hit]:
         entry = table.get((obj.group, obj.version, obj.kind))
         if entry is None:
             continue
-        gate = entry.get("when_istio_at_least")
-        if gate and version is not None and version < tuple(int(x) for x in str(gate).split(".")):
+        gate = entry.get("when_istio_serves")  # an Istio without the replacement: moving would break routing
+        if gate and version is not None and gate not in pool_groups_for_istio(f"{version[0]}.{version[1]}"):
             continue
         yield Hit(
             obj,

@@ -500,3 +500,94 @@ def gw205(graph: Graph) -> Iterator[Hit]:
                     f"in {ns} allows HTTPRoutes from {route.namespace}",
                     path,
                 )
+
+
+@rule(
+    "GW206",
+    "inference-route-without-hostnames",
+    Severity.WARNING,
+    summary="an inference route without hostnames attached to a listener that has a hostname",
+    rationale="A route without `hostnames` takes the hostname of every listener it attaches to: a listener "
+    "added later for another host (another team's API, a staging name) serves the model there too, "
+    "unseen in review. Naming the route's hostnames keeps what a model answers on in the route itself, "
+    "and lets several models share a path on different hosts.",
+    links=(GW_SPEC + "#gateway.networking.k8s.io/v1.HTTPRouteSpec",
+           "https://gateway-api.sigs.k8s.io/api-types/httproute/#hostnames"),
+    fix="Set `spec.hostnames` on the route (infergate: `gateway.hostnames`, or `hostnames` per model).",
+    bad=(
+        """\
+# context: stack
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: inference-gateway, namespace: gateway}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: https
+    hostname: api.example.com
+    port: 443
+    protocol: HTTPS
+    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gateway-tls}]}
+    allowedRoutes: {namespaces: {from: All}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: gateway-tls, namespace: gateway}
+spec:
+  secretName: gateway-tls
+  dnsNames: [api.example.com]
+  issuerRef: {kind: ClusterIssuer, name: ca-issuer}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: model, namespace: demo}
+spec:  # <-
+  parentRefs: [{name: inference-gateway, namespace: gateway, sectionName: https}]
+  rules:
+  - backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool, port: 8000}]
+""",
+    ),
+    good=(
+        """\
+# context: stack
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: inference-gateway, namespace: gateway}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: https
+    hostname: api.example.com
+    port: 443
+    protocol: HTTPS
+    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gateway-tls}]}
+    allowedRoutes: {namespaces: {from: All}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: gateway-tls, namespace: gateway}
+spec:
+  secretName: gateway-tls
+  dnsNames: [api.example.com]
+  issuerRef: {kind: ClusterIssuer, name: ca-issuer}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: model, namespace: demo}
+spec:
+  parentRefs: [{name: inference-gateway, namespace: gateway, sectionName: https}]
+  hostnames: [api.example.com]
+  rules:
+  - backendRefs: [{group: inference.networking.k8s.io, kind: InferencePool, name: pool, port: 8000}]
+""",
+    ),
+)
+def gw206(graph: Graph) -> Iterator[Hit]:
+    for route in inference_routes(graph):  # KServe's own routes take no hostnames: not the user's to fix
+        if as_list(route.spec.get("hostnames")):
+            continue
+        hosts = sorted({str(ls["hostname"]) for _, _, gw, attached in attachments(graph, route)
+                        for _, ls in attached if gw is not None and ls.get("hostname")})
+        if hosts:
+            yield Hit(route, f"inference route {route.name} has no hostnames and answers on every "
+                      f"hostname of the listeners it attaches to ({', '.join(hosts)})", ("spec",))

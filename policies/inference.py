@@ -27,6 +27,7 @@ from infergate.core.graph import (
     as_dict,
     as_list,
 )
+from infergate.synth import profiles
 
 GIE = "https://gateway-api-inference-extension.sigs.k8s.io/"
 KSERVE_LLMISVC = (
@@ -192,13 +193,19 @@ def inf302(graph: Graph) -> Iterator[Hit]:
 
 # ---- INF303 -----------------------------------------------------------------------------------------
 def istio_version(graph: Graph) -> tuple[tuple[int, int] | None, K8sObject | None]:
-    """(major, minor) of the Istio that serves the gateways (sail Istio in the output, else platform)."""
+    """(major, minor) of the Istio that serves the gateways: the sail-operator Istio in the output, else the
+    platform's Istio version, else the default of the platform's profile."""
     for istio in graph.of_kind("Istio", "sailoperator.io"):
         parsed = _version(istio.spec.get("version"))
         if parsed:
             return parsed, istio
     platform = graph.platform
-    return (_version(getattr(platform, "istio_version", None)), None)
+    version = _version(getattr(platform, "istio_version", None))
+    if version is None and platform is not None and hasattr(platform, "fact"):
+        name = platform.fact("profile")
+        if name in profiles.names():
+            version = _version(profiles.get(name).istio_version)
+    return version, None
 
 
 def _version(value: object) -> tuple[int, int] | None:
@@ -206,15 +213,18 @@ def _version(value: object) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def _pool_api_problem(group: str, version: tuple[int, int]) -> str | None:
+def pool_api_problem(group: str, version: tuple[int, int]) -> str | None:
+    """Why an Istio version cannot route to an InferencePool of ``group`` (the profile table's matrix)."""
     shown = f"Istio {version[0]}.{version[1]}"
-    if group == POOL_GROUPS[0] and version >= (1, 28):
-        return f"{shown} serves only inference.networking.k8s.io/v1 InferencePools, not {group}"
-    if group == POOL_GROUPS[0] and version < (1, 26):
-        return f"{shown} has no InferencePool support ({group} v1alpha2 needs OSSM 3.1 / Istio 1.27)"
-    if group == POOL_GROUPS[1] and version < (1, 28):
-        return f"{shown} cannot route to inference.networking.k8s.io/v1 InferencePools (needs Istio >= 1.28)"
-    return None
+    served = profiles.pool_groups_for_istio(f"{version[0]}.{version[1]}")
+    if group in served:
+        return None
+    fits = profiles.profiles_for_pool_group(group)
+    needs = "; ".join(f"Istio {' or '.join(p.istio_minors)} (profile {p.name})" for p in fits) or "no Istio"
+    if not served:
+        return f"{shown} has no InferencePool support ({group} needs {needs})"
+    only = ", ".join(sorted(served))
+    return f"{shown} serves only {only} InferencePools, not {group} (which needs {needs})"
 
 
 @rule(
@@ -222,21 +232,23 @@ def _pool_api_problem(group: str, version: tuple[int, int]) -> str | None:
     "pool-api-mismatch",
     Severity.ERROR,
     summary="a route backend API group different from the pool's, or a pool API the configured "
-    "Istio cannot "
-    "serve (x-k8s.io v1alpha2: OSSM 3.1 / Istio 1.27 with ENABLE_GATEWAY_API_INFERENCE_EXTENSION; "
-    "Istio >= 1.28: inference.networking.k8s.io/v1 only)",
+    "Istio cannot serve (the platform profiles' matrix: x-k8s.io v1alpha2 with Istio 1.26/1.27 and "
+    "ENABLE_GATEWAY_API_INFERENCE_EXTENSION; Istio >= 1.28: inference.networking.k8s.io/v1 only)",
     rationale="Istio's InferencePool support is version-coupled: upstream 1.26 has none, 1.27 serves the "
     "x-k8s.io v1alpha2 pool behind the istiod flag "
     "ENABLE_GATEWAY_API_INFERENCE_EXTENSION, 1.28 serves "
     "only the GA inference.networking.k8s.io/v1 pool. A mismatch leaves the route unaccepted "
     "('InferencePool not enabled', 'InferencePool Not Created') — the reference "
     "deployment pinned "
-    "OSSM 3.1 / Istio 1.26.6 precisely to serve KServe v0.15's v1alpha2 pool.",
+    "OSSM 3.1 / Istio 1.26.6 precisely to serve KServe v0.15's v1alpha2 pool. The matrix is the "
+    "platform profile table (infergate/synth/data/profiles.yaml) that synth and validate read too; "
+    "without an Istio in the output or the environment, the profile's default Istio is assumed.",
     links=(
         "https://istio.io/latest/docs/tasks/traffic-management/ingress/gateway-api-inference-extension/",
         GIE + "api-types/inferencepool/",
     ),
-    fix="Use the pool API group the route names (and the Istio version serves); set "
+    fix="Use the pool API group the route names (and the Istio version serves: switch the environment's "
+    "`profile` to move pool API and Istio together); set "
     '`values.pilot.env.ENABLE_GATEWAY_API_INFERENCE_EXTENSION: "true"` in the sail `Istio`.',
     bad=(
         """\
@@ -313,7 +325,7 @@ def inf303(graph: Graph) -> Iterator[Hit]:
                         path,
                     )
                     continue
-            problem = _pool_api_problem(group, version) if version else None
+            problem = pool_api_problem(group, version) if version else None
             if route.virtual and version and version >= (1, 28):
                 problem = None  # KServe moves its own route to the v1 pool when the gateway rejects v1alpha2
             if problem:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from infergate.policies import Hit, rule
 from infergate.policies._examples import mark_line
 
+from infergate.core import podsecurity
 from infergate.core.findings import Severity
 from infergate.core.graph import Container, Graph, PodModel, as_dict, as_list
 
@@ -246,3 +247,59 @@ def sec604(graph: Graph) -> Iterator[Hit]:
             if problem:
                 path = (*container.path, "image") if "image" in container.raw else container.path
                 yield Hit(pod.source, f"image {container.image} of {container.name} {problem}", path)
+
+
+_RESTRICTED_NS = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: demo
+  labels:
+    pod-security.kubernetes.io/enforce: restricted  # <-
+---
+"""
+
+
+# restricted admits only configMap, csi, downwardAPI, emptyDir, ephemeral, PVC, projected and secret volumes
+_NFS_DEPLOYMENT = _deployment(
+    pod=_POD_OK + "\n      volumes:\n      - {name: data, nfs: {server: nfs.example, path: /}}")
+
+
+def _pod_dicts(pod: PodModel) -> tuple[dict, list[dict]]:
+    """The pod as Pod Security admission sees it: its spec, and each container's effective security context
+    (KServe's preset defaults included)."""
+    containers = [{"name": c.name, "securityContext": c.security_context, "ports": c.raw.get("ports", [])}
+                  for c in pod.all_containers]
+    return pod.spec, containers
+
+
+@rule(
+    "SEC605",
+    "pod-security-level-rejects-pod",
+    Severity.ERROR,
+    summary="a namespace whose enforced Pod Security level (pod-security.kubernetes.io/enforce) rejects "
+    "a pod the output makes it run",
+    rationale="Pod Security admission refuses to create a pod that breaks the namespace's enforced "
+    "standard: the Deployment (or KServe, or Istio) keeps retrying, and nothing runs. infergate labels "
+    "each namespace it creates with the strictest level every pod it knows of meets (restricted where it "
+    "writes every pod, baseline where Istio's gateway pods run, privileged for the CNI agent); a pod "
+    "added later, or a level set by hand, can break that.",
+    links=(PSS, "https://kubernetes.io/docs/concepts/security/pod-security-admission/"),
+    fix="Harden the pod to the level (the message lists what it lacks), or lower the namespace's level "
+    "(infergate: `platform.podSecurity: {<namespace>: baseline}`).",
+    bad=(_RESTRICTED_NS + _NFS_DEPLOYMENT,),
+    good=(_RESTRICTED_NS.replace("  # <-", "") + _deployment(),
+          _RESTRICTED_NS.replace("restricted  # <-", "baseline") + _NFS_DEPLOYMENT),
+)
+def sec605(graph: Graph) -> Iterator[Hit]:
+    for ns in graph.of_kind("Namespace", ""):
+        level = ns.labels.get(podsecurity.ENFORCE_LABEL)
+        if level not in ("baseline", "restricted"):
+            continue
+        for pod in graph.pods_in(ns.name):
+            spec, containers = _pod_dicts(pod)
+            problems = podsecurity.problems(level, spec, containers)
+            if problems:
+                yield Hit(ns, f"Pod Security '{level}' in namespace {ns.name} rejects the pods of {pod.kind} "
+                          f"{pod.name}: {'; '.join(problems)}",
+                          ("metadata", "labels", podsecurity.ENFORCE_LABEL))

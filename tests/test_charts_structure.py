@@ -2,7 +2,8 @@
 
 Custom resources: the pinned CRD's openAPIV3Schema with unknown fields rejected (additionalProperties
 false wherever the schema lists properties and does not say x-kubernetes-preserve-unknown-fields), for
-every pinned definition of that group/version/kind. Core kinds: kubernetes-validate's bundled Kubernetes
+every definition of that group/version/kind that the platform profile of the object's environment pins
+(infergate/synth/data/profiles.yaml). Core kinds: kubernetes-validate's bundled Kubernetes
 1.33 strict schemas. (The full validator, `infergate validate`, adds CEL; this test needs only jsonschema.)
 """
 
@@ -19,6 +20,10 @@ import yaml
 
 from infergate.core.loader import skipped_as_not_manifest
 from infergate.crds import lockfile as crds
+from infergate.project.discovery import env_file_for_dist
+from infergate.synth import profiles
+from infergate.synth.envfiles import declared
+from infergate.validate.crdset import profile_entries
 from tests.conftest import REPO, example_dist_roots
 
 KUBERNETES_VERSION = "1.33"
@@ -38,12 +43,10 @@ def _closed(schema: Any) -> Any:
 
 
 @cache
-def crd_schemas() -> dict[tuple[str, str], list[jsonschema.Draft7Validator]]:
-    """(apiVersion, kind) -> validators of the closed schema of every pinned CRD file defining it."""
+def crd_schemas(profile: str | None = None) -> dict[tuple[str, str], list[jsonschema.Draft7Validator]]:
+    """(apiVersion, kind) -> validators of the closed schema of every CRD file of ``profile`` defining it."""
     found: dict[tuple[str, str], list[jsonschema.Draft7Validator]] = {}
-    for entry in crds.read_lock():
-        if entry.kind != "crd":
-            continue
+    for entry in profile_entries(profile):
         with crds.verified_path(entry).open(encoding="utf-8") as fh:
             for doc in yaml.load_all(fh, Loader=yaml.CSafeLoader):
                 if not doc or doc.get("kind") != "CustomResourceDefinition":
@@ -59,6 +62,22 @@ def crd_schemas() -> dict[tuple[str, str], list[jsonschema.Draft7Validator]]:
     return found
 
 
+GOLDEN = REPO / "tests" / "golden"
+
+
+@cache
+def profile_of(file: str) -> str:
+    """The platform profile of the environment whose output holds ``file`` (examples' dist/<env>, the golden
+    tests/golden/<env>); the default profile elsewhere."""
+    path = REPO / file
+    env_file = env_file_for_dist(path)
+    if path.is_relative_to(GOLDEN):
+        candidate = GOLDEN / "envs" / f"{path.relative_to(GOLDEN).parts[0]}.yaml"
+        env_file = candidate if candidate.is_file() else None
+    found = declared(env_file, "profile") if env_file else None  # follows base:
+    return str(found[0]) if found else profiles.default_name()
+
+
 @cache
 def dist_objects() -> list[tuple[str, dict[str, Any]]]:
     objects = []
@@ -72,12 +91,13 @@ def dist_objects() -> list[tuple[str, dict[str, Any]]]:
     return objects
 
 
-def structural_errors(obj: dict[str, Any]) -> list[str]:
+def structural_errors(obj: dict[str, Any], profile: str | None = None) -> list[str]:
     key = (obj.get("apiVersion"), obj.get("kind"))
     meta = obj.get("metadata") or {}
     errors = [] if meta.get("name") else ["metadata.name missing"]
-    if key in crd_schemas():
-        for validator in crd_schemas()[key]:
+    schemas = crd_schemas(profile)
+    if key in schemas:
+        for validator in schemas[key]:
             errors += [f"{'.'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
                        for e in validator.iter_errors(obj)]
         # metadata of a custom resource is an ObjectMeta: check it with the core schema
@@ -105,7 +125,7 @@ def test_dist_has_objects_of_every_concern() -> None:
 
 @pytest.mark.parametrize(("file", "obj"), dist_objects(), ids=lambda v: v if isinstance(v, str) else "")
 def test_object_is_structurally_valid(file: str, obj: dict[str, Any]) -> None:
-    assert structural_errors(obj) == [], file
+    assert structural_errors(obj, profile_of(file)) == [], file
 
 
 def test_the_check_rejects_unknown_fields_and_wrong_types() -> None:

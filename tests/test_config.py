@@ -70,12 +70,13 @@ def test_config_error_is_one_line_with_file_line_and_key(tmp_path: Path, old: st
 
 
 def test_namespaced_issuer_cannot_sign_an_epp_in_another_namespace(tmp_path: Path) -> None:
-    text = PATTERN1.replace("      kind: ClusterIssuer\n", "      kind: Issuer\n").replace(
-        "      createCAChain: true", "      createCAChain: false").replace(
+    text = PATTERN1.replace("      createCAChain: true", "      createCAChain: false").replace(
         "      secureServing: false", "      secureServing: true")
+    text += "pki:\n  issuer: {kind: Issuer, name: ns-ca}\n"
     message = _synth_fails(tmp_path, {"iss.yaml": text})
-    assert f"iss.yaml:{_line(text, 'secureServing: true')}: models[0].epp.secureServing: " in message
-    assert "needs a ClusterIssuer" in message
+    line = _line(text, "namespace: llm-d-inference-scheduling")
+    assert f"iss.yaml:{line}: models[0].namespace: " in message
+    assert "need a ClusterIssuer" in message
 
 
 def test_duplicate_model_name(tmp_path: Path) -> None:

@@ -11,12 +11,18 @@ import pytest
 import yaml
 
 from infergate.crds.lockfile import cache_root
-from infergate.synth.config import GENERATED_FOLDERS, GENERATED_PREFIXES, OPERATOR_APPLICATIONS
+from infergate.synth.config import (
+    GENERATED_FOLDERS,
+    GENERATED_PREFIXES,
+    OPERATOR_APPLICATIONS,
+    load_environment,
+)
 from tests.conftest import (
     FIXTURE_ENVS,
     REPO,
     assert_no_node_banner,
     example_env_dirs,
+    example_env_files,
     make_project,
     run_infergate,
 )
@@ -337,10 +343,10 @@ def test_generated_folders_and_applications_are_the_reserved_names() -> None:
     env_dirs = {**example_env_dirs(), **{p.name: p for p in golden.iterdir()
                                          if (golden / "envs" / f"{p.name}.yaml").is_file()}}
     assert env_dirs
+    env_files = {**example_env_files(), **{p.stem: p for p in (golden / "envs").glob("*.yaml")}}
     for env, env_dir in env_dirs.items():
-        env_file = golden / "envs" / f"{env}.yaml"
-        raw = yaml.safe_load(env_file.read_text()) if env_file.is_file() else {}
-        declared = {e["folder"] for e in raw.get("extra", [])} | {c["name"] for c in raw.get("charts", [])}
+        config = load_environment(env_files[env])
+        declared = {e.folder for e in config.extra} | {c.name for c in config.charts}
         for folder in (p.name for p in env_dir.iterdir() if p.is_dir()):
             generated = folder in GENERATED_FOLDERS or folder.startswith(GENERATED_PREFIXES)
             assert folder in declared or generated, f"{env}/{folder}: add it to config.GENERATED_FOLDERS"

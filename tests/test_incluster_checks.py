@@ -238,3 +238,18 @@ def test_switches_are_checked(tmp_path: Path, extra: str, message: str) -> None:
     env.write_text(ENV_FILES["pattern1"].read_text(encoding="utf-8") + "\n" + extra + "\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_environment(env)
+
+
+@requires_examples
+def test_smoke_trusts_the_public_roots_when_the_listener_certificate_is_acme() -> None:
+    """An ACME secret holds no ca.crt (PKI803): the Job verifies against the image's trust store instead."""
+    import yaml
+
+    from tests.conftest import EXAMPLES
+
+    job = yaml.safe_load(next((EXAMPLES / "upstream-2026" / "dist" / "acme").glob("model-*/Job.*-smoke.yaml"))
+                         .read_text())
+    pod = job["spec"]["template"]["spec"]
+    args = pod["containers"][0]["args"]
+    assert "--ca-file" not in args and "--server-name" in args
+    assert all(v.get("name") != "gateway-ca" for v in pod.get("volumes", []))

@@ -280,7 +280,7 @@ def test_platform_flags_override_facts(tmp_path: Path) -> None:
     unknown = run_infergate("lint", str(tmp_path), "--select", "INF303").stdout
     assert " INF303 " not in unknown  # no Istio version known: not checked
     result = run_infergate("lint", str(tmp_path), "--select", "INF303", "--istio-version", "v1.26.6")
-    assert " INF303 " in result.stdout and "needs Istio >= 1.28" in result.stdout
+    assert " INF303 " in result.stdout and "needs Istio 1.28 (profile upstream-2026)" in result.stdout
 
 
 def test_config_is_discovered_from_the_working_directory(tmp_path: Path) -> None:

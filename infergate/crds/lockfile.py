@@ -26,7 +26,7 @@ DOWNLOAD_TIMEOUT_S = 30
 @dataclass(frozen=True, slots=True)
 class LockEntry:
     name: str
-    kind: str  # "crd" | "schema"
+    kind: str  # "crd" | "preset" | "schema"
     version: str
     mirror: str
     url: str

@@ -20,17 +20,16 @@ from typing import Any
 from infergate.core.errors import ConfigError
 from infergate.core.loader import Document, line_of
 from infergate.project.discovery import env_file_for_dist, find_project
-from infergate.synth import tpu
+from infergate.synth import profiles, tpu
 from infergate.synth.envfiles import chain
+from infergate.synth.profiles import Profile
 
 SCHEMA_PATH = Path(__file__).parent / "data" / "environment.schema.json"
 ENV_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?")
 RESERVED_ENV_NAMES = frozenset({"fleet"})  # dist/fleet/ holds the ApplicationSet
 
-# Defaults are the reference deployment's values; each is overridable per environment.
-KSERVE_REPO = "https://github.com/opendatahub-io/kserve.git"
-KSERVE_REVISION = "a445a17f482ffdb7287830e5d8ed58cee0c915f4"
-DEFAULT_EPP_IMAGE = "quay.io/opendatahub/llm-d-inference-scheduler:release-v0.4"
+# Defaults are the reference deployment's values; each is overridable per environment. Versions (KServe,
+# Istio, EPP image) come from the environment's platform profile (data/profiles.yaml).
 DEFAULT_SCORERS = {"prefix-cache-scorer": 2.0, "load-aware-scorer": 1.0}
 PILOT_ENV = {
     "PILOT_ENABLE_GATEWAY_API": "true",
@@ -50,7 +49,8 @@ GATEWAY_API_VERSION = "v1.2.1"
 # user chart may not take one (tests/test_extensions.py keeps this in step with charts/).
 GENERATED_FOLDERS = frozenset({"argocd", "bootstrap", "namespaces", "pki", "mesh", "gateway", "probes"})
 GENERATED_PREFIXES = ("model-", "networkpolicies-")
-OPERATOR_APPLICATIONS = frozenset({"cert-manager", "sail-operator", "kserve", "gateway-api", "root"})
+OPERATOR_APPLICATIONS = frozenset({"cert-manager", "sail-operator", "kserve", "kserve-crds", "kserve-presets",
+                                   "inference-extension-crds", "gateway-api", "root"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +70,9 @@ class PlatformFacts:
     provided_secrets: frozenset[tuple[str, str]]
     istio_version: str
     kserve_ingress_gateway: str  # "<namespace>/<name>" the controller uses for router: managed
+    profile: str = ""  # the platform profile's name (data/profiles.yaml)
+    # issuers known to be ACME, as "ClusterIssuer/<name>" or "<namespace>/<name>" (an Issuer)
+    acme_issuers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +100,16 @@ class HelmSource:
 
 @dataclass(frozen=True, slots=True)
 class KustomizeSource:
+    """Where KServe comes from: an overlay at a commit (install "kustomize") or KServe's Helm charts at a
+    release (install "helm"), as the environment's profile says."""
+
     repo_url: str
     revision: str
     path: str
     kustomize_version: str | None  # None: Argo CD's bundled kustomize
     namespace: str
+    install: str = "kustomize"
+    version: str = ""  # helm: the chart version
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,16 +139,27 @@ class Issuer:
     ca_certificate_name: str
     self_signed_issuer_name: str
     ca_namespace: str
+    acme: bool = False  # an ACME issuer: public DNS names only, and its secrets hold no ca.crt
 
 
 @dataclass(frozen=True, slots=True)
 class GatewayTls:
+    """The public listener's certificate: any issuer (ACME, an organization CA, the internal chain)."""
+
     certificate_name: str
     secret_name: str
-    common_name: str
+    common_name: str | None  # None: omitted (the first DNS name is longer than X.509 allows)
     dns_names: tuple[str, ...]
     duration: str
     renew_before: str
+    issuer: Issuer
+
+
+@dataclass(frozen=True, slots=True)
+class Pki:
+    """The internal trust domain: every in-cluster TLS hop (EPP and vLLM serving certificates, the
+    gateway's upstream trust bundle) is issued by ``issuer``, whatever the public listener uses."""
+
     issuer: Issuer
 
 
@@ -154,6 +173,12 @@ class Gateway:
     image_pull_secrets: tuple[str, ...]
     parameters_config_map: str
     tls: GatewayTls
+    hostnames: tuple[str, ...] = ()
+
+    @property
+    def trust_certificate_name(self) -> str:
+        """The internal-CA certificate whose ca.crt the gateway pods mount as their upstream trust."""
+        return f"{self.name}-upstream-trust"
 
     @property
     def pod_labels(self) -> dict[str, str]:
@@ -169,6 +194,7 @@ class Vllm:
     prefix_caching: bool
     extra_args: tuple[str, ...]
     requests: dict[str, str]
+    startup_seconds: int = 0  # how long model loading and XLA compilation may take before liveness counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +205,8 @@ class Epp:
     objective_kind: str  # InferenceObjective (GIE >= v1.0 pickers) | InferenceModel (GIE v0.x)
     scorer_weights: dict[str, float]
     requests: dict[str, str]
+    replicas: int = 1
+    high_availability: str = "active-active"  # active-active | leader-election (used when replicas > 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +227,9 @@ class Model:
     hf_token_secret: str | None
     hf_token_key: str
     image_pull_secrets: tuple[str, ...]
+    hostnames: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # other model ids clients may send (InferenceModelRewrite)
+    parameters_b: float | None = None  # billions of parameters (sizes the startup probe)
 
     # Names and labels KServe's controller derives from the LLMInferenceService.
     @property
@@ -223,6 +254,15 @@ class Model:
     @property
     def route_name(self) -> str:
         return f"{self.name}-route"
+
+    @property
+    def workload_service(self) -> str:
+        """The Service KServe makes for the model-server pods."""
+        return f"{self.name}-kserve-workload-svc"
+
+    @property
+    def vllm_certificate_name(self) -> str:
+        return f"{self.name}-vllm-tls"
 
     @property
     def epp_labels(self) -> dict[str, str]:
@@ -284,6 +324,7 @@ class Environment:
     name: str
     file: str
     kubernetes_version: str
+    profile: Profile
     cluster: Cluster
     argocd: ArgoSettings
     operators: Operators
@@ -291,12 +332,14 @@ class Environment:
     mesh: Mesh
     gateway: Gateway
     models: tuple[Model, ...]
+    pki: Pki
     gateway_api: GatewayApiCrds = GatewayApiCrds(install=False, version=GATEWAY_API_VERSION,
                                                  repo_url=GATEWAY_API_REPO)
     extra: tuple[ExtraFolder, ...] = ()
     charts: tuple[UserChart, ...] = ()
     smoke: InClusterCheck = InClusterCheck(enabled=True)
     probes: InClusterCheck = InClusterCheck(enabled=False)
+    pod_security: dict[str, str] = field(default_factory=dict)  # namespace -> Pod Security level override
     files: tuple[str, ...] = ()  # this file and its bases, most derived first
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -422,6 +465,7 @@ def load_environment(path: Path) -> Environment:
 
 
 def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, ...]) -> Environment:
+    profile = profiles.get(raw.get("profile"))
     cluster = Cluster(name=raw["cluster"]["name"], server=raw["cluster"]["server"])
     argo = raw.get("argocd", {})
     argocd = ArgoSettings(namespace=argo.get("namespace", "argocd"), project=argo.get("project", path.stem),
@@ -433,12 +477,12 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
         cert_manager=_helm(ops.get("certManager", {}), "https://charts.jetstack.io", "cert-manager",
                            "v1.19.6", "cert-manager"),
         sail_operator=_helm(ops.get("sailOperator", {}), "https://istio-ecosystem.github.io/sail-operator",
-                            "sail-operator", "1.27.3", "sail-operator"),
-        kserve=_kustomize(ops.get("kserve", {})),
+                            "sail-operator", profile.sail_operator_version, "sail-operator"),
+        kserve=_kserve(ops.get("kserve", {}), profile, errors),
     )
     mesh_raw = raw.get("mesh", {})
     cni = mesh_raw.get("cni", {})
-    mesh = Mesh(version=mesh_raw.get("version", "v1.26.6"),
+    mesh = Mesh(version=mesh_raw.get("version", profile.istio_version),
                 namespace=mesh_raw.get("namespace", "istio-system"),
                 pilot_env={**PILOT_ENV, **mesh_raw.get("pilotEnv", {})},
                 access_log_file=mesh_raw.get("accessLogFile", "/dev/stdout"),
@@ -448,8 +492,10 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
     if mesh.pilot_env.get("ENABLE_GATEWAY_API_INFERENCE_EXTENSION") != "true":
         raise errors.fail(["mesh", "pilotEnv", "ENABLE_GATEWAY_API_INFERENCE_EXTENSION"],
                           "must be \"true\": istiod ignores InferencePools otherwise")
+    _check_versions(profile, mesh, operators, errors)
     gateway = _gateway(raw["gateway"], errors)
-    models = tuple(_model(i, m, errors) for i, m in enumerate(raw["models"]))
+    pki = _pki(raw, gateway, profile, errors)
+    models = tuple(_model(i, m, profile, gateway, errors) for i, m in enumerate(raw["models"]))
     _check_models(models, errors)
     plat = raw["platform"]
     _check_cidrs(plat, errors)
@@ -461,17 +507,20 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
                               f"managed routing attaches to the controller's gateway {kserve_gw}, not "
                               f"{gateway.namespace}/{gateway.name}")
     for i, model in enumerate(models):
-        if model.router == "explicit" and model.epp.secure_serving and gateway.tls.issuer.kind == "Issuer" \
-                and model.namespace != gateway.namespace:
-            raise errors.fail(["models", i, "epp", "secureServing"],
-                              f"the EPP certificate in {model.namespace} needs a ClusterIssuer; "
-                              f"gateway.tls.issuer is an Issuer of namespace {gateway.namespace}")
+        needs_cert = model.router == "explicit" and model.epp.secure_serving
+        needs_cert = needs_cert or (model.vllm.tls and not profile.kserve.workload_destination_rules)
+        if needs_cert and pki.issuer.kind == "Issuer" and model.namespace != gateway.namespace:
+            raise errors.fail(["models", i, "namespace"],
+                              f"the internal certificates of {model.name} in {model.namespace} need a "
+                              f"ClusterIssuer; the internal issuer {pki.issuer.name} is an Issuer of "
+                              f"namespace {gateway.namespace}")
     provided = {(s["namespace"], s["name"]) for s in plat.get("providedSecrets", [])}
     for model in models:
         if model.hf_token_secret:
             provided.add((model.namespace, model.hf_token_secret))
         provided.update((model.namespace, s) for s in model.image_pull_secrets)
     provided.update((gateway.namespace, s) for s in gateway.image_pull_secrets)
+    acme = {_issuer_ref(i, gateway.namespace) for i in (gateway.tls.issuer, pki.issuer) if i.acme}
     platform = PlatformFacts(
         kubernetes_version=raw["kubernetesVersion"],
         api_server_cidrs=tuple(plat["apiServerCIDRs"]),
@@ -483,7 +532,7 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
         model_download_except=tuple(plat["modelDownload"].get("except", [])),
         monitoring_namespace=plat.get("monitoringNamespace"),
         provided_secrets=frozenset(provided), istio_version=mesh.version,
-        kserve_ingress_gateway=kserve_gw)
+        kserve_ingress_gateway=kserve_gw, profile=profile.name, acme_issuers=frozenset(acme))
     gw_api = plat.get("gatewayAPI", {})
     gateway_api = GatewayApiCrds(install=gw_api.get("install", False),
                                  version=gw_api.get("version", GATEWAY_API_VERSION),
@@ -491,12 +540,43 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
     extra, charts = _extensions(path, raw, errors)
     smoke, probes = raw.get("smoke", {}), raw.get("probes", {})
     return Environment(name=path.stem, file=str(path), kubernetes_version=raw["kubernetesVersion"],
-                       cluster=cluster, argocd=argocd, operators=operators, platform=platform, mesh=mesh,
-                       gateway=gateway, models=models, gateway_api=gateway_api, extra=extra, charts=charts,
+                       profile=profile, cluster=cluster, argocd=argocd, operators=operators,
+                       platform=platform, mesh=mesh, gateway=gateway, models=models, pki=pki,
+                       gateway_api=gateway_api, extra=extra, charts=charts,
                        smoke=InClusterCheck(smoke.get("enabled", True), smoke.get("image")),
                        probes=InClusterCheck(probes.get("enabled", False),
                                              probes.get("image", smoke.get("image"))),
-                       files=files, raw=raw)
+                       pod_security=dict(plat.get("podSecurity", {})), files=files, raw=raw)
+
+
+def _issuer_ref(issuer: Issuer, namespace: str) -> str:
+    """How lint names an issuer: ``ClusterIssuer/<name>`` or ``<namespace>/<name>`` (an Issuer)."""
+    return f"ClusterIssuer/{issuer.name}" if issuer.kind == "ClusterIssuer" else f"{namespace}/{issuer.name}"
+
+
+def _check_versions(profile: Profile, mesh: Mesh, operators: Operators, errors: _Errors) -> None:
+    """Istio must serve the profile's InferencePool API, and sail-operator must know that Istio."""
+    if not profile.serves_istio(mesh.version):
+        pool = f"{profile.pool_api_version} InferencePools"
+        raise errors.fail(["mesh", "version"], f"Istio {mesh.version} cannot route to the {pool} of profile "
+                          f"{profile.name} (it needs Istio {' or '.join(profile.istio_minors)}); "
+                          f"{_other_profile_hint(profile, mesh.version)}")
+    sail = profiles.istio_minor(operators.sail_operator.version)
+    wanted = profiles.istio_minor(mesh.version)
+    if _minor_tuple(sail) < _minor_tuple(wanted):
+        raise errors.fail(["operators", "sailOperator", "version"],
+                          f"sail-operator {operators.sail_operator.version} installs Istio up to "
+                          f"v{sail}.x; mesh.version {mesh.version} needs sail-operator {wanted} or newer")
+
+
+def _other_profile_hint(profile: Profile, version: str) -> str:
+    fits = [p.name for p in profiles.profiles().values()
+            if p.serves_istio(version) and p.name != profile.name]
+    return f"profile {fits[0]} serves it" if fits else "no profile serves it"
+
+
+def _minor_tuple(minor: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in minor.split(".") if part.isdigit())
 
 
 def _reserved(name: str) -> str | None:
@@ -572,14 +652,26 @@ def _helm(raw: dict[str, Any], repo: str, chart: str, version: str, namespace: s
                       version=raw.get("version", version), namespace=raw.get("namespace", namespace))
 
 
-def _kustomize(raw: dict[str, Any]) -> KustomizeSource:
+def _kserve(raw: dict[str, Any], profile: Profile, errors: _Errors) -> KustomizeSource:
+    ks = profile.kserve
+    if ks.install == "helm":
+        for key in ("revision", "path", "kustomizeVersion"):
+            if key in raw:
+                raise errors.fail(["operators", "kserve", key], f"profile {profile.name} installs KServe "
+                                  "from its Helm charts: set `version` (and `repoURL` for a mirror)")
+        return KustomizeSource(repo_url=raw.get("repoURL", ks.repo_url), revision="", path="",
+                               kustomize_version=None, namespace=ks.namespace, install="helm",
+                               version=raw.get("version", ks.version or ""))
+    if "version" in raw:
+        raise errors.fail(["operators", "kserve", "version"], f"profile {profile.name} installs KServe from "
+                          "an overlay at a commit: set `revision` (and `path`)")
     # The overlay's remove-non-llm-crds.yaml holds several `$patch: delete` documents: kustomize <= v5.6
     # panics on it, >= v5.7.0 builds it (fix kubernetes-sigs/kustomize#5859), and
     # Argo CD >= v3.1 bundles >= v5.7.0. So no version is pinned unless the environment asks for one.
-    return KustomizeSource(repo_url=raw.get("repoURL", KSERVE_REPO),
-                           revision=raw.get("revision", KSERVE_REVISION),
-                           path=raw.get("path", "config/overlays/odh-xks"),
-                           kustomize_version=raw.get("kustomizeVersion"), namespace="opendatahub")
+    return KustomizeSource(repo_url=raw.get("repoURL", ks.repo_url),
+                           revision=raw.get("revision", ks.revision or ""),
+                           path=raw.get("path", ks.path or ""),
+                           kustomize_version=raw.get("kustomizeVersion"), namespace=ks.namespace)
 
 
 def _gateway(raw: dict[str, Any], errors: _Errors) -> Gateway:
@@ -589,20 +681,29 @@ def _gateway(raw: dict[str, Any], errors: _Errors) -> Gateway:
                           f"{name}-istio, over {SERVICE_NAME_MAX} characters")
     tls = raw["tls"]
     iss = tls["issuer"]
-    kind = iss.get("kind", "ClusterIssuer")
-    chain = iss.get("createCAChain", False)
-    if chain and kind != "ClusterIssuer":
-        raise errors.fail(["gateway", "tls", "issuer", "createCAChain"],
-                          "the CA chain is made of ClusterIssuers")
+    issuer = _issuer(iss, ["gateway", "tls", "issuer"], errors)
+    hostnames = tuple(raw.get("hostnames", []))
     fqdn = f"{name}.{namespace}.svc.cluster.local"
-    issuer = Issuer(kind=kind, name=iss["name"], create_ca_chain=chain,
-                    ca_certificate_name=iss.get("caCertificateName", "opendatahub-ca"),
-                    self_signed_issuer_name=iss.get("selfSignedIssuerName", "opendatahub-selfsigned-issuer"),
-                    ca_namespace=iss.get("caNamespace", "cert-manager"))
+    # the public names clients use, else the in-cluster name (a public issuer cannot sign that one)
+    dns_names = tuple(tls.get("dnsNames", list(hostnames) or [fqdn]))
+    if issuer.acme:
+        if "dnsNames" not in tls and not hostnames:
+            raise errors.fail(["gateway", "tls", "issuer", "acme"], "an ACME issuer signs public DNS names "
+                              "only: set gateway.hostnames or gateway.tls.dnsNames")
+        for i, dns in enumerate(dns_names):
+            if cluster_local(dns):
+                raise errors.fail(["gateway", "tls", "dnsNames", i], f"{dns} is a cluster-local name: ACME "
+                                  f"issuer {issuer.name} cannot validate it (in-cluster TLS comes from pki)")
+    common = tls.get("commonName")
+    if common is not None and common not in dns_names:
+        raise errors.fail(["gateway", "tls", "commonName"], f"{common!r} is not among dnsNames "
+                          f"{list(dns_names)}: ACME refuses it and clients ignore the common name; omit it "
+                          "(the first DNS name is used)")
+    if common is None and dns_names and len(dns_names[0]) <= COMMON_NAME_MAX:
+        common = dns_names[0]
     gateway_tls = GatewayTls(certificate_name=tls.get("certificateName", f"{name}-tls"),
                              secret_name=tls.get("secretName", f"{name}-tls-cert"),
-                             common_name=tls.get("commonName", fqdn),
-                             dns_names=tuple(tls.get("dnsNames", [fqdn])),
+                             common_name=common, dns_names=dns_names,
                              duration=tls.get("duration", "2160h"),
                              renew_before=tls.get("renewBefore", "360h"),
                              issuer=issuer)
@@ -611,14 +712,66 @@ def _gateway(raw: dict[str, Any], errors: _Errors) -> Gateway:
     return Gateway(name=name, namespace=namespace, class_name=raw.get("className", "istio"),
                    http=raw.get("http", "redirect"), addresses=tuple(raw.get("addresses", [])),
                    image_pull_secrets=tuple(raw.get("imagePullSecrets", [])),
-                   parameters_config_map=raw.get("parametersConfigMap", f"{name}-config"), tls=gateway_tls)
+                   parameters_config_map=raw.get("parametersConfigMap", f"{name}-config"), tls=gateway_tls,
+                   hostnames=hostnames)
+
+
+COMMON_NAME_MAX = 64  # X.509 upper bound of a commonName
+_CLUSTER_SUFFIXES = (".svc", ".cluster.local", ".local", ".internal")
+
+
+def cluster_local(name: str) -> bool:
+    """A name only the cluster resolves (``*.svc``, ``*.cluster.local``) or a single label."""
+    return name.endswith(_CLUSTER_SUFFIXES) or ".svc." in name or "." not in name
+
+
+def _issuer(raw: dict[str, Any], key: list[str | int], errors: _Errors) -> Issuer:
+    kind = raw.get("kind", "ClusterIssuer")
+    chain = raw.get("createCAChain", False)
+    if chain and kind != "ClusterIssuer":
+        raise errors.fail([*key, "createCAChain"], "the CA chain is made of ClusterIssuers")
+    if chain and raw.get("acme"):
+        raise errors.fail([*key, "acme"], "the CA chain infergate creates is no ACME issuer")
+    return Issuer(kind=kind, name=raw.get("name", DEFAULT_CA_ISSUER), create_ca_chain=chain,
+                  ca_certificate_name=raw.get("caCertificateName", "opendatahub-ca"),
+                  self_signed_issuer_name=raw.get("selfSignedIssuerName", "opendatahub-selfsigned-issuer"),
+                  ca_namespace=raw.get("caNamespace", "cert-manager"), acme=raw.get("acme", False))
+
+
+DEFAULT_CA_ISSUER = "opendatahub-ca-issuer"
+
+
+def _pki(raw: dict[str, Any], gateway: Gateway, profile: Profile, errors: _Errors) -> Pki:
+    """The internal CA: `pki:`, else the chain the gateway's issuer creates, else the self-signed chain."""
+    public = gateway.tls.issuer
+    if "pki" not in raw:
+        issuer = public if public.create_ca_chain else _issuer({"createCAChain": True}, ["pki"], errors)
+    elif public.create_ca_chain:
+        raise errors.fail(["gateway", "tls", "issuer", "createCAChain"], "pki: declares the internal CA: "
+                          "create the chain there (createCAChain under pki.issuer) or use it as the "
+                          "gateway's issuer by name")
+    else:
+        body = dict(raw["pki"].get("issuer", {}))
+        body.setdefault("createCAChain", "name" not in body)  # an issuer of yours, or infergate's chain
+        issuer = _issuer(body, ["pki", "issuer"], errors)
+        if issuer.acme:
+            raise errors.fail(["pki", "issuer", "acme"], "the internal CA signs cluster-local names; an "
+                              "ACME issuer cannot (and its secrets carry no ca.crt to trust)")
+    if profile.kserve.signing_ca and issuer.create_ca_chain:
+        secret, namespace = profile.kserve.signing_ca
+        if (issuer.ca_certificate_name, issuer.ca_namespace) != (secret, namespace):
+            key = ["gateway", "tls", "issuer"] if public is issuer else ["pki", "issuer"]
+            raise errors.fail([*key, "caCertificateName"], f"profile {profile.name}'s KServe signs model "
+                              f"server certificates with {namespace}/{secret}: the internal CA must be "
+                              "that secret (caCertificateName, caNamespace)")
+    return Pki(issuer=issuer)
 
 
 # KServe derives these from the LLMInferenceService name; the longest must still be a valid Service name.
 _DERIVED_SERVICE_SUFFIXES = ("-kserve-workload-svc", "-epp-service", "-inference-pool")
 
 
-def _model(index: int, raw: dict[str, Any], errors: _Errors) -> Model:
+def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, errors: _Errors) -> Model:
     here: list[str | int] = ["models", index]
     name, namespace = raw["name"], raw["namespace"]
     longest = max(_DERIVED_SERVICE_SUFFIXES, key=len)
@@ -641,20 +794,31 @@ def _model(index: int, raw: dict[str, Any], errors: _Errors) -> Model:
         raise errors.fail([*here, "pathPrefix"], f"router: managed serves under {default_prefix} (KServe's "
                           "route); drop pathPrefix or use router: explicit")
     v, e, s = raw.get("vllm", {}), raw.get("epp", {}), raw.get("secrets", {})
+    parameters = _parameters_b(raw)
     vllm = Vllm(tls=v.get("tls", True), dtype=v.get("dtype"), max_model_len=v.get("maxModelLen"),
                 prefix_caching=v.get("prefixCaching", False), extra_args=tuple(v.get("extraArgs", [])),
-                requests=dict(v.get("requests", {})))
+                requests=dict(v.get("requests", {})),
+                startup_seconds=v.get("startupSeconds", startup_budget(parameters)))
     for j, arg in enumerate(vllm.extra_args):
         flag = arg.split("=", 1)[0]
         if flag in _OWNED_VLLM_FLAGS:
             raise errors.fail([*here, "vllm", "extraArgs", j], f"{flag} is generated (from "
                               f"{_OWNED_VLLM_FLAGS[flag]}); remove it from extraArgs")
-    epp = Epp(image=e.get("image", DEFAULT_EPP_IMAGE), secure_serving=e.get("secureServing", True),
+    kinds = profile.objective_kinds
+    epp = Epp(image=e.get("image", profile.epp_image), secure_serving=e.get("secureServing", True),
               failure_mode=e.get("failureMode", "FailOpen"),
-              objective_kind=e.get("objectiveKind", "InferenceObjective"),
+              objective_kind=e.get("objectiveKind", kinds[0]),
               scorer_weights={k: float(w)
                               for k, w in sorted(e.get("scorerWeights", DEFAULT_SCORERS).items())},
-              requests=dict(e.get("requests", {"cpu": "256m", "memory": "500Mi"})))
+              requests=dict(e.get("requests", {"cpu": "256m", "memory": "500Mi"})),
+              replicas=e.get("replicas", 1), high_availability=e.get("highAvailability", "active-active"))
+    if epp.objective_kind not in kinds:
+        raise errors.fail([*here, "epp", "objectiveKind"], f"profile {profile.name} serves "
+                          f"{' and '.join(kinds)} ({profile.objective_api_version}), "
+                          f"not {epp.objective_kind}")
+    if epp.high_availability == "leader-election" and not profile.epp_leader_election:
+        raise errors.fail([*here, "epp", "highAvailability"], f"the endpoint picker of profile "
+                          f"{profile.name} has no leader election")
     for scorer in epp.scorer_weights:
         if scorer not in _KNOWN_SCORERS:
             raise errors.fail([*here, "epp", "scorerWeights", scorer],
@@ -662,13 +826,62 @@ def _model(index: int, raw: dict[str, Any], errors: _Errors) -> Model:
     if router == "managed" and "epp" in raw:
         raise errors.fail([*here, "epp"], "router: managed uses the controller's EPP (the CRD has no "
                           "scheduler image/args/weights); epp settings need router: explicit")
+    aliases = tuple(raw.get("aliases", []))
+    if aliases and not profile.model_rewrite_api_version:
+        raise errors.fail([*here, "aliases"], f"the endpoint picker of profile {profile.name} cannot rewrite "
+                          "model names (InferenceModelRewrite needs Gateway API Inference Extension >= v1.3)")
+    if aliases and router == "managed":
+        raise errors.fail([*here, "aliases"], "aliases need router: explicit (infergate writes the rewrite "
+                          "for its own InferencePool)")
+    hostnames = tuple(raw.get("hostnames", gateway.hostnames))
+    for j, host in enumerate(hostnames):
+        if gateway.hostnames and not any(host_matches(listener, host) for listener in gateway.hostnames):
+            key: list[str | int] = [*here, "hostnames", j] if "hostnames" in raw else [*here, "name"]
+            raise errors.fail(key, f"{host} matches no gateway listener hostname "
+                              f"({', '.join(gateway.hostnames)}): the route would not attach")
     hf = s.get("hfToken")
     return Model(name=name, namespace=namespace, uri=raw["uri"], served_name=raw["servedName"],
                  criticality=raw.get("criticality", "Critical"), replicas=raw.get("replicas", 1),
                  image=raw["image"], tpu=tpu_slice, path_prefix=prefix, router=router,
                  port=KSERVE_MODEL_PORT, vllm=vllm, epp=epp,
                  hf_token_secret=hf["name"] if hf else None, hf_token_key=(hf or {}).get("key", "HF_TOKEN"),
-                 image_pull_secrets=tuple(s.get("imagePull", [])))
+                 image_pull_secrets=tuple(s.get("imagePull", [])), hostnames=hostnames, aliases=aliases,
+                 parameters_b=parameters)
+
+
+def host_matches(listener: str, host: str) -> bool:
+    """Gateway API hostname intersection: a route hostname attaches to a listener hostname."""
+    if listener == host:
+        return True
+    if listener.startswith("*."):
+        return host.endswith(listener[1:]) or (host.startswith("*.") and host.endswith(listener[1:]))
+    return host.startswith("*.") and listener.endswith(host[1:])
+
+
+# Model size from the name clients see ("Llama-3.1-8B", "Mixtral-8x7B"), when `parameters` is not given.
+_SIZE = re.compile(r"(?:(\d+)x)?(\d+(?:\.\d+)?)[bB](?![a-zA-Z])")
+
+
+def _parameters_b(raw: dict[str, Any]) -> float | None:
+    given = raw.get("parameters")
+    if given is not None:
+        return float(str(given).rstrip("bB"))
+    for text in (raw["servedName"], raw["uri"]):
+        match = _SIZE.search(text.rpartition("/")[2])
+        if match:
+            return float(match.group(2)) * int(match.group(1) or 1)
+    return None
+
+
+# Loading the weights and XLA's compilation of every shape bucket grow with the model; on TPUs an 8B model
+# outlasts the liveness budget alone (240 s delay + 5 x 30 s). Budget: 10 min + 90 s per billion
+# parameters, at most 60 min; an unknown size gets the 8B budget. vllm.startupSeconds overrides it.
+STARTUP_BASE_S, STARTUP_PER_B_S, STARTUP_MAX_S, STARTUP_UNKNOWN_B = 600, 90, 3600, 8.0
+
+
+def startup_budget(parameters_b: float | None) -> int:
+    size = STARTUP_UNKNOWN_B if parameters_b is None else parameters_b
+    return int(min(STARTUP_MAX_S, STARTUP_BASE_S + STARTUP_PER_B_S * size))
 
 
 _OWNED_VLLM_FLAGS = {
@@ -683,16 +896,18 @@ _KNOWN_SCORERS = frozenset({"prefix-cache-scorer", "load-aware-scorer", "kv-cach
 
 def _check_models(models: tuple[Model, ...], errors: _Errors) -> None:
     names: dict[str, int] = {}
-    prefixes: dict[str, int] = {}
+    prefixes: dict[str, int] = {}  # "<hostname><prefix>" -> model index
     for i, model in enumerate(models):
         if model.name in names:
             raise errors.fail(["models", i, "name"], f"duplicate model name {model.name!r} "
                               f"(also models[{names[model.name]}])")
         names[model.name] = i
-        if model.path_prefix in prefixes:
-            raise errors.fail(["models", i, "pathPrefix"], f"path prefix {model.path_prefix} is already "
-                              f"routed to models[{prefixes[model.path_prefix]}]")
-        prefixes[model.path_prefix] = i
+        for host in model.hostnames or ("",):  # a prefix may repeat on other hostnames
+            taken = prefixes.get(f"{host}{model.path_prefix}")
+            if taken is not None:
+                raise errors.fail(["models", i, "pathPrefix"], f"path prefix {model.path_prefix} is already "
+                                  f"routed to models[{taken}]{' on ' + host if host else ''}")
+            prefixes[f"{host}{model.path_prefix}"] = i
 
 
 def environment_for_dist(path: Path) -> Environment | None:

@@ -5,6 +5,8 @@ The key hashes everything the output depends on: the chosen pinned files (their 
 kubernetes-validate version and Kubernetes minor, and the source of the converter modules. A warm run
 reads the small index and, lazily, only the kinds present in the input; it parses no CRD YAML.
 The directory is built under a temporary name and renamed into place, so readers never see half a store.
+Which pinned CRDs a store holds is a platform profile's choice (infergate/synth/data/profiles.yaml): one
+store per (profile, Kubernetes minor).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ import jsonschema_rs
 from infergate.crds import lockfile as lock
 from infergate.validate import cel as cel_mod
 from infergate.validate import core_schema, crd_schema
+from infergate.validate.crdset import profile_entries
 
 FORMAT = "1"
+
 
 
 def store_key(version: str, entries: list[lock.LockEntry]) -> str:
@@ -80,9 +84,9 @@ class SchemaStore:
         self._plans: dict[str, Any] = {}
 
     @classmethod
-    def open(cls, kubernetes_version: str = "1.33") -> SchemaStore:
+    def open(cls, kubernetes_version: str = "1.33", profile: str | None = None) -> SchemaStore:
         version = core_schema.resolve_version(kubernetes_version)
-        entries = [e for e in lock.read_lock() if e.kind == "crd"]
+        entries = profile_entries(profile)
         directory = lock.cache_root() / "validate" / store_key(version, entries)
         built = False
         if not (directory / "index.json").exists():

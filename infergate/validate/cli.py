@@ -14,12 +14,14 @@ from infergate.validate.run import validate_paths
 
 
 def run_validate(paths: list[Path], *, kubernetes_version: str | None, strict: bool, no_cel: bool,
-                 ignore_missing_schemas: bool, fmt: str, summary: bool, jobs: int = 0) -> int:
+                 ignore_missing_schemas: bool, fmt: str, summary: bool, jobs: int = 0,
+                 profile: str | None = None) -> int:
     # A one-shot process whose data (parsed manifests) is acyclic: reference counting frees all of it,
     # and the cycle collector would only rescan ~100 containers per object again and again (~10%).
     gc.disable()
     findings, stats = validate_paths(paths, kubernetes_version=kubernetes_version, cel=not no_cel,
-                                     ignore_missing=ignore_missing_schemas, strict=strict, jobs=jobs)
+                                     ignore_missing=ignore_missing_schemas, strict=strict, jobs=jobs,
+                                     profile=profile)
     if fmt == "text":
         output = render_text(findings, stats, show_summary=summary)
     elif fmt == "sarif":

@@ -14,8 +14,9 @@ What the conversion encodes (apiextensions-apiserver semantics, strict field val
   * ``x-kubernetes-list-type: set`` -> ``uniqueItems``; ``format`` is not checked (as kubeconform).
 CEL rules (``x-kubernetes-validations``) are lifted into a separate plan (see ``cel.py``).
 
-Which CRDs count: every ``kind = "crd"`` lock entry, but a CRD name defined by several pinned files is
-taken from the first file in ``PREFERENCE`` order. The reference is what KServe's ``odh-xks`` overlay
+Which CRDs count: the lock entries a platform profile names (infergate/synth/data/profiles.yaml; the
+default profile's when none is given), but a CRD name defined by several of its files is taken from the
+first file in ``PREFERENCE`` order. For the odh-v0.15 profile that is what KServe's ``odh-xks`` overlay
 installs, i.e. the ODH GIE bundle (bundle v1.0.1: InferencePool x-k8s.io v1alpha2 + k8s.io v1,
 InferenceModel, InferenceObjective); the stand-alone GIE v0.3.0/v1.0.1 files are alternates it shadows.
 """
@@ -30,6 +31,7 @@ import yaml
 
 from infergate.core.errors import InfergateError
 from infergate.crds import lockfile as lock
+from infergate.validate.crdset import profile_entries
 
 PREFERENCE = ("gie/odh-kserve-v0.15-gateway-inference-extension",)
 _DOC_KEYS = ("description", "example", "externalDocs")
@@ -72,7 +74,7 @@ def iter_crd_documents(entry: lock.LockEntry) -> Iterator[dict[str, Any]]:
 
 def chosen_crds(entries: list[lock.LockEntry] | None = None) -> tuple[list[CrdVersion], list[str]]:
     """Every served version of every chosen CRD, and notes on the alternates that were shadowed."""
-    entries = [e for e in (lock.read_lock() if entries is None else entries) if e.kind == "crd"]
+    entries = [e for e in (profile_entries() if entries is None else entries) if e.kind == "crd"]
     taken: dict[str, str] = {}
     notes: list[str] = []
     out: list[CrdVersion] = []

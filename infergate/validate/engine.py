@@ -48,8 +48,8 @@ class Validator:
     """Validates Documents; keeps counters for the summary."""
 
     def __init__(self, kubernetes_version: str = "1.33", *, cel: bool = True, ignore_missing: bool = False,
-                 strict: bool = True) -> None:
-        self.store = SchemaStore.open(kubernetes_version)
+                 strict: bool = True, profile: str | None = None) -> None:
+        self.store = SchemaStore.open(kubernetes_version, profile)
         self.cel = cel
         self.ignore_missing = ignore_missing
         self.strict = strict

@@ -16,17 +16,19 @@ from pathlib import Path
 
 from infergate.core.errors import InfergateError
 from infergate.validate import core_schema, crd_schema
+from infergate.validate.crdset import profile_entries
 
 
 def export_path(directory: Path, crd: crd_schema.CrdVersion) -> Path:
     return directory / crd.group / f"{crd.kind.lower()}_{crd.version}.json"
 
 
-def export_schemas(directory: Path, kubernetes_version: str = "1.33") -> list[str]:
-    """Write every schema (atomically per file); return the report lines."""
+def export_schemas(directory: Path, kubernetes_version: str = "1.33",
+                   profile: str | None = None) -> list[str]:
+    """Write every schema of a platform profile's CRDs (atomically per file); return the report lines."""
     version = core_schema.resolve_version(kubernetes_version)
     meta_defs = core_schema.object_meta_defs(version)
-    crds, notes = crd_schema.chosen_crds()
+    crds, notes = crd_schema.chosen_crds(profile_entries(profile))
     written = 0
     for crd in crds:
         target = export_path(directory, crd)
