@@ -370,6 +370,71 @@ def crds_list() -> None:
 
 
 @main.group(cls=_Group)
+def apiserver() -> None:
+    """A hermetic kube-apiserver + etcd (built once from the Go module proxy) on loopback."""
+
+
+STATE_DIR_OPTION = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Where the server keeps PKI, data, logs and kubeconfig (default: $INFERGATE_APISERVER_STATE, "
+         "else ~/.cache/infergate/apiserver/default).")
+
+
+@apiserver.command("up")
+@click.option("--binaries", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory with prebuilt kube-apiserver and etcd (default: build the pinned versions "
+                   "once into ~/.cache/infergate/tools/; needs Go).")
+@click.option("--crds", "crd_choice", default="used", show_default=True, metavar="used|all|none|NAME,...",
+              help="Pinned CRDs to install: those whose kinds the project's dist/ uses (every one outside a "
+                   "project), all, none, or crds.lock names.")
+@STATE_DIR_OPTION
+@PROJECT_OPTION
+@reports_errors
+def apiserver_up(binaries: Path | None, crd_choice: str, state_dir: Path | None,
+                 project: Path | None) -> None:
+    """Start the server (building it first if needed), wait for /readyz, install CRDs."""
+    from infergate.apiserver import command as api
+
+    dist = api.dist_paths_for(project) if crd_choice == "used" else None
+    if crd_choice == "used" and dist is None:
+        crd_choice = "all"
+    report = api.up(binaries_dir=binaries, state_dir=state_dir, crd_choice=crd_choice, dist_paths=dist,
+                    progress=lambda line: click.echo(line, err=True))
+    if report.build is not None:
+        for line in api.build_lines(report.build):
+            click.echo(line)
+    click.echo(f"kube-apiserver {report.state.kubernetes_version} ready at {report.state.server} "
+               f"in {report.start_s:.1f} s")
+    if report.crds is not None:
+        click.echo(f"installed {report.crds.crds} CRDs from {len(report.crds.files)} pinned files "
+                   f"in {report.crds.seconds:.1f} s")
+    click.echo(f"kubeconfig: {report.state.kubeconfig}")
+
+
+@apiserver.command("down")
+@STATE_DIR_OPTION
+@reports_errors
+def apiserver_down(state_dir: Path | None) -> None:
+    """Stop etcd and kube-apiserver and remove the state directory."""
+    from infergate.apiserver import process
+
+    directory = process.default_state_dir() if state_dir is None else state_dir
+    click.echo(f"stopped; removed {directory}" if process.stop(directory) else f"not running ({directory})")
+
+
+@apiserver.command("status")
+@STATE_DIR_OPTION
+@reports_errors
+def apiserver_status(state_dir: Path | None) -> None:
+    """Is the server running and ready? (exit 0 ready, 1 not)."""
+    from infergate.apiserver.command import status_lines
+
+    lines, ready = status_lines(state_dir)
+    click.echo("\n".join(lines))
+    sys.exit(0 if ready else 1)
+
+
+@main.group(cls=_Group)
 def schemas() -> None:
     """JSON schemas derived from the pinned CRDs."""
 
