@@ -369,6 +369,36 @@ def crds_list() -> None:
         click.echo(f"{entry.name}\t{entry.version}\t{state}\t{entry.url}")
 
 
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--apiserver", "apiserver_mode", type=click.Choice(["local"]), default=None,
+              help="Apply to the hermetic API server (the default): the running one (`infergate apiserver "
+                   "up`), else a throwaway one started for this run.")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Dry-run against this cluster instead (dryRun=All: nothing is persisted).")
+@click.option("--context", default=None, help="Kubeconfig context (default: current-context).")
+@click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit"]),
+              default="text")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="Lowest severity that fails the run (API002 drift is a warning).")
+@click.option("--binaries", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Prebuilt kube-apiserver and etcd for a throwaway server (default: build them once).")
+@PROJECT_OPTION
+@reports_errors
+def verify(path: Path | None, **options: Any) -> None:
+    """Sync dist/<env> into a real API server the way Argo CD does; report rejections and drift.
+
+    PATH is dist/ or one dist/<env> (default: the project's dist/). Exit 0 clean, 1 findings at or above
+    --fail-on, 2 bad input."""
+    from infergate.verify.command import run_verify
+
+    output, code, _results = run_verify(path, progress=lambda line: click.echo(line, err=True), **options)
+    if output:
+        click.echo(output)
+    sys.exit(code)
+
+
 @main.group(cls=_Group)
 def apiserver() -> None:
     """A hermetic kube-apiserver + etcd (built once from the Go module proxy) on loopback."""
