@@ -410,6 +410,30 @@ STATE_DIR_OPTION = click.option(
          "else ~/.cache/infergate/apiserver/default).")
 
 
+@apiserver.command("build")
+@click.option("--force", is_flag=True, help="Build again even when the cache holds the binaries (a cold "
+                                            "measurement: modules are downloaded afresh).")
+@reports_errors
+def apiserver_build(force: bool) -> None:
+    """Build (or find) the pinned kube-apiserver and etcd; print what the build cost. CI runs this
+    before the tests so the cold build shows as its own step."""
+    from infergate.apiserver import build, process
+    from infergate.apiserver.command import build_lines
+
+    if force:
+        state = process.read_state(process.default_state_dir())
+        if state is not None and process.is_running(state):
+            raise InfergateError(f"a hermetic server runs on these binaries ({state.server}): "
+                                 "`infergate apiserver down` first")
+        build.discard_binaries()
+    found, report = build.ensure_binaries(lambda line: click.echo(line, err=True))
+    if report is None:
+        folder = found["kube-apiserver"].parent
+        click.echo(f"cached: {folder} ({build.du_mb(folder):.0f} MB)")
+    else:
+        click.echo("\n".join(build_lines(report)))
+
+
 @apiserver.command("up")
 @click.option("--binaries", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Directory with prebuilt kube-apiserver and etcd (default: build the pinned versions "

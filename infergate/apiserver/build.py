@@ -79,6 +79,11 @@ def binaries_from(directory: Path) -> dict[str, Path]:
     return found
 
 
+def discard_binaries() -> None:
+    """Forget the pinned build (``apiserver build --force``): the next use builds from scratch."""
+    shutil.rmtree(tool_dir(), ignore_errors=True)
+
+
 def find_go() -> Path:
     found = shutil.which("go")
     path = Path(found) if found else _GO_FALLBACK
