@@ -102,3 +102,18 @@ def test_down_when_nothing_runs(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "not running" in result.output
     status = CliRunner().invoke(cli.main, ["apiserver", "status", "--state-dir", str(tmp_path / "none")])
     assert status.exit_code == 1 and "not running" in status.output
+
+
+def test_never_removes_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    commands = [["apiserver", "down", "--state-dir", str(precious)]]
+    if build.built_binaries() is not None:  # up checks its binaries first, so give it real ones
+        commands.append(["apiserver", "up", "--crds", "none", "--state-dir", str(precious),
+                         "--binaries", str(build.tool_dir())])
+    for args in commands:
+        result = CliRunner().invoke(cli.main, args)
+        assert result.exit_code == 2, result.output
+        assert result.output.count("\n") == 1 and "not a hermetic server's state directory" in result.output
+    assert (precious / "notes.txt").read_text() == "keep me"

@@ -76,6 +76,14 @@ def read_state(state_dir: Path) -> ServerState | None:
         return None
 
 
+def _check_ours(state_dir: Path) -> None:
+    """Only a directory a server left (or an empty one) is ever removed: --state-dir may be mistyped."""
+    if state_dir.is_dir() and ((state_dir / STATE_FILE).exists() or not any(state_dir.iterdir())):
+        return
+    raise InfergateError("is not a hermetic server's state directory (no state.json): not touching it",
+                         file=str(state_dir))
+
+
 def _runs(pid: int, binary: str) -> bool:
     """``pid`` is alive and still the process we started (its executable is ``binary``)."""
     try:
@@ -142,6 +150,7 @@ def start(binaries: dict[str, Path], state_dir: Path | None = None) -> ServerSta
         raise InfergateError(f"a hermetic API server already runs from {state_dir} ({existing.server}): "
                              "use it, or `infergate apiserver down` first")
     if state_dir.exists():
+        _check_ours(state_dir)
         shutil.rmtree(state_dir)  # leftovers of a server that died: they would confuse etcd
     state_dir.mkdir(parents=True)
     state_dir.chmod(0o700)
@@ -211,8 +220,11 @@ def wait_ready(state: ServerState, procs: dict[str, subprocess.Popen[bytes]] | N
 def stop(state_dir: Path | None = None) -> bool:
     """Stop both processes and remove the state directory; False when there was nothing to stop."""
     state_dir = default_state_dir() if state_dir is None else state_dir
+    if not state_dir.exists():
+        return False
+    _check_ours(state_dir)
     state = read_state(state_dir)
-    found = state is not None or state_dir.exists()
+    found = True
     if state is not None:
         _stop(state.apiserver_pid, state.kube_apiserver)  # the API server first: it is etcd's client
         _stop(state.etcd_pid, state.etcd)

@@ -10,7 +10,7 @@ from typing import Any
 
 from infergate.apiserver import command as apiserver
 from infergate.apiserver import crds, process
-from infergate.apiserver.client import KubeClient, load_kubeconfig
+from infergate.apiserver.client import ApiError, KubeClient, load_kubeconfig
 from infergate.core.errors import InfergateError
 from infergate.core.findings import Finding, Severity, exit_code, summarize
 from infergate.core.reporters import RENDERERS, render_text
@@ -29,7 +29,10 @@ def _target(path: Path | None, project: Path | None) -> Path:
     found = require_project(project)
     if not found.dist_dir.is_dir():
         raise InfergateError("no dist/ yet: run `infergate synth` first", file=str(found.dist_dir))
-    return found.dist_dir
+    try:  # findings name files as the user would type them from here
+        return found.dist_dir.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return found.dist_dir
 
 
 def run_verify(path: Path | None, *, apiserver_mode: str | None, kubeconfig: Path | None, context: str | None,
@@ -37,6 +40,17 @@ def run_verify(path: Path | None, *, apiserver_mode: str | None, kubeconfig: Pat
                progress: Callable[[str], None]) -> tuple[str, int, list[EnvResult]]:
     if kubeconfig is not None and apiserver_mode is not None:
         raise InfergateError("--apiserver and --kubeconfig are exclusive: one server per run")
+    try:
+        return _run_verify(path, apiserver_mode=apiserver_mode, kubeconfig=kubeconfig, context=context,
+                           envs=envs, fmt=fmt, fail_on=fail_on, binaries=binaries, project=project,
+                           progress=progress)
+    except ApiError as exc:  # a request outside any one object (discovery, namespaces) was refused
+        raise InfergateError(f"the API server refused a request: {exc.message} (HTTP {exc.code})") from exc
+
+
+def _run_verify(path: Path | None, *, apiserver_mode: str | None, kubeconfig: Path | None,
+                context: str | None, envs: tuple[str, ...], fmt: str, fail_on: str, binaries: Path | None,
+                project: Path | None, progress: Callable[[str], None]) -> tuple[str, int, list[EnvResult]]:
     target = _target(path, project)
     dirs = [d for d in env_dirs(target) if not envs or d.name in envs]
     if not dirs:

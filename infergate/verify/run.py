@@ -73,7 +73,7 @@ class Syncer:
     def __init__(self, client: KubeClient, *, dry_run: bool) -> None:
         self.client = client
         self.dry_run = dry_run
-        self.crd_kinds = self._crd_kinds()
+        self.crd_kinds = set() if dry_run else self._crd_kinds()  # only the drift model needs them
         self.created: list[str] = []  # paths of objects this run created (deleted afterwards)
         self.namespaces_created: set[str] = set()  # dry-run: namespaces the sync would create
 
