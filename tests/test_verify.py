@@ -106,3 +106,27 @@ def test_bad_kubeconfig_one_line_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.output.count("\n") == 1
     assert result.output.startswith(f"error: {bad}: unusable kubeconfig: no context named 'nowhere'")
+
+
+@requires_examples
+def test_drift_follows_the_applications_sync_mode(on_fixture_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The redirect HTTPRoute's defaulted `matches` sits in an atomic list: the legacy diff of today's
+    client-side gateway Application hides it (API005); with ServerSideApply=true it shows (API002)."""
+    env = tmp_path / "dist" / "pattern1"
+    shutil.copytree(EXAMPLES / "pattern1" / "dist" / "pattern1", env)
+    route = "gateway/HTTPRoute.inference-gateway-http-redirect.yaml"
+
+    def matches_finding(report: dict[str, Any]) -> dict[str, Any]:
+        (found,) = [f for f in report["findings"]
+                    if f["file"] == str(env / route) and f["path"] == "spec.rules[0].matches"]
+        return found
+
+    client_side = matches_finding(_verify(env)[0])
+    assert client_side["code"] == "API005" and "ServerSideApply=true" in client_side["message"]
+    app = env / "argocd" / "Application.pattern1-gateway.yaml"
+    text = app.read_text()
+    ssa = "      - PruneLast=true\n      - ServerSideApply=true\n"
+    app.write_text(text.replace("      - PruneLast=true\n", ssa))
+    server_side = matches_finding(_verify(env)[0])
+    assert server_side["code"] == "API002" and server_side["severity"] == "warning"
+    assert '"type": "PathPrefix", "value": "/"' in server_side["message"]

@@ -117,3 +117,12 @@ def test_build_recipe_replaces_every_staging_module() -> None:
     assert f"k8s.io/kubernetes {pins.KUBERNETES_VERSION}" in text
     assert f"go.etcd.io/etcd/server/v3 {pins.ETCD_VERSION}" in text
     assert "v0." + pins.KUBERNETES_VERSION.split(".", 1)[1] == pins.STAGING_VERSION
+
+
+def test_which_diff_shows_what() -> None:
+    added, kept = Drift(["spec", "x"], "added", 1), Drift(["spec", "y"], "kept", 1)
+    changed = Drift(["spec", "z"], "changed", "1", "1000m")
+    assert added.shown(server_side_apply=True) and not added.shown(server_side_apply=False)
+    assert not kept.shown(server_side_apply=True) and not kept.shown(server_side_apply=False)
+    assert changed.shown(server_side_apply=True) and changed.shown(server_side_apply=False)
+    assert "ServerSideApply=true" in added.message(server_side_apply=False)

@@ -14,11 +14,12 @@ REJECTED = RuleMeta(
 DRIFT = RuleMeta(
     "API002", "server-added-field-shows-as-diff",
     "the server adds or changes a field that Argo CD's diff shows",
-    "After the sync the live object holds a field the manifest does not declare (a CRD default, often "
-    "inside a list the manifest replaces whole) or a value the server rewrote, and Argo CD's diff of this "
-    "Application shows it: the Application stays OutOfSync and selfHeal re-applies it forever. Declare the "
-    "field with the server's value in the chart, or list it in the Application's ignoreDifferences, or "
-    "enable ServerSideDiff=true. docs/verify.md describes which diff is modelled.",
+    "After the sync the live object holds a value the server rewrote, or (for an Application that syncs "
+    "with ServerSideApply=true) a field the manifest does not declare, such as a CRD default inside a "
+    "list the manifest replaces whole, and Argo CD's diff of this Application shows it: the Application "
+    "stays OutOfSync and selfHeal re-applies it forever. Declare the field with the server's value in the "
+    "chart, or list it in the Application's ignoreDifferences, or enable ServerSideDiff=true. "
+    "docs/verify.md describes which diff is modelled for which Application.",
     default_severity=Severity.WARNING)
 NOT_IDEMPOTENT = RuleMeta(
     "API003", "second-apply-changes-object", "applying the same manifest twice changes the object",
@@ -32,9 +33,11 @@ NOT_CHECKED = RuleMeta(
     default_severity=Severity.INFO)
 SERVER_DEFAULT = RuleMeta(
     "API005", "server-default-not-in-diff", "the server adds a field that Argo CD's diff does not show",
-    "The live custom resource holds a field the manifest does not declare (a CRD default), outside the "
-    "fields argocd-controller's apply owns, so the structured-merge diff keeps it on both sides and the "
-    "Application stays Synced. Listed so a chart can declare what the cluster really runs with.",
+    "The live custom resource holds a field the manifest does not declare (a CRD default) that this "
+    "Application's diff keeps on both sides (the legacy diff of a client-side sync strips it; the "
+    "structured-merge diff keeps fields outside atomic lists that argocd-controller does not own), so the "
+    "Application stays Synced. Listed so a chart can declare what the cluster really runs with, and "
+    "because a client-side Application that switches to ServerSideApply=true sees some of them as API002.",
     default_severity=Severity.INFO)
 UNREADABLE = RuleMeta("E001", "unreadable-input", "file or document cannot be read",
                       "The file is missing, binary, not UTF-8, too large, or not valid YAML/JSON.")

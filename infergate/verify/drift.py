@@ -1,9 +1,14 @@
 """Which server-side changes Argo CD's diff would show: the model behind API002.
 
 Argo CD predicts the live object from the manifest and compares the prediction with the live object
-(gitops-engine ``pkg/diff``). verify applies server-side as ``argocd-controller``, so the prediction
-modelled is the one Argo CD makes for a server-side-applied object, the structured-merge diff: the
-manifest is applied onto the live object the way the API server merges an apply --
+(gitops-engine ``pkg/diff``). Which prediction depends on the Application:
+  * ``ServerSideApply=true`` (its syncOptions, or the object's ``argocd.argoproj.io/sync-options``):
+    the structured-merge diff, modelled below;
+  * otherwise (client-side apply): the legacy three-way diff. For a custom resource it first strips
+    from the live object every field the last-applied manifest lacks (recursively, list items by
+    index), so server defaults never show; only values the server rewrote or dropped do (``shown``).
+The structured-merge diff applies the manifest onto the live object the way the API server merges an
+apply --
   * a map keeps the live fields the manifest does not mention, unless argocd-controller owns them
     (its ``managedFields`` entry), in which case the apply removes them;
   * an atomic list (a CRD list without ``x-kubernetes-list-type``, or ``atomic``) is replaced whole by
@@ -50,20 +55,31 @@ class Drift:
             out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
         return out
 
-    def message(self) -> str:
+    def shown(self, server_side_apply: bool) -> bool:
+        """Does the Application's diff show it? Structured-merge diff (server-side apply): everything but
+        "kept"; legacy three-way diff (client-side apply): only values the server rewrote or dropped,
+        since it strips every live field the manifest (last-applied) lacks, inside list items too."""
+        if server_side_apply:
+            return self.change != "kept"
+        return self.change in ("changed", "removed")
+
+    def message(self, server_side_apply: bool) -> str:
         value = json.dumps(self.live, sort_keys=True, separators=(", ", ": "))
         if len(value) > 160:
             value = value[:157] + "..."
-        if self.change == "added":
-            return f"the server adds {self.dotted} = {value}, which Argo CD's diff shows"
-        if self.change == "kept":
-            return (f"the server adds {self.dotted} = {value}; Argo CD's diff does not show it (outside the "
-                    "fields argocd-controller owns)")
         if self.change == "removed":
             return (f"the server drops {self.dotted} (declared {json.dumps(self.declared)}), "
                     "which Argo CD's diff shows")
-        return (f"the server changes {self.dotted} from {json.dumps(self.declared)} to {value}, "
-                "which Argo CD's diff shows")
+        if self.change == "changed":
+            return (f"the server changes {self.dotted} from {json.dumps(self.declared)} to {value}, "
+                    "which Argo CD's diff shows")
+        if self.shown(server_side_apply):
+            return f"the server adds {self.dotted} = {value}, which Argo CD's diff shows"
+        if self.change == "added":  # inside an atomic list, or owned: only the legacy diff hides it
+            return (f"the server adds {self.dotted} = {value}; hidden by the legacy diff of this client-side "
+                    "synced Application, shown once it syncs with ServerSideApply=true")
+        return (f"the server adds {self.dotted} = {value}; Argo CD's diff does not show it (outside the "
+                "fields the manifest sets)")
 
 
 def owned_fields(live: dict[str, Any], manager: str = MANAGER) -> dict[str, Any]:

@@ -67,6 +67,7 @@ class Step:
     create_namespace: bool = False
     skipped: str | None = None  # why nothing is applied (external source)
     server_side_diff: bool = False
+    server_side_apply: bool = False  # the Application's syncOptions: which diff Argo CD computes
     ignore_differences: list[dict[str, Any]] = field(default_factory=list)
     application: Document | None = None
 
@@ -197,8 +198,10 @@ def plan_env(env_dir: Path, namespaced: Any) -> EnvPlan:
         dest = spec.get("destination") if isinstance(spec.get("destination"), dict) else {}
         policy = spec.get("syncPolicy") if isinstance(spec.get("syncPolicy"), dict) else {}
         compare = str(_annotations(obj).get(COMPARE_OPTIONS, ""))
+        options = _options(policy.get("syncOptions"))
         step = Step(name=_name(obj), destination_namespace=dest.get("namespace") or None,
-                    create_namespace="CreateNamespace=true" in _options(policy.get("syncOptions")),
+                    create_namespace="CreateNamespace=true" in options,
+                    server_side_apply="ServerSideApply=true" in options,
                     server_side_diff="ServerSideDiff=true" in {o.strip() for o in compare.split(",")},
                     ignore_differences=[d for d in spec.get("ignoreDifferences") or []
                                         if isinstance(d, dict)],

@@ -214,10 +214,13 @@ def _second_apply_and_diff(syncer: Syncer, step: Step, item: Item, first: dict[s
     group = str(item.obj.get("apiVersion", "")).rpartition("/")[0]
     if live is None or step.server_side_diff or (group, str(item.obj.get("kind"))) not in syncer.crd_kinds:
         return  # built-in kinds: Argo CD's scheme defaulting normalizes the server's defaults away
+    options = _annotation_options(item.obj)  # a resource's own sync-options win over the Application's
+    ssa = "ServerSideApply=true" in options \
+        or (step.server_side_apply and "ServerSideApply=false" not in options)
     for drift in drift_of(item.obj, live):
         if ignored(drift, item.obj, step.ignore_differences):
             continue
-        rule = codes.SERVER_DEFAULT if drift.change == "kept" else codes.DRIFT
+        rule = codes.DRIFT if drift.shown(ssa) else codes.SERVER_DEFAULT
         result.findings.append(finding_for(
-            item.doc, rule.code, rule.slug, rule.default_severity, f"{drift.message()} ({step.name})",
+            item.doc, rule.code, rule.slug, rule.default_severity, f"{drift.message(ssa)} ({step.name})",
             path=drift.dotted, line=line_of(item.doc, drift.path)))
