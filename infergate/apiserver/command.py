@@ -42,7 +42,6 @@ def up(*, binaries_dir: Path | None = None, state_dir: Path | None = None, crd_c
     start = time.monotonic()
     state = process.start(binaries, state_dir)
     start_s = time.monotonic() - start
-    progress(f"kube-apiserver {state.kubernetes_version} ready at {state.server} in {start_s:.1f} s")
     installed = None
     if entries:
         try:

@@ -126,6 +126,8 @@ def _verify_local(target: Path, dirs: list[Path], binaries: Path | None,
         if report.build is not None:
             for line in apiserver.build_lines(report.build):
                 progress(line)
+        progress(f"verify: throwaway kube-apiserver {report.state.kubernetes_version} ready at "
+                 f"{report.state.server} in {report.start_s:.1f} s")
         if report.crds is not None:
             progress(f"verify: installed {report.crds.crds} CRDs from {len(report.crds.files)} pinned "
                      f"files in {report.crds.seconds:.1f} s (up {time.monotonic() - started:.1f} s in all)")
