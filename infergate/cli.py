@@ -419,6 +419,125 @@ def crds_list() -> None:
         click.echo(f"{entry.name}\t{entry.version}\t{state}\t{entry.url}")
 
 
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--apiserver", "apiserver_mode", type=click.Choice(["local"]), default=None,
+              help="Apply to the hermetic API server (the default): the running one (`infergate apiserver "
+                   "up`), else a throwaway one started for this run.")
+@click.option("--kubeconfig", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Dry-run against this cluster instead (dryRun=All: nothing is persisted).")
+@click.option("--context", default=None, help="Kubeconfig context (default: current-context).")
+@click.option("--env", "envs", multiple=True, metavar="NAME", help="Only this environment (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "github", "junit"]),
+              default="text")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default="error",
+              show_default=True, help="Lowest severity that fails the run (API002 drift is a warning).")
+@click.option("--binaries", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Prebuilt kube-apiserver and etcd for a throwaway server (default: build them once).")
+@PROJECT_OPTION
+@reports_errors
+def verify(path: Path | None, **options: Any) -> None:
+    """Sync dist/<env> into a real API server the way Argo CD does; report rejections and drift.
+
+    PATH is dist/ or one dist/<env> (default: the project's dist/). Exit 0 clean, 1 findings at or above
+    --fail-on, 2 bad input."""
+    from infergate.verify.command import run_verify
+
+    output, code, _results = run_verify(path, progress=lambda line: click.echo(line, err=True), **options)
+    if output:
+        click.echo(output)
+    sys.exit(code)
+
+
+@main.group(cls=_Group)
+def apiserver() -> None:
+    """A hermetic kube-apiserver + etcd (built once from the Go module proxy) on loopback."""
+
+
+STATE_DIR_OPTION = click.option(
+    "--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Where the server keeps PKI, data, logs and kubeconfig (default: $INFERGATE_APISERVER_STATE, "
+         "else ~/.cache/infergate/apiserver/default).")
+
+
+@apiserver.command("build")
+@click.option("--force", is_flag=True, help="Build again even when the cache holds the binaries (a cold "
+                                            "measurement: modules are downloaded afresh).")
+@reports_errors
+def apiserver_build(force: bool) -> None:
+    """Build (or find) the pinned kube-apiserver and etcd; print what the build cost. CI runs this
+    before the tests so the cold build shows as its own step."""
+    from infergate.apiserver import build, process
+    from infergate.apiserver.command import build_lines
+
+    if force:
+        state = process.read_state(process.default_state_dir())
+        if state is not None and process.is_running(state):
+            raise InfergateError(f"a hermetic server runs on these binaries ({state.server}): "
+                                 "`infergate apiserver down` first")
+        build.discard_binaries()
+    found, report = build.ensure_binaries(lambda line: click.echo(line, err=True))
+    if report is None:
+        folder = found["kube-apiserver"].parent
+        click.echo(f"cached: {folder} ({build.du_mb(folder):.0f} MB)")
+    else:
+        click.echo("\n".join(build_lines(report)))
+
+
+@apiserver.command("up")
+@click.option("--binaries", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory with prebuilt kube-apiserver and etcd (default: build the pinned versions "
+                   "once into ~/.cache/infergate/tools/; needs Go).")
+@click.option("--crds", "crd_choice", default="used", show_default=True, metavar="used|all|none|NAME,...",
+              help="Pinned CRDs to install: those whose kinds the project's dist/ uses (every one outside a "
+                   "project), all, none, or crds.lock names.")
+@STATE_DIR_OPTION
+@PROJECT_OPTION
+@reports_errors
+def apiserver_up(binaries: Path | None, crd_choice: str, state_dir: Path | None,
+                 project: Path | None) -> None:
+    """Start the server (building it first if needed), wait for /readyz, install CRDs."""
+    from infergate.apiserver import command as api
+
+    dist = api.dist_paths_for(project) if crd_choice == "used" else None
+    if crd_choice == "used" and dist is None:
+        crd_choice = "all"
+    report = api.up(binaries_dir=binaries, state_dir=state_dir, crd_choice=crd_choice, dist_paths=dist,
+                    progress=lambda line: click.echo(line, err=True))
+    if report.build is not None:
+        for line in api.build_lines(report.build):
+            click.echo(line)
+    click.echo(f"kube-apiserver {report.state.kubernetes_version} ready at {report.state.server} "
+               f"in {report.start_s:.1f} s")
+    if report.crds is not None:
+        click.echo(f"installed {report.crds.crds} CRDs from {len(report.crds.files)} pinned files "
+                   f"in {report.crds.seconds:.1f} s")
+    click.echo(f"kubeconfig: {report.state.kubeconfig}")
+
+
+@apiserver.command("down")
+@STATE_DIR_OPTION
+@reports_errors
+def apiserver_down(state_dir: Path | None) -> None:
+    """Stop etcd and kube-apiserver and remove the state directory."""
+    from infergate.apiserver import process
+
+    directory = process.default_state_dir() if state_dir is None else state_dir
+    click.echo(f"stopped; removed {directory}" if process.stop(directory) else f"not running ({directory})")
+
+
+@apiserver.command("status")
+@STATE_DIR_OPTION
+@reports_errors
+def apiserver_status(state_dir: Path | None) -> None:
+    """Is the server running and ready? (exit 0 ready, 1 not)."""
+    from infergate.apiserver.command import status_lines
+
+    lines, ready = status_lines(state_dir)
+    click.echo("\n".join(lines))
+    sys.exit(0 if ready else 1)
+
+
 @main.group(cls=_Group)
 def schemas() -> None:
     """JSON schemas derived from the pinned CRDs."""

@@ -87,3 +87,16 @@ EOL_BANNER_MARKERS = ("end-of-life", "!!!!!!!!", "is unsupported and has known c
 def assert_no_node_banner(text: str) -> None:
     for marker in EOL_BANNER_MARKERS:
         assert marker not in text, f"Node banner leaked into output: {text[:500]}"
+
+
+@pytest.fixture(scope="session")
+def hermetic_apiserver(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A kube-apiserver + etcd on loopback with every pinned CRD installed, shared by the session
+    (infergate.apiserver.testing); skipped only where Go is absent and no binaries are cached."""
+    from infergate.apiserver.testing import hermetic_server, skip_reason
+
+    reason = skip_reason()
+    if reason:
+        pytest.skip(reason)
+    with hermetic_server(tmp_path_factory.mktemp("apiserver") / "state", crd_choice="all") as report:
+        yield report
