@@ -32,9 +32,36 @@ def on_fixture_server(hermetic_apiserver, monkeypatch: pytest.MonkeyPatch):  # t
     return hermetic_apiserver
 
 
+def _profile(project: Path) -> str:
+    from infergate.apiserver.crds import profiles_of
+
+    return ",".join(sorted(profiles_of([project / "dist"])))
+
+
+DEFAULT_PROFILE_EXAMPLES = [p for p in example_projects() if _profile(p) == "odh-v0.15"]
+OTHER_PROFILE_EXAMPLES = [p for p in example_projects() if _profile(p) != "odh-v0.15"]
+
+
 @requires_examples
-@pytest.mark.parametrize("project", example_projects(), ids=lambda p: p.name)
+@pytest.mark.parametrize("project", DEFAULT_PROFILE_EXAMPLES, ids=lambda p: p.name)
 def test_examples_have_no_rejections_and_apply_idempotently(project: Path, on_fixture_server) -> None:  # type: ignore[no-untyped-def]
+    _assert_clean(project)
+
+
+@requires_examples
+@pytest.mark.parametrize("project", OTHER_PROFILE_EXAMPLES, ids=lambda p: p.name)
+def test_examples_of_another_profile_get_a_server_of_their_own(project: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One API server serves one profile's CRDs: verify without a running server starts a throwaway one
+    with the CRDs of the project's profile (the session server holds the default profile's)."""
+    from infergate.apiserver.testing import skip_reason
+
+    if skip_reason():
+        pytest.skip(skip_reason())
+    monkeypatch.setenv("INFERGATE_APISERVER_STATE", str(project / ".no-server-here"))
+    _assert_clean(project)
+
+
+def _assert_clean(project: Path) -> None:
     report, code, results = _verify(project / "dist")
     codes = {f["code"] for f in report["findings"]}
     assert "API001" not in codes and "API003" not in codes and "E001" not in codes, report["findings"]
@@ -42,7 +69,8 @@ def test_examples_have_no_rejections_and_apply_idempotently(project: Path, on_fi
     for result in results:
         assert result.applied == result.objects > 0
         assert result.unchanged == result.applied  # a second apply changed no resourceVersion
-    assert {r.env for r in results} >= {project.name, "fleet"}
+    envs = {p.stem for p in (project / "environments").glob("[!_]*.yaml")}
+    assert {r.env for r in results} >= {*envs, "fleet"}
 
 
 def _live_snapshot(client: KubeClient, kinds: list[tuple[str, str]]) -> dict[str, str]:

@@ -78,17 +78,48 @@ def kinds_in(paths: Iterable[Path]) -> set[tuple[str, str]]:
     return found
 
 
-def select(choice: str, dist_paths: list[Path] | None = None) -> list[lock.LockEntry]:
-    """``all``, ``used`` (needs ``dist_paths``) or comma-separated lock names, in install order."""
-    entries = crd_entries()
+def profiles_of(dist_paths: Iterable[Path]) -> set[str]:
+    """The platform profiles of the environments whose dist/<env> the paths are or hold (only the default
+    profile when no path belongs to an environment: the fleet folder, files outside any project)."""
+    from infergate.project.discovery import env_file_for_dist
+    from infergate.synth import profiles
+    from infergate.validate.run import declared_profile
+
+    found = set()
+    for path in map(Path, dist_paths):
+        targets = [path, *(sorted(p for p in path.iterdir() if p.is_dir()) if path.is_dir() else [])]
+        for target in targets:
+            env_file = env_file_for_dist(target)
+            if env_file is not None:
+                found.add(declared_profile(env_file))
+    return found or {profiles.default_name()}
+
+
+def select(choice: str, dist_paths: list[Path] | None = None,
+           profile: str | None = None) -> list[lock.LockEntry]:
+    """``all``, ``used`` (needs ``dist_paths``) or comma-separated lock names, in install order.
+
+    ``all`` and ``used`` draw from one platform profile's CRD set (``profile``; else the profile of the
+    dist paths, else the default): two profiles pin different releases of the same CRD, and one server
+    serves one of them."""
+    from infergate.validate.crdset import profile_entries
+
+    if profile is None and dist_paths:
+        found = profiles_of(dist_paths)
+        if len(found) > 1:
+            raise InfergateError(f"these environments use different platform profiles "
+                                 f"({', '.join(sorted(found))}): one API server serves one profile's CRDs; "
+                                 "verify them one at a time")
+        profile = next(iter(found))
     if choice == "all":
-        chosen = entries
+        chosen = profile_entries(profile)
     elif choice == "used":
         if not dist_paths:
             raise InfergateError("--crds used needs a project (run inside one, or pass --crds all)")
         wanted = kinds_in(dist_paths)
-        chosen = [entry for entry in entries if _group_kinds(entry) & wanted]
+        chosen = [entry for entry in profile_entries(profile) if _group_kinds(entry) & wanted]
     else:
+        entries = crd_entries()
         names = [name.strip() for name in choice.split(",") if name.strip()]
         chosen = [lock.entry_named(name, entries) for name in names]
         for entry in chosen:

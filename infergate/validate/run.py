@@ -36,7 +36,7 @@ def files_by_kubernetes_version(files: list[Path], requested: str | None,
         env_file = None if requested and profile else env_file_for_dist(path)
         if env_file not in by_env_file:
             version = requested or (_declared_version(env_file) if env_file else DEFAULT_KUBERNETES_VERSION)
-            chosen = profile or (_declared_profile(env_file) if env_file else profiles.default_name())
+            chosen = profile or (declared_profile(env_file) if env_file else profiles.default_name())
             by_env_file[env_file] = (version, chosen)
         groups.setdefault(by_env_file[env_file], []).append(path)
     return groups
@@ -53,7 +53,7 @@ def _declared_version(env_file: Path) -> str:
     return value
 
 
-def _declared_profile(env_file: Path) -> str:
+def declared_profile(env_file: Path) -> str:
     found = declared(env_file, "profile")
     if found is None:
         return profiles.default_name()
