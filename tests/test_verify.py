@@ -158,3 +158,24 @@ def test_drift_follows_the_applications_sync_mode(on_fixture_server, tmp_path: P
     server_side = matches_finding(_verify(env)[0])
     assert server_side["code"] == "API002" and server_side["severity"] == "warning"
     assert '"type": "PathPrefix", "value": "/"' in server_side["message"]
+
+
+@requires_examples
+def test_probe_jobs_are_accepted_by_the_api_server(on_fixture_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The isolation probes (off in the examples) and the smoke hooks, applied to the real server as
+    Argo CD would: no rejection, idempotent."""
+    from tests.conftest import run_infergate
+
+    src = EXAMPLES / "pattern3"
+    root = tmp_path / "proj"
+    root.mkdir()
+    shutil.copy(src / "infergate.toml", root)
+    shutil.copytree(src / "environments", root / "environments")
+    with (root / "environments" / "pattern3.yaml").open("a", encoding="utf-8") as f:
+        f.write("\nprobes: {enabled: true}\n")
+    assert run_infergate("synth", cwd=root).returncode == 0
+    assert list((root / "dist" / "pattern3" / "probes").glob("Job.*.yaml"))
+    report, code, results = _verify(root / "dist")
+    codes = {f["code"] for f in report["findings"]}
+    assert "API001" not in codes and "API003" not in codes, report["findings"]
+    assert code == 0 and all(r.unchanged == r.applied for r in results)
