@@ -43,6 +43,8 @@ def _ip_blocks(cidrs: tuple[str, ...], except_: tuple[str, ...] = ()) -> list[k8
 
 ISTIOD_LABELS = {"app": "istiod"}
 ISTIOD_XDS_PORT = 15012
+ISTIOD_MONITORING_PORT = 15014
+ISTIOD_WEBHOOK_PORT = 15017  # the Service's 443 lands here: the API server calls istiod's webhooks
 GATEWAY_STATUS_PORT = 15021  # the load balancer's health check
 
 
@@ -53,8 +55,9 @@ NOT_IN_DIST = "the KServe controller comes from the kserve Application (odh-xks 
 
 
 def policed_namespaces(env: Environment) -> list[str]:
-    """The model namespaces and the gateway's (isolated too: the seed left it open)."""
-    return sorted({*env.model_namespaces, env.gateway.namespace})
+    """The model namespaces, the gateway's (the seed left it open) and the mesh control plane's (istiod hands
+    out every proxy's configuration and certificates: only the proxies and the API server may reach it)."""
+    return sorted({*env.model_namespaces, env.gateway.namespace, env.mesh.namespace})
 
 
 class NetworkPoliciesChart(Chart):
@@ -70,6 +73,8 @@ class NetworkPoliciesChart(Chart):
             ports=[_port(53, "UDP"), _port(53, "TCP")])])
         if namespace == env.gateway.namespace:
             self._gateway()
+        if namespace == env.mesh.namespace:
+            self._istiod()
         if namespace == env.operators.kserve.namespace:
             self._policy("kserve-controller-manager-egress", KSERVE_CONTROLLER_LABELS, component="controller",
                          annotations={"ignore-check.infergate.io/NP104": NOT_IN_DIST},
@@ -102,6 +107,23 @@ class NetworkPoliciesChart(Chart):
             egress.append(k8s.NetworkPolicyEgressRule(
                 to=[_ns_pods(model.namespace, model.scheduler_pod_labels)], ports=[_port(GRPC_PORT)]))
         self._policy(f"{gw.name}-egress", gw.pod_labels, component="gateway", egress=egress)
+
+    def _istiod(self) -> None:
+        """istiod: xDS from the gateway's proxies (no sidecars run in this stack), webhook calls from the API
+        server, scrapes from the monitoring namespace; out only to the API server."""
+        env, plat = self.env, self.env.platform
+        ingress = [
+            k8s.NetworkPolicyIngressRule(from_=[_ns_pods(env.gateway.namespace, env.gateway.pod_labels)],
+                                         ports=[_port(ISTIOD_XDS_PORT)]),
+            k8s.NetworkPolicyIngressRule(from_=_ip_blocks(plat.api_server_cidrs),
+                                         ports=[_port(ISTIOD_WEBHOOK_PORT)]),
+        ]
+        if plat.monitoring_namespace:
+            ingress.append(k8s.NetworkPolicyIngressRule(from_=[_ns_pods(plat.monitoring_namespace, None)],
+                                                        ports=[_port(ISTIOD_MONITORING_PORT)]))
+        self._policy("istiod-ingress", ISTIOD_LABELS, component="mesh", ingress=ingress)
+        self._policy("istiod-egress", ISTIOD_LABELS, component="mesh", egress=[k8s.NetworkPolicyEgressRule(
+            to=_ip_blocks(plat.api_server_cidrs), ports=[_port(p) for p in plat.api_server_ports])])
 
     def _policy(self, name: str, selector: dict[str, str], *,
                 ingress: list[k8s.NetworkPolicyIngressRule] | None = None,
