@@ -18,6 +18,8 @@ class MeshChart(Chart):
         spec: IstioSpec = {
             "version": mesh.version,
             "namespace": mesh.namespace,
+            # sail-operator's default, written out so the stored object equals the manifest (infergate verify)
+            "updateStrategy": {"type": "InPlace"},
             "values": {
                 # istiod only programs InferencePool backends with this flag
                 "pilot": {"env": dict(sorted(mesh.pilot_env.items()))},

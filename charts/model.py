@@ -104,6 +104,8 @@ class ModelChart(Chart):
             "matches": [{"path": {"type": "PathPrefix", "value": model.path_prefix}}],
             "filters": [{"type": "URLRewrite", "urlRewrite": {
                 "path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}],
-            "backendRefs": [{"group": profile.pool_group, "kind": "InferencePool", "name": model.pool_name}],
+            # weight 1 is the API default, written out so the server adds nothing Argo CD's diff would show
+            "backendRefs": [{"group": profile.pool_group, "kind": "InferencePool", "name": model.pool_name,
+                             "weight": 1}],
         }]
         HTTPRoute(self, model.route_name, namespace=model.namespace, labels=lab, spec=route)

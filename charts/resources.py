@@ -57,6 +57,7 @@ class CustomResource(cdk8s.ApiObject):
 class IstioSpec(TypedDict):
     version: str
     namespace: str
+    updateStrategy: NotRequired[dict[str, Any]]
     values: NotRequired[dict[str, Any]]
 
 

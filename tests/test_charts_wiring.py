@@ -69,7 +69,7 @@ def test_explicit_mode_references_resolve(env: str) -> None:
         group = config.profile.pool_group  # the platform profile's pool API, everywhere
         assert pool["apiVersion"] == config.profile.pool_api_version
         assert rule["backendRefs"] == [{"group": group, "kind": "InferencePool",
-                                        "name": pool["metadata"]["name"]}]
+                                        "name": pool["metadata"]["name"], "weight": 1}]
         # pool: selects the vLLM pods by KServe's labels, on the vLLM port, EPP service on 9002
         kserve_labels = {"app.kubernetes.io/name": model.name,
                          "app.kubernetes.io/part-of": "llminferenceservice",

@@ -138,11 +138,17 @@ def test_bad_kubeconfig_one_line_exit_2(tmp_path: Path) -> None:
 
 @requires_examples
 def test_drift_follows_the_applications_sync_mode(on_fixture_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """The redirect HTTPRoute's defaulted `matches` sits in an atomic list: the legacy diff of today's
-    client-side gateway Application hides it (API005); with ServerSideApply=true it shows (API002)."""
+    """A defaulted `matches` in an atomic list: the legacy diff of a client-side Application hides it
+    (API005); with ServerSideApply=true it shows (API002). The charts write it out (drift-free output), so
+    the test takes it out of a copy of the redirect route, as the charts emitted it before."""
     env = tmp_path / "dist" / "pattern1"
     shutil.copytree(EXAMPLES / "pattern1" / "dist" / "pattern1", env)
     route = "gateway/HTTPRoute.inference-gateway-http-redirect.yaml"
+    emitted = (env / route).read_text()
+    written_out = ("    - matches:\n        - path:\n            type: PathPrefix\n            value: /\n"
+                   "      filters:\n")
+    assert written_out in emitted
+    (env / route).write_text(emitted.replace(written_out, "    - filters:\n"))
 
     def matches_finding(report: dict[str, Any]) -> dict[str, Any]:
         (found,) = [f for f in report["findings"]
@@ -158,6 +164,22 @@ def test_drift_follows_the_applications_sync_mode(on_fixture_server, tmp_path: P
     server_side = matches_finding(_verify(env)[0])
     assert server_side["code"] == "API002" and server_side["severity"] == "warning"
     assert '"type": "PathPrefix", "value": "/"' in server_side["message"]
+
+
+@requires_examples
+def test_examples_are_drift_free_even_under_server_side_apply(on_fixture_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The fields the server used to add (redirect `matches`, backendRef `weight`, Istio `updateStrategy`)
+    are written out: with every Application on ServerSideApply=true, verify reports no API002/API005."""
+    env = tmp_path / "dist" / "pattern1"
+    shutil.copytree(EXAMPLES / "pattern1" / "dist" / "pattern1", env)
+    for app in (env / "argocd").glob("Application.*.yaml"):
+        text = app.read_text()
+        if "ServerSideApply=true" not in text and "      - PruneLast=true\n" in text:
+            ssa = "      - PruneLast=true\n      - ServerSideApply=true\n"
+            app.write_text(text.replace("      - PruneLast=true\n", ssa))
+    report, _code, _ = _verify(env)
+    drift = [f for f in report["findings"] if f["code"] in ("API002", "API005")]
+    assert drift == [], drift
 
 
 @requires_examples
