@@ -15,6 +15,7 @@ from __future__ import annotations
 import yaml
 from cdk8s_plus_33 import k8s
 from constructs import Construct
+from infergate.charts.bbr import BodyBasedRouter
 from infergate.charts.common import Chart, labels, meta
 from infergate.charts.resources import (
     Certificate,
@@ -141,3 +142,5 @@ class GatewayChart(Chart):
                                         "requestRedirect": {"scheme": "https", "statusCode": 301}}]}],
             }
             HTTPRoute(self, f"{gw.name}-http-redirect", namespace=gw.namespace, labels=lab, spec=redirect)
+        if gw.shared_path:  # several models on one path, told apart by the body's `model`
+            BodyBasedRouter(self, "bbr", env)

@@ -10,12 +10,14 @@ none of them may be in Git.
 from __future__ import annotations
 
 from constructs import Construct
+from infergate.charts.bbr import MODEL_HEADER
 from infergate.charts.common import Chart, labels
 from infergate.charts.epp import GRPC_PORT, EndpointPicker
 from infergate.charts.gateway import host_matches, https_listeners
 from infergate.charts.llmisvc import ModelServer, issues_vllm_certificate
 from infergate.charts.resources import (
     HTTPRoute,
+    HTTPRouteRule,
     HTTPRouteSpec,
     InferenceModel,
     InferenceModelRewrite,
@@ -59,6 +61,20 @@ def pool_spec(model: Model, env: Environment) -> InferencePoolSpec | InferencePo
     return {"selector": model.workload_labels, "targetPortNumber": model.port,
             "extensionRef": {"group": "", "kind": "Service", "name": model.epp_name, "portNumber": GRPC_PORT,
                              "failureMode": model.epp.failure_mode}}
+
+
+def shared_path_rule(model: Model, env: Environment) -> HTTPRouteRule:
+    """gateway.sharedPath: one match per name the model answers to (servedName, then aliases) on the
+    header the Body-Based Router sets from the body's `model`; the path goes to vLLM unchanged."""
+    profile = env.profile
+    path = env.gateway.shared_path
+    return {
+        "matches": [{"path": {"type": "PathPrefix", "value": path},
+                     "headers": [{"type": "Exact", "name": MODEL_HEADER, "value": name}]}
+                    for name in (model.served_name, *model.aliases)],
+        "backendRefs": [{"group": profile.pool_group, "kind": "InferencePool", "name": model.pool_name,
+                         "weight": 1}],
+    }
 
 
 class ModelChart(Chart):
@@ -108,4 +124,6 @@ class ModelChart(Chart):
             "backendRefs": [{"group": profile.pool_group, "kind": "InferencePool", "name": model.pool_name,
                              "weight": 1}],
         }]
+        if env.gateway.shared_path:  # the same pool on the shared path, for requests naming this model
+            route["rules"].append(shared_path_rule(model, env))
         HTTPRoute(self, model.route_name, namespace=model.namespace, labels=lab, spec=route)

@@ -12,6 +12,7 @@ import ipaddress
 
 from cdk8s_plus_33 import k8s
 from constructs import Construct
+from infergate.charts.bbr import BBR_GRPC_PORT
 from infergate.charts.common import Chart, labels, meta
 from infergate.charts.epp import GRPC_PORT, METRICS_PORT
 
@@ -106,6 +107,18 @@ class NetworkPoliciesChart(Chart):
                                                       ports=[_port(model.port)]))
             egress.append(k8s.NetworkPolicyEgressRule(
                 to=[_ns_pods(model.namespace, model.scheduler_pod_labels)], ports=[_port(GRPC_PORT)]))
+        if gw.shared_path:  # the Body-Based Router: in this namespace, called by the gateway only
+            egress.append(k8s.NetworkPolicyEgressRule(
+                to=[k8s.NetworkPolicyPeer(pod_selector=k8s.LabelSelector(match_labels=gw.bbr_pod_labels))],
+                ports=[_port(BBR_GRPC_PORT)]))
+            self._policy(f"{gw.bbr_name}-ingress", gw.bbr_pod_labels, component="body-based-router",
+                         ingress=[k8s.NetworkPolicyIngressRule(from_=[_ns_pods(gw.namespace, gw.pod_labels)],
+                                                               ports=[_port(BBR_GRPC_PORT)])])
+            # its controller-runtime manager talks to the API server only
+            self._policy(f"{gw.bbr_name}-egress", gw.bbr_pod_labels, component="body-based-router",
+                         egress=[k8s.NetworkPolicyEgressRule(
+                             to=_ip_blocks(env.platform.api_server_cidrs),
+                             ports=[_port(p) for p in env.platform.api_server_ports])])
         self._policy(f"{gw.name}-egress", gw.pod_labels, component="gateway", egress=egress)
 
     def _istiod(self) -> None:

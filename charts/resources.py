@@ -245,6 +245,10 @@ class DestinationRule(CustomResource):
     API_VERSION, KIND = "networking.istio.io/v1", "DestinationRule"
 
 
+class EnvoyFilter(CustomResource):
+    API_VERSION, KIND = "networking.istio.io/v1alpha3", "EnvoyFilter"  # no v1 of this kind
+
+
 # --- cert-manager ------------------------------------------------------------------------------------
 
 class IssuerRef(TypedDict):

@@ -174,6 +174,16 @@ class Gateway:
     parameters_config_map: str
     tls: GatewayTls
     hostnames: tuple[str, ...] = ()
+    shared_path: str | None = None  # one path every explicit model serves, told apart by the BBR header
+    bbr_image: str | None = None  # set with shared_path: the profile's Body-Based Router
+
+    @property
+    def bbr_name(self) -> str:
+        return f"{self.name}-bbr"
+
+    @property
+    def bbr_pod_labels(self) -> dict[str, str]:
+        return {"app.kubernetes.io/name": self.bbr_name, "app.kubernetes.io/component": "body-based-router"}
 
     @property
     def trust_certificate_name(self) -> str:
@@ -493,7 +503,7 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
         raise errors.fail(["mesh", "pilotEnv", "ENABLE_GATEWAY_API_INFERENCE_EXTENSION"],
                           "must be \"true\": istiod ignores InferencePools otherwise")
     _check_versions(profile, mesh, operators, errors)
-    gateway = _gateway(raw["gateway"], errors)
+    gateway = _gateway(raw["gateway"], profile, errors)
     pki = _pki(raw, gateway, profile, errors)
     models = tuple(_model(i, m, profile, gateway, errors) for i, m in enumerate(raw["models"]))
     _check_models(models, errors)
@@ -674,7 +684,7 @@ def _kserve(raw: dict[str, Any], profile: Profile, errors: _Errors) -> Kustomize
                            kustomize_version=raw.get("kustomizeVersion"), namespace=ks.namespace)
 
 
-def _gateway(raw: dict[str, Any], errors: _Errors) -> Gateway:
+def _gateway(raw: dict[str, Any], profile: Profile, errors: _Errors) -> Gateway:
     name, namespace = raw.get("name", "inference-gateway"), raw.get("namespace", "opendatahub")
     if len(name) + len("-istio") > SERVICE_NAME_MAX:  # istiod names the gateway Service <name>-istio
         raise errors.fail(["gateway", "name"], f"{name!r} is too long: Istio names its Service "
@@ -709,11 +719,17 @@ def _gateway(raw: dict[str, Any], errors: _Errors) -> Gateway:
                              issuer=issuer)
     if int(gateway_tls.renew_before[:-1]) >= int(gateway_tls.duration[:-1]):
         raise errors.fail(["gateway", "tls", "renewBefore"], "must be shorter than duration")
+    shared_path = raw.get("sharedPath")
+    if shared_path and not profile.bbr_image:
+        supported = [p.name for p in profiles.profiles().values() if p.bbr_image]
+        raise errors.fail(["gateway", "sharedPath"], f"profile {profile.name} has no Body-Based Router to "
+                          f"route by the request's model (profiles that do: {', '.join(supported)})")
     return Gateway(name=name, namespace=namespace, class_name=raw.get("className", "istio"),
                    http=raw.get("http", "redirect"), addresses=tuple(raw.get("addresses", [])),
                    image_pull_secrets=tuple(raw.get("imagePullSecrets", [])),
                    parameters_config_map=raw.get("parametersConfigMap", f"{name}-config"), tls=gateway_tls,
-                   hostnames=hostnames)
+                   hostnames=hostnames, shared_path=shared_path,
+                   bbr_image=profile.bbr_image if shared_path else None)
 
 
 COMMON_NAME_MAX = 64  # X.509 upper bound of a commonName
@@ -830,6 +846,10 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
     if aliases and not profile.model_rewrite_api_version:
         raise errors.fail([*here, "aliases"], f"the endpoint picker of profile {profile.name} cannot rewrite "
                           "model names (InferenceModelRewrite needs Gateway API Inference Extension >= v1.3)")
+    if gateway.shared_path and router == "managed":
+        raise errors.fail([*here, "router"], f"gateway.sharedPath {gateway.shared_path} needs router: "
+                          "explicit (infergate writes the header-matching route; KServe's own route cannot "
+                          "share a path)")
     if aliases and router == "managed":
         raise errors.fail([*here, "aliases"], "aliases need router: explicit (infergate writes the rewrite "
                           "for its own InferencePool)")

@@ -60,6 +60,7 @@ class Profile:
     epp_leader_election: bool
     crds: tuple[str, ...]  # lock entry names
     presets: tuple[str, ...]  # lock entry names
+    bbr_image: str | None = None  # GIE's Body-Based Router (gateway.sharedPath); None: not offered
 
     @property
     def pool_group(self) -> str:
@@ -107,7 +108,8 @@ def _profile(name: str, raw: dict[str, Any]) -> Profile:
                                            tuple(crd_src["files"])) if crd_src else None,
         epp_image=raw["epp"]["image"], epp_config_api_version=raw["epp"]["configApiVersion"],
         epp_leader_election=bool(raw["epp"]["leaderElection"]),
-        crds=tuple(raw["crds"]), presets=tuple(raw.get("presets", ())))
+        crds=tuple(raw["crds"]), presets=tuple(raw.get("presets", ())),
+        bbr_image=(raw.get("bodyBasedRouter") or {}).get("image"))
 
 
 @lru_cache(maxsize=1)
