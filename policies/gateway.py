@@ -591,3 +591,130 @@ def gw206(graph: Graph) -> Iterator[Hit]:
         if hosts:
             yield Hit(route, f"inference route {route.name} has no hostnames and answers on every "
                       f"hostname of the listeners it attaches to ({', '.join(hosts)})", ("spec",))
+
+
+MODEL_HEADER = "x-gateway-model-name"  # set by GIE's Body-Based Router from the body's `model`
+_STACK_HEAD = """\
+# context: stack
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: inference-gateway, namespace: gateway}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: https
+    port: 443
+    protocol: HTTPS
+    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gateway-tls}]}
+    allowedRoutes: {namespaces: {from: All}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: gateway-tls, namespace: gateway}
+spec:
+  secretName: gateway-tls
+  dnsNames: [inference-gateway.gateway.svc]
+  issuerRef: {kind: ClusterIssuer, name: ca-issuer}
+"""
+_BBR_FILTER = """\
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: bbr, namespace: gateway}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: inference-gateway}]
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match: {context: GATEWAY}
+    patch:
+      operation: INSERT_FIRST
+      value:
+        name: envoy.filters.http.ext_proc.bbr
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor
+          grpc_service: {envoy_grpc: {cluster_name: "outbound|9004||bbr.gateway.svc.cluster.local"}}
+"""
+
+
+def _route(name: str, header: str | None) -> str:
+    headers = f", headers: [{{name: X-Gateway-Model-Name, value: {header}}}]" if header else ""
+    return f"""\
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: {name}, namespace: demo}}
+spec:
+  parentRefs: [{{name: inference-gateway, namespace: gateway, sectionName: https}}]
+  rules:
+  - matches: [{{path: {{type: PathPrefix, value: /v1}}{headers}}}]
+    backendRefs: [{{group: inference.networking.k8s.io, kind: InferencePool, name: pool}}]
+"""
+
+
+def _bbr_gateways(graph: Graph) -> set[tuple[str | None, str]]:
+    """(namespace, name) of Gateways an EnvoyFilter puts an ext_proc filter named for BBR in front of."""
+    out: set[tuple[str | None, str]] = set()
+    for ef in graph.of_kind("EnvoyFilter", "networking.istio.io"):
+        patches = [as_dict(as_dict(p).get("patch")) for p in as_list(ef.spec.get("configPatches"))]
+        if not any("bbr" in str(as_dict(p.get("value")).get("name", "")) for p in patches):
+            continue
+        for ref in as_list(ef.spec.get("targetRefs")):
+            if as_dict(ref).get("kind") == "Gateway":
+                out.add((ef.namespace, str(as_dict(ref).get("name", ""))))
+    return out
+
+
+@rule(
+    "GW207",
+    "models-share-path-without-bbr",
+    Severity.WARNING,
+    summary="two inference routes match the same path on the same gateway and host, and nothing tells "
+    "their requests apart by model",
+    rationale="Two HTTPRoutes with the same path match (and the same headers) on one listener and hostname "
+    "conflict: the gateway sends every request to the oldest route's pool, so the other model is never "
+    "reached, and the clients of both get one model's answers. Several models can share a path only "
+    "when each route also matches the model the request names: GIE's Body-Based Router copies the "
+    "body's OpenAI `model` into the X-Gateway-Model-Name header, which the routes match. Matching that "
+    "header without the router in front of the gateway matches nothing.",
+    links=("https://gateway-api-inference-extension.sigs.k8s.io/guides/serve-multiple-genai-models/",
+           "https://gateway-api.sigs.k8s.io/api-types/httproute/#rules"),
+    fix="Give each model its own path prefix or hostname, or route by model (infergate: "
+    "`gateway.sharedPath`, which deploys the Body-Based Router and adds the header matches).",
+    bad=(_STACK_HEAD + _route("llama", None) + _route("qwen", None).replace("spec:", "spec:  # <-", 1),
+         _STACK_HEAD + _route("llama", "llama").replace("spec:", "spec:  # <-", 1)
+         + _route("qwen", "qwen").replace("spec:", "spec:  # <-", 1)),
+    good=(_STACK_HEAD + _BBR_FILTER + _route("llama", "llama") + _route("qwen", "qwen"),),
+)
+def gw207(graph: Graph) -> Iterator[Hit]:
+    bbr = _bbr_gateways(graph)
+    seen: dict[tuple, K8sObject] = {}
+    for route in sorted(inference_routes(graph), key=lambda r: (r.namespace or "", r.name)):
+        hosts = sorted(str(h) for h in as_list(route.spec.get("hostnames"))) or ["*"]
+        hit = None
+        for _, _ref, gw, attached in attachments(graph, route):
+            if gw is None:
+                continue
+            for rule_ in as_list(route.spec.get("rules")):
+                for match in as_list(as_dict(rule_).get("matches")) or [{}]:
+                    match = as_dict(match)
+                    path = as_dict(match.get("path"))
+                    headers = frozenset((str(as_dict(h).get("name", "")).lower(),
+                                         str(as_dict(h).get("value"))) for h in as_list(match.get("headers")))
+                    by_model = any(name == MODEL_HEADER for name, _ in headers)
+                    if by_model and (gw.namespace, gw.name) not in bbr:
+                        hit = hit or (f"inference route {route.name} matches the {MODEL_HEADER} header, "
+                                      f"but no Body-Based Router EnvoyFilter targets Gateway {gw.name}: the "
+                                      "header is never set and the match never holds")
+                    for host in hosts:
+                        for li, _ls in attached:
+                            key = (gw.namespace, gw.name, li, host, path.get("type", "PathPrefix"),
+                                   path.get("value", "/"), headers)
+                            other = seen.get(key)
+                            if other is not None and other is not route:
+                                hit = hit or (f"inference route {route.name} matches path "
+                                              f"{path.get('value', '/')} on the same gateway and host as "
+                                              f"{other.name}, with nothing telling them apart: one shadows "
+                                              "the other")
+                            seen.setdefault(key, route)
+        if hit:
+            yield Hit(route, hit, ("spec",))
