@@ -63,7 +63,10 @@ def test_explicit_mode_references_resolve(env: str) -> None:
         for parent in route["spec"]["parentRefs"]:
             assert (parent["name"], parent["namespace"]) == (gw_ref["name"], gw_ref["namespace"])
             assert parent["sectionName"] in listeners
-        (rule,) = route["spec"]["rules"]
+        rule, *shared = route["spec"]["rules"]  # gateway.sharedPath adds one rule on the shared path
+        assert len(shared) == (1 if config.gateway.shared_path else 0)
+        for extra in shared:
+            assert extra["backendRefs"] == rule["backendRefs"]
         assert rule["matches"][0]["path"] == {"type": "PathPrefix", "value": model.path_prefix}
         assert rule["filters"][0]["urlRewrite"]["path"]["replacePrefixMatch"] == "/"
         group = config.profile.pool_group  # the platform profile's pool API, everywhere

@@ -17,7 +17,8 @@ SHARED = REPO / "tests" / "golden" / "envs" / "shared.yaml"
 
 
 def _docs(folder: Path) -> dict[str, dict[str, Any]]:
-    return {f"{p.parent.name}/{p.name}": yaml.safe_load(p.read_text()) for p in sorted(folder.rglob("*.yaml"))}
+    return {f"{p.parent.name}/{p.name}": yaml.safe_load(p.read_text())
+            for p in sorted(folder.rglob("*.yaml"))}
 
 
 def test_each_model_route_matches_its_names_on_the_shared_path(tmp_path: Path) -> None:
@@ -35,7 +36,8 @@ def test_each_model_route_matches_its_names_on_the_shared_path(tmp_path: Path) -
     assert [m["headers"][0]["value"] for m in phi["matches"]] == ["microsoft/Phi-3-mini-4k-instruct"]
     # the router, its Istio hook and exactly gateway -> router on gRPC
     envoy = docs["gateway/EnvoyFilter.shared-gw-bbr.yaml"]["spec"]
-    assert envoy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "shared-gw"}]
+    assert envoy["targetRefs"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                    "name": "shared-gw"}]
     grpc = envoy["configPatches"][0]["patch"]["value"]["typed_config"]["grpc_service"]["envoy_grpc"]
     assert grpc["cluster_name"] == "outbound|9004||shared-gw-bbr.shared-edge.svc.cluster.local"
     pod = docs["gateway/Deployment.shared-gw-bbr.yaml"]["spec"]["template"]["spec"]
