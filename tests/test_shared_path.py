@@ -64,3 +64,20 @@ def test_shared_path_on_a_profile_without_the_router_is_one_line_naming_file_and
     assert result.returncode == 2 and len(out.strip().splitlines()) == 1, out
     assert f"odh.yaml:{line}: gateway.sharedPath: profile odh-v0.15 has no Body-Based Router" in out
     assert "upstream-2026" in out
+
+
+def _models_edit(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_a_managed_model_or_one_whose_prefix_is_the_shared_path_is_a_config_error(tmp_path: Path) -> None:
+    shared = SHARED.read_text(encoding="utf-8")
+    managed = _models_edit(shared, "    topology: 1x1\n", "    topology: 1x1\n    router: managed\n")
+    prefix = _models_edit(shared, "    aliases: [qwen]\n", "    aliases: [qwen]\n    pathPrefix: /v1/\n")
+    for name, env, key, says in (("managed", managed, "models[1].router", "needs router: explicit"),
+                                 ("prefix", prefix, "models[0].pathPrefix", "/v1 is gateway.sharedPath")):
+        make_project(tmp_path / name, {name: env})
+        result = run_infergate("synth", cwd=tmp_path / name)
+        out = result.stdout + result.stderr
+        assert result.returncode == 2 and f": {key}: " in out and says in out, out

@@ -846,6 +846,11 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
     if aliases and not profile.model_rewrite_api_version:
         raise errors.fail([*here, "aliases"], f"the endpoint picker of profile {profile.name} cannot rewrite "
                           "model names (InferenceModelRewrite needs Gateway API Inference Extension >= v1.3)")
+    if gateway.shared_path and prefix == (gateway.shared_path.rstrip("/") or "/"):
+        raise errors.fail([*here, "pathPrefix"] if "pathPrefix" in raw else [*here, "name"],
+                          f"{prefix} is gateway.sharedPath: this model's own prefix rule (no model header) "
+                          "would take every request on the shared path the other models do not match; "
+                          "give it a prefix of its own")
     if gateway.shared_path and router == "managed":
         raise errors.fail([*here, "router"], f"gateway.sharedPath {gateway.shared_path} needs router: "
                           "explicit (infergate writes the header-matching route; KServe's own route cannot "
