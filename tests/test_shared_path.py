@@ -48,6 +48,10 @@ def test_each_model_route_matches_its_names_on_the_shared_path(tmp_path: Path) -
         "kubernetes.io/metadata.name": "shared-edge"}}, "podSelector": {"matchLabels": {
             "gateway.networking.k8s.io/gateway-name": "shared-gw"}}}], "ports": [{"port": 9004,
                                                                                   "protocol": "TCP"}]}]
+    flows = run_infergate("flows", str(root / "dist" / "shared"), cwd=root).stdout
+    assert any(line.split()[:4] == ["gateway", "bbr", "TCP/9004", "allowed"] for line in flows.splitlines())
+    assert not any(line.split()[1:4] == ["bbr", "TCP/9004", "allowed"] for line in flows.splitlines()
+                   if line.split() and line.split()[0] not in ("gateway",)), flows
     findings, _ = validate_paths([root / "dist" / "shared"])
     assert findings == []
     lint, _ = lint_paths([root / "dist" / "shared"], config=LintConfig())

@@ -37,11 +37,14 @@ OTHER_NAMESPACE = "(any other namespace)"  # cannot collide with a real namespac
 PROBE_NAME = "(any pod)"
 
 # Roles, in the order the matrix shows them ("probe" is none of them: see the module docstring).
-ROLES = ("gateway", "epp", "model-server", "smoke", "other", "any-pod", "monitoring", "istiod", "dns",
+ROLES = ("gateway", "epp", "model-server", "smoke", "bbr", "other", "any-pod", "monitoring", "istiod", "dns",
          "api-server", "internet")
 PROBE_ROLE = "probe"
 # The smoke-test Job's pods (charts/smoke.py); its NetworkPolicies select them by these labels.
 SMOKE_POD_LABELS = {"app.kubernetes.io/component": "smoke-test", "app.kubernetes.io/managed-by": "infergate"}
+# GIE's Body-Based Router (charts/bbr.py, gateway.sharedPath) labels its pods with this component
+BBR_COMPONENT = "body-based-router"
+OPTIONAL_ROLES = ("bbr",)  # exist only with an option: their absence leaves nothing unchecked
 _GRAPH_ROLES = {"gateway": "gateway", "epp": "epp", "model-server": "model-server"}
 # Model URI schemes the storage initializer fetches over the pod network (oci:// is pulled by the
 # kubelet and pvc:// is a volume: neither needs pod egress).
@@ -193,6 +196,8 @@ def _role(pod_model: Any) -> str:
         return PROBE_ROLE
     if all(labels.get(k) == v for k, v in SMOKE_POD_LABELS.items()):
         return "smoke"
+    if labels.get("app.kubernetes.io/component") == BBR_COMPONENT:
+        return "bbr"
     return _GRAPH_ROLES.get(pod_model.role, "other")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from infergate.netpol.cluster import ROLES, Cluster, needs_network
+from infergate.netpol.cluster import OPTIONAL_ROLES, ROLES, Cluster, needs_network
 from infergate.netpol.evaluate import PARTIAL, Verdict
 from infergate.netpol.model import Endpoint
 from infergate.netpol.security_model import ANY_PORT, FlowSpec, SecurityModel
@@ -235,7 +235,7 @@ def unchecked(cluster: Cluster, model: SecurityModel) -> list[str]:
     present = {e.role for e in cluster.endpoints}
     sources = {e.role for e in cluster.endpoints if not e.synthetic}
     return [f"{spec.id}: no {spec.to} known (platform facts, output)" for spec in model.required
-            if spec.to not in present and sources & set(spec.sources)]
+            if spec.to not in present and spec.to not in OPTIONAL_ROLES and sources & set(spec.sources)]
 
 
 def violations(cluster: Cluster, model: SecurityModel) -> Iterator[Violation]:
