@@ -56,6 +56,8 @@ def pool_spec(model: Model, env: Environment) -> InferencePoolSpec | InferencePo
     if env.profile.ga_pool:
         return {"selector": {"matchLabels": model.workload_labels},  # the labels KServe puts on vLLM pods
                 "targetPorts": [{"number": model.port}],
+                # the API default, written out so the stored pool equals the manifest (infergate verify)
+                "appProtocol": "http",
                 "endpointPickerRef": {"group": "", "kind": "Service", "name": model.epp_name,
                                       "port": {"number": GRPC_PORT}, "failureMode": model.epp.failure_mode}}
     return {"selector": model.workload_labels, "targetPortNumber": model.port,

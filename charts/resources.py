@@ -162,6 +162,7 @@ class InferencePoolV1Spec(TypedDict):
 
     selector: dict[str, dict[str, str]]  # {matchLabels: ...}
     targetPorts: list[dict[str, int]]
+    appProtocol: NotRequired[str]
     endpointPickerRef: EndpointPickerRef
 
 
