@@ -20,7 +20,7 @@ from typing import Any
 from infergate.core.findings import Finding, Severity, finding_for, load_problem_finding
 from infergate.core.loader import Document, LoadProblem, line_of, load_files
 from infergate.core.reporters import RuleMeta
-from infergate.validate import codes, dupkeys
+from infergate.validate import builtin, codes, dupkeys
 from infergate.validate.cache import SchemaStore
 from infergate.validate.cel import Evaluator, Violation
 
@@ -86,6 +86,10 @@ class Validator:
         plan = self.store.plan(gvk)
         if plan:
             findings.extend(self._cel_findings(doc, plan, schema_ok))
+        for path, message in builtin.check(obj):
+            findings.append(self._finding(doc, codes.BUILTIN, message, path))
+        for path, message in builtin.server_populated(obj):
+            findings.append(self._finding(doc, codes.SERVER_FIELD, message, path))
         return findings
 
     def _schema_findings(self, doc: Document, validator: Any) -> list[Finding]:

@@ -1,0 +1,70 @@
+"""Validator parity with the API server's built-in validation (issue 15, items 1, 2, 5, 6): object
+metadata, Secret data base64, pod spec / Service rules, server-populated fields. Each row is a rule the
+real kube-apiserver 1.33 enforces (see tests/test_validate_differential.py) that the schema alone misses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infergate.validate import validate_paths
+from infergate.validate.builtin import is_dns1123_subdomain, is_label_value, is_port_name, is_qualified_name
+from tests.conftest import REPO
+
+PARITY = REPO / "tests" / "fixtures" / "validate" / "parity"
+
+# file, code, path, line
+EXPECTED = [
+    ("live-copy.yaml", "V008", "metadata.uid", 6),
+    ("live-copy.yaml", "V008", "metadata.resourceVersion", 7),
+    ("live-copy.yaml", "V008", "metadata.creationTimestamp", 8),
+    ("live-copy.yaml", "V008", "metadata.generation", 13),
+    ("live-copy.yaml", "V008", "status", 15),
+    ("metadata.yaml", "V007", "metadata.name", 4),
+    ("metadata.yaml", "V007", "metadata.namespace", 5),
+    ("metadata.yaml", "V007", "metadata.labels['bad label key!']", 7),
+    ("metadata.yaml", "V007", "metadata.labels.app", 8),
+    ("metadata.yaml", "V007", "metadata.annotations['bad key!']", 11),
+    ("metadata.yaml", "V007", "metadata.name", 16),  # Service: DNS-1035 label
+    ("metadata.yaml", "V007", "metadata.name", 22),  # Namespace: DNS-1123 label
+    ("podspec.yaml", "V007", "spec.template.spec.serviceAccountName", 9),
+    ("podspec.yaml", "V007", "spec.template.spec.initContainers[0].restartPolicy", 13),
+    ("podspec.yaml", "V007", "spec.template.spec.containers[0].name", 15),
+    ("podspec.yaml", "V007", "spec.template.spec.containers[1].name", 17),  # duplicate of the init container
+    ("podspec.yaml", "V007", "spec.template.spec.containers[1].ports[0].containerPort", 19),
+    ("secret-base64.yaml", "V007", "data.bad", 6),
+]
+
+
+def test_builtin_rules_reported_at_path_and_line() -> None:
+    findings, _ = validate_paths([PARITY])
+    got = sorted((Path(f.file).name, f.code, f.path, f.line) for f in findings)
+    assert got == sorted(EXPECTED)
+    severities = {f.code: f.severity for f in findings}
+    assert severities == {"V007": "error", "V008": "warning"}
+
+
+def test_name_helpers_follow_upstream() -> None:
+    assert is_dns1123_subdomain("a.b-c") is None
+    assert is_dns1123_subdomain("A") and is_dns1123_subdomain("a" * 254)
+    assert is_qualified_name("example.com/a_b.c") is None and is_qualified_name("app") is None
+    assert is_qualified_name("/a") and is_qualified_name("a/") and is_qualified_name("a/b/c")
+    assert is_qualified_name("Example.com/a")  # the prefix is a lowercase subdomain
+    assert is_label_value("") is None and is_label_value("A.b_c") is None and is_label_value("a" * 64)
+    assert is_port_name("http") is None
+    assert is_port_name("80") and is_port_name("a--b") and is_port_name("a" * 16)
+
+
+def test_annotations_total_size_limit(tmp_path: Path) -> None:
+    big = "x" * (128 * 1024)
+    (tmp_path / "a.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations: {{a: {big}, b: {big}}}\n")
+    findings, _ = validate_paths([tmp_path])
+    assert [(f.code, f.path) for f in findings] == [("V007", "metadata.annotations")]
+
+
+def test_harmless_generated_fields_are_not_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: c, creationTimestamp: null}\n"
+        "spec: {ports: [{port: 80}]}\nstatus: {}\n")
+    findings, _ = validate_paths([tmp_path])
+    assert findings == []
