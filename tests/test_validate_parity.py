@@ -32,6 +32,7 @@ EXPECTED = [
     ("podspec.yaml", "V007", "spec.template.spec.containers[1].name", 17),  # duplicate of the init container
     ("podspec.yaml", "V007", "spec.template.spec.containers[1].ports[0].containerPort", 19),
     ("secret-base64.yaml", "V007", "data.bad", 6),
+    ("server-normalizes.yaml", "V001", "spec.listeners[0].hostname", 32),  # null without a default: kept
 ]
 
 
@@ -40,7 +41,7 @@ def test_builtin_rules_reported_at_path_and_line() -> None:
     got = sorted((Path(f.file).name, f.code, f.path, f.line) for f in findings)
     assert got == sorted(EXPECTED)
     severities = {f.code: f.severity for f in findings}
-    assert severities == {"V007": "error", "V008": "warning"}
+    assert severities == {"V001": "error", "V007": "error", "V008": "warning"}
 
 
 def test_name_helpers_follow_upstream() -> None:
