@@ -69,3 +69,25 @@ def test_harmless_generated_fields_are_not_reported(tmp_path: Path) -> None:
         "spec: {ports: [{port: 80}]}\nstatus: {}\n")
     findings, _ = validate_paths([tmp_path])
     assert findings == []
+
+
+def test_non_string_keys_are_stringified_as_kubectl_does(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+                                     "data: {1: a, true: b, 1.5: c}\n")
+    findings, summary = validate_paths([tmp_path])
+    assert findings == [] and summary["input_errors"] == 0
+    from infergate.core.loader import load_files
+
+    (doc,), _ = load_files([tmp_path / "a.yaml"])
+    assert doc.obj["data"] == {"1": "a", "true": "b", "1.5": "c"}
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {~: a}\n")
+    _, summary = validate_paths([tmp_path])
+    assert summary["input_errors"] == 1  # kubectl cannot stringify a null key either
+
+
+def test_list_items_get_the_builtin_rules_at_their_line(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("apiVersion: v1\nkind: List\nitems:\n"
+                                     "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: ok}\n"
+                                     "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: Bad_Name\n")
+    findings, _ = validate_paths([tmp_path])
+    assert [(f.code, f.path, f.line) for f in findings] == [("V007", "metadata.name", 10)]

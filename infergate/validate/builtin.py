@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from infergate.netpol.validation import parse_cidr
+
 Problem = tuple[tuple[str | int, ...], str]
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -42,6 +44,7 @@ CLUSTER_SCOPED = {"Namespace", "Node", "PersistentVolume", "ClusterRole", "Clust
                   "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
                   "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "RuntimeClass",
                   "CSIDriver", "CSINode", "VolumeAttachment", "ClusterIssuer"}
+_WORKLOADS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
 RBAC = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
 _CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1",
                 "policy/v1", "autoscaling/v2", "autoscaling/v1"}
@@ -164,6 +167,12 @@ def check(obj: dict[str, Any]) -> Iterator[Problem]:
         yield from config_map(obj)
     elif kind == "Service" and api_version == "v1" and isinstance(spec, dict):
         yield from service(spec, ("spec",))
+    elif kind == "NetworkPolicy" and isinstance(spec, dict):
+        yield from network_policy(spec, ("spec",))
+    elif kind in ("RoleBinding", "ClusterRoleBinding") and api_version == "rbac.authorization.k8s.io/v1":
+        yield from role_binding(obj, kind)
+    if kind in _WORKLOADS and isinstance(spec, dict):
+        yield from workload_selector(spec)
     for path, pod_spec in pod_specs(kind, spec):
         yield from pod(pod_spec, path)
 
@@ -345,6 +354,15 @@ def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
             elif field == "containers" and policy is not None:
                 yield (*here, "restartPolicy"), "Forbidden: may not be set for non-init containers"
             yield from _container_ports(container, here)
+            yield from _env(container, here)
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                if isinstance(container.get(probe), dict):
+                    yield from _handler(container[probe], (*here, probe))
+            lifecycle = container.get("lifecycle")
+            if isinstance(lifecycle, dict):
+                for hook in ("postStart", "preStop"):
+                    if isinstance(lifecycle.get(hook), dict):
+                        yield from _handler(lifecycle[hook], (*here, "lifecycle", hook))
 
 
 def _container_ports(container: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
@@ -393,3 +411,195 @@ def server_populated(obj: dict[str, Any]) -> Iterator[Problem]:
                                          "(a manifest copied from a live cluster?)"
     if obj.get("status") not in (None, {}) and obj.get("kind") not in _STATUS_OK:
         yield ("status",), "status is written by the API server and ignored on create/apply; remove it"
+
+
+def _env(container: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidateEnv: names are IsEnvVarName; with RelaxedEnvironmentVariableValidation (on in 1.33) any
+    printable ASCII but '='."""
+    env = container.get("env")
+    if not isinstance(env, list):
+        return
+    for i, var in enumerate(env):
+        name = var.get("name") if isinstance(var, dict) else None
+        if isinstance(name, str) and (not name or "=" in name or any(not 32 <= ord(c) <= 126 for c in name)):
+            yield (*at, "env", i, "name"), f"Invalid value: {name!r}: a valid environment variable name " \
+                                            "must consist only of printable ASCII characters other than '='"
+
+
+def _port_or_name(value: Any, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidatePortNumOrName: an int port in range or an IANA_SVC_NAME."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not _port_num(value):
+        yield at, f"Invalid value: {value}: must be between 1 and 65535, inclusive"
+    elif isinstance(value, str):
+        problem = is_port_name(value)
+        if problem:
+            yield at, f"Invalid value: {value!r}: {problem}"
+
+
+def _handler(handler: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateHandler / validateHTTPGetAction / validateTCPSocketAction / validateGRPCAction: ports."""
+    for action in ("httpGet", "tcpSocket"):
+        body = handler.get(action)
+        if isinstance(body, dict) and "port" in body:
+            yield from _port_or_name(body["port"], (*at, action, "port"))
+    grpc = handler.get("grpc")
+    if isinstance(grpc, dict) and isinstance(grpc.get("port"), int) and not _port_num(grpc["port"]):
+        yield (*at, "grpc", "port"), f"Invalid value: {grpc['port']}: must be between 1 and 65535, inclusive"
+
+
+def label_selector(selector: Any, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """metav1 validation.go ValidateLabelSelector: matchLabels as labels; expressions' keys qualified
+    names, In/NotIn need values, Exists/DoesNotExist forbid them."""
+    if not isinstance(selector, dict):
+        return
+    if isinstance(selector.get("matchLabels"), dict):
+        yield from label_map(selector["matchLabels"], (*at, "matchLabels"))
+    expressions = selector.get("matchExpressions")
+    for i, expr in enumerate(expressions if isinstance(expressions, list) else ()):
+        if not isinstance(expr, dict):
+            continue
+        here = (*at, "matchExpressions", i)
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values")
+        if isinstance(key, str):
+            problem = is_qualified_name(key)
+            if problem:
+                yield (*here, "key"), f"Invalid value: {key!r}: {problem}"
+        if op in ("In", "NotIn") and not values:
+            yield (*here, "values"), "Required value: must be specified when `operator` is 'In' or 'NotIn'"
+        elif op in ("Exists", "DoesNotExist") and values:
+            yield (*here, "values"), "Forbidden: may not be specified when `operator` is 'Exists' or " \
+                                     "'DoesNotExist'"
+        elif op not in ("In", "NotIn", "Exists", "DoesNotExist") and isinstance(op, str):
+            yield (*here, "operator"), f"Invalid value: {op!r}: not a valid selector operator"
+        for j, value in enumerate(values if isinstance(values, list) else ()):
+            problem = is_label_value(value) if isinstance(value, str) else None
+            if problem:
+                yield (*here, "values", j), f"Invalid value: {value!r}: {problem}"
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
+    """metav1.LabelSelectorAsSelector(selector).Matches(labels)."""
+    match = selector.get("matchLabels")
+    if isinstance(match, dict) and any(labels.get(k) != v for k, v in match.items()):
+        return False
+    expressions = selector.get("matchExpressions")
+    for expr in expressions if isinstance(expressions, list) else ():
+        if not isinstance(expr, dict):
+            continue
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        present = key in labels
+        if (op == "In" and (not present or labels[key] not in values)) \
+                or (op == "NotIn" and present and labels[key] in values) \
+                or (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+            return False
+    return True
+
+
+def workload_selector(spec: dict[str, Any]) -> Iterator[Problem]:
+    """apps validation ValidateDeploymentSpec / ValidateStatefulSetSpec / ValidateDaemonSetSpec /
+    ValidateReplicaSetSpec: the selector is valid, non-empty, and selects the template's labels."""
+    selector = spec.get("selector")
+    if not isinstance(selector, dict):
+        return
+    yield from label_selector(selector, ("spec", "selector"))
+    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        yield ("spec", "selector"), "Invalid value: empty selector is invalid for this workload"
+        return
+    template = spec.get("template")
+    meta = template.get("metadata") if isinstance(template, dict) else None
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(labels, dict) or not _selects(selector, labels):
+        yield ("spec", "template", "metadata", "labels"), "Invalid value: `selector` does not match " \
+                                                         "template `labels`"
+
+
+def network_policy(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """networking validation ValidateNetworkPolicySpec: selectors, ports (ValidateNetworkPolicyPort:
+    port number or IANA name, endPort only with a numeric port and not below it), ipBlock CIDRs
+    (ValidateIPBlock, via netpol/validation.py parse_cidr)."""
+    yield from label_selector(spec.get("podSelector"), (*at, "podSelector"))
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        rules = spec.get(direction)
+        for i, rule in enumerate(rules if isinstance(rules, list) else ()):
+            if not isinstance(rule, dict):
+                continue
+            here = (*at, direction, i)
+            ports = rule.get("ports")
+            for j, port in enumerate(ports if isinstance(ports, list) else ()):
+                if not isinstance(port, dict):
+                    continue
+                if "port" in port:
+                    yield from _port_or_name(port["port"], (*here, "ports", j, "port"))
+                end = port.get("endPort")
+                if isinstance(end, int) and not isinstance(end, bool):
+                    start = port.get("port")
+                    if not isinstance(start, int) or isinstance(start, bool):
+                        yield (*here, "ports", j, "endPort"), "Required value: may not be specified when " \
+                                                              "`port` is not a number"
+                    elif end < start or not _port_num(end):
+                        yield (*here, "ports", j, "endPort"), f"Invalid value: {end}: must be between " \
+                                                              "`port` and 65535, inclusive"
+            peers = rule.get(peers_key)
+            for j, peer in enumerate(peers if isinstance(peers, list) else ()):
+                if not isinstance(peer, dict):
+                    continue
+                there = (*here, peers_key, j)
+                for sel in ("podSelector", "namespaceSelector"):
+                    yield from label_selector(peer.get(sel), (*there, sel))
+                block = peer.get("ipBlock")
+                if isinstance(block, dict):
+                    excepts = block.get("except") if isinstance(block.get("except"), list) else []
+                    cidrs: list[tuple[tuple[str | int, ...], Any]] = [(("cidr",), block.get("cidr"))]
+                    cidrs += [(("except", k), value) for k, value in enumerate(excepts)]
+                    for step, value in cidrs:
+                        if isinstance(value, str):
+                            parsed = parse_cidr(value)
+                            if isinstance(parsed, str):
+                                yield (*there, "ipBlock", *step), f"Invalid value: {value!r}: must be a " \
+                                                                 "valid CIDR value"
+
+
+def role_binding(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
+    """rbac validation ValidateRoleBinding / ValidateClusterRoleBinding: roleRef (apiGroup, kind, name),
+    subjects (ValidateRoleBindingSubject: kind, names, ServiceAccount apiGroup and name)."""
+    ref = obj.get("roleRef")
+    if isinstance(ref, dict):
+        allowed = ("Role", "ClusterRole") if kind == "RoleBinding" else ("ClusterRole",)
+        if ref.get("apiGroup") != "rbac.authorization.k8s.io":
+            yield ("roleRef", "apiGroup"), f"Unsupported value: {ref.get('apiGroup')!r}: supported values: " \
+                                           '"rbac.authorization.k8s.io"'
+        if ref.get("kind") not in allowed:
+            yield ("roleRef", "kind"), f"Unsupported value: {ref.get('kind')!r}: supported values: " \
+                                       + ", ".join(f'"{k}"' for k in allowed)
+        name = ref.get("name")
+        if not name:
+            yield ("roleRef", "name"), "Required value"
+        elif isinstance(name, str) and is_path_segment_name(name):
+            yield ("roleRef", "name"), f"Invalid value: {name!r}: {is_path_segment_name(name)}"
+    subjects = obj.get("subjects")
+    for i, subject in enumerate(subjects if isinstance(subjects, list) else ()):
+        if not isinstance(subject, dict):
+            continue
+        here = ("subjects", i)
+        skind, name = subject.get("kind"), subject.get("name")
+        if not name:
+            yield (*here, "name"), "Required value"
+        if skind == "ServiceAccount":
+            if subject.get("apiGroup"):
+                yield (*here, "apiGroup"), f"Unsupported value: {subject['apiGroup']!r}: " \
+                                           'supported values: ""'
+            if isinstance(name, str) and name:
+                problem = is_dns1123_subdomain(name)
+                if problem:
+                    yield (*here, "name"), f"Invalid value: {name!r}: {problem}"
+            if kind == "ClusterRoleBinding" and not subject.get("namespace"):
+                yield (*here, "namespace"), "Required value"
+        elif skind in ("User", "Group"):
+            if subject.get("apiGroup") != "rbac.authorization.k8s.io":
+                yield (*here, "apiGroup"), f"Unsupported value: {subject.get('apiGroup')!r}: supported " \
+                                           'values: "rbac.authorization.k8s.io"'
+        elif isinstance(skind, str):
+            yield (*here, "kind"), f'Unsupported value: {skind!r}: supported values: "ServiceAccount", ' \
+                                   '"User", "Group"'
