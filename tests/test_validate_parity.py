@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from infergate.validate import validate_paths
-from infergate.validate.builtin import is_dns1123_subdomain, is_label_value, is_port_name, is_qualified_name
+from infergate.validate.builtin import (
+    check,
+    is_dns1123_subdomain,
+    is_label_value,
+    is_port_name,
+    is_qualified_name,
+)
 from tests.conftest import REPO
 
 PARITY = REPO / "tests" / "fixtures" / "validate" / "parity"
@@ -91,3 +99,32 @@ def test_list_items_get_the_builtin_rules_at_their_line(tmp_path: Path) -> None:
                                      "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: Bad_Name\n")
     findings, _ = validate_paths([tmp_path])
     assert [(f.code, f.path, f.line) for f in findings] == [("V007", "metadata.name", 10)]
+
+
+_NP = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "np"}}
+_POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
+_RB = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "rb"}}
+_DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}
+_C = {"name": "c", "image": "i"}
+
+
+@pytest.mark.parametrize(("obj", "path"), [
+    ({**_DEPLOY, "spec": {"selector": {"matchLabels": {"a": "b"}},
+                          "template": {"metadata": {"labels": {"a": "c"}}, "spec": {"containers": [_C]}}}},
+     ("spec", "template", "metadata", "labels")),
+    ({**_NP, "spec": {"podSelector": {"matchLabels": {"a b": "c"}}}},
+     ("spec", "podSelector", "matchLabels", "a b")),
+    ({**_NP, "spec": {"podSelector": {}, "ingress": [{"ports": [{"port": 70000}]}]}},
+     ("spec", "ingress", 0, "ports", 0, "port")),
+    ({**_NP, "spec": {"podSelector": {}, "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8",
+                                                                       "except": ["x"]}}]}]}},
+     ("spec", "egress", 0, "to", 0, "ipBlock", "except", 0)),
+    ({**_POD, "spec": {"containers": [{**_C, "env": [{"name": "A=B"}]}]}},
+     ("spec", "containers", 0, "env", 0, "name")),
+    ({**_POD, "spec": {"containers": [{**_C, "readinessProbe": {"tcpSocket": {"port": 0}}}]}},
+     ("spec", "containers", 0, "readinessProbe", "tcpSocket", "port")),
+    ({**_RB, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Pod", "name": "r"}},
+     ("roleRef", "kind")),
+])
+def test_builtin_rules_found_by_the_differential_test(obj: dict, path: tuple) -> None:
+    assert [p for p, _ in check(obj)] == [path]

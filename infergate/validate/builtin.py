@@ -289,6 +289,7 @@ def service(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem
             if name in seen:
                 yield (*here, "name"), f"Duplicate value: {name!r}"
             seen.add(name)
+        yield from _protocol(port, here)
         if isinstance(port.get("port"), int) and not _port_num(port["port"]):
             yield (*here, "port"), f"Invalid value: {port['port']!r}: must be between 1 and 65535, inclusive"
         target = port.get("targetPort")
@@ -383,6 +384,7 @@ def _container_ports(container: dict[str, Any], at: tuple[str | int, ...]) -> It
             elif name in seen:
                 yield (*here, "name"), f"Duplicate value: {name!r}"
             seen.add(name)
+        yield from _protocol(port, here)
         if isinstance(port.get("containerPort"), int) and not _port_num(port["containerPort"]):
             yield (*here, "containerPort"), \
                 f"Invalid value: {port['containerPort']!r}: must be between 1 and 65535, inclusive"
@@ -532,6 +534,7 @@ def network_policy(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[
                     continue
                 if "port" in port:
                     yield from _port_or_name(port["port"], (*here, "ports", j, "port"))
+                yield from _protocol(port, (*here, "ports", j))
                 end = port.get("endPort")
                 if isinstance(end, int) and not isinstance(end, bool):
                     start = port.get("port")
@@ -603,3 +606,13 @@ def role_binding(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
         elif isinstance(skind, str):
             yield (*here, "kind"), f'Unsupported value: {skind!r}: supported values: "ServiceAccount", ' \
                                    '"User", "Group"'
+
+
+_PROTOCOLS = ("SCTP", "TCP", "UDP")
+
+
+def _protocol(port: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateServicePort / validateContainerPorts / ValidateNetworkPolicyPort: supportedPortProtocols."""
+    value = port.get("protocol")
+    if isinstance(value, str) and value not in _PROTOCOLS:
+        yield (*at, "protocol"), f"Unsupported value: {value!r}: supported values: \"SCTP\", \"TCP\", \"UDP\""
