@@ -125,6 +125,14 @@ _C = {"name": "c", "image": "i"}
      ("spec", "containers", 0, "readinessProbe", "tcpSocket", "port")),
     ({**_RB, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Pod", "name": "r"}},
      ("roleRef", "kind")),
+    ({**_POD, "spec": {"containers": [{"name": "c"}]}}, ("spec", "containers", 0, "image")),
+    ({**_POD, "spec": {"containers": [{**_C, "volumeMounts": [{"name": "v", "mountPath": "/v"}]}]}},
+     ("spec", "containers", 0, "volumeMounts", 0, "name")),
+    ({**_POD, "spec": {"containers": [_C], "volumes": [{"name": "v", "configMap": {}}]}},
+     ("spec", "volumes", 0, "configMap", "name")),
+    ({**_NP, "spec": {"podSelector": {}, "policyTypes": [None]}}, ("spec", "policyTypes", 0)),
+    ({**_POD, "spec": {"containers": [{**_C, "ports": [{"containerPort": 80, "protocol": "HTTP"}]}]}},
+     ("spec", "containers", 0, "ports", 0, "protocol")),
 ])
 def test_builtin_rules_found_by_the_differential_test(obj: dict, path: tuple) -> None:
     assert [p for p, _ in check(obj)] == [path]

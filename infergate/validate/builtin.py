@@ -331,6 +331,9 @@ def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
             problem = is_dns1123_subdomain(value)
             if problem:
                 yield (*at, field), f"Invalid value: {value!r}: {problem}"
+    volume_list = spec.get("volumes") if isinstance(spec.get("volumes"), list) else []
+    volumes = {v.get("name") for v in volume_list if isinstance(v, dict)}
+    yield from _volumes(volume_list, (*at, "volumes"))
     names: set[str] = set()
     for field in ("initContainers", "containers"):
         containers = spec.get(field)
@@ -356,6 +359,18 @@ def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
                 yield (*here, "restartPolicy"), "Forbidden: may not be set for non-init containers"
             yield from _container_ports(container, here)
             yield from _env(container, here)
+            if not container.get("image"):  # validateContainers: image is required (templates too)
+                yield (*here, "image"), "Required value"
+            for enum_field, allowed in _CONTAINER_ENUMS.items():
+                value = container.get(enum_field)
+                if value is not None and value not in allowed:
+                    yield (*here, enum_field), f"Unsupported value: {value!r}: supported values: " \
+                                               + ", ".join(f'"{v}"' for v in allowed)
+            mounts = container.get("volumeMounts")
+            for j, mount in enumerate(mounts if isinstance(mounts, list) else ()):
+                name = mount.get("name") if isinstance(mount, dict) else None
+                if isinstance(name, str) and name not in volumes:  # ValidateVolumeMounts
+                    yield (*here, "volumeMounts", j, "name"), f"Not found: {name!r}"
             for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
                 if isinstance(container.get(probe), dict):
                     yield from _handler(container[probe], (*here, probe))
@@ -522,6 +537,11 @@ def network_policy(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[
     port number or IANA name, endPort only with a numeric port and not below it), ipBlock CIDRs
     (ValidateIPBlock, via netpol/validation.py parse_cidr)."""
     yield from label_selector(spec.get("podSelector"), (*at, "podSelector"))
+    types = spec.get("policyTypes")
+    for i, value in enumerate(types if isinstance(types, list) else ()):
+        if value not in ("Ingress", "Egress"):  # a null item decodes to ""
+            yield (*at, "policyTypes", i), f"Unsupported value: {value or ''!r}: supported values: " \
+                                           '"Ingress", "Egress"'
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):
         rules = spec.get(direction)
         for i, rule in enumerate(rules if isinstance(rules, list) else ()):
@@ -609,6 +629,9 @@ def role_binding(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
 
 
 _PROTOCOLS = ("SCTP", "TCP", "UDP")
+# validateContainers: validatePullPolicy, terminationMessagePolicy
+_CONTAINER_ENUMS = {"imagePullPolicy": ("Always", "IfNotPresent", "Never"),
+                    "terminationMessagePolicy": ("File", "FallbackToLogsOnError")}
 
 
 def _protocol(port: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
@@ -616,3 +639,23 @@ def _protocol(port: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Probl
     value = port.get("protocol")
     if isinstance(value, str) and value not in _PROTOCOLS:
         yield (*at, "protocol"), f"Unsupported value: {value!r}: supported values: \"SCTP\", \"TCP\", \"UDP\""
+
+
+def _volumes(volumes: list[Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidateVolumes (the sources manifests use): validateConfigMapVolumeSource (name required),
+    validateSecretVolumeSource (secretName required), validateKeyToPath (key and path required)."""
+    for i, volume in enumerate(volumes):
+        if not isinstance(volume, dict):
+            continue
+        for source, name_field in (("configMap", "name"), ("secret", "secretName")):
+            body = volume.get(source)
+            if not isinstance(body, dict):
+                continue
+            here = (*at, i, source)
+            if not body.get(name_field):
+                yield (*here, name_field), "Required value"
+            items = body.get("items")
+            for j, item in enumerate(items if isinstance(items, list) else ()):
+                for field in ("key", "path"):
+                    if isinstance(item, dict) and not item.get(field):
+                        yield (*here, "items", j, field), "Required value"
