@@ -131,6 +131,11 @@ CASES.update({
     "deploy-selector-mismatch": _deployment({"containers": [_C]}) | {"spec": {
         "selector": {"matchLabels": {"a": "b"}},
         "template": {"metadata": {"labels": {"a": "c"}}, "spec": {"containers": [_C]}}}},
+    "webhook-cabundle-not-base64": {
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "w"}, "webhooks": [{
+            "name": "a.example.com", "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "clientConfig": {"url": "https://example.com/x", "caBundle": "-----BEGIN CERT"}}]},
     "pod-env-name-bad": _deployment({"containers": [{**_C, "env": [{"name": "A=B", "value": "x"}]}]}),
     "pod-probe-port-range": _deployment({"containers": [{**_C, "readinessProbe": {
         "httpGet": {"port": 70000, "path": "/"}}}]}),

@@ -131,6 +131,9 @@ _C = {"name": "c", "image": "i"}
     ({**_POD, "spec": {"containers": [_C], "volumes": [{"name": "v", "configMap": {}}]}},
      ("spec", "volumes", 0, "configMap", "name")),
     ({**_NP, "spec": {"podSelector": {}, "policyTypes": [None]}}, ("spec", "policyTypes", 0)),
+    ({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+      "metadata": {"name": "w"}, "webhooks": [{"name": "a.b.c", "clientConfig": {"caBundle": "-----BEGIN"}}]},
+     ("webhooks", 0, "clientConfig", "caBundle")),
     ({**_POD, "spec": {"containers": [{**_C, "ports": [{"containerPort": 80, "protocol": "HTTP"}]}]}},
      ("spec", "containers", 0, "ports", 0, "protocol")),
 ])
