@@ -30,14 +30,33 @@ _DOC_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|$)", re.MULTILINE)
 
 
 class _StrictLoader(yaml.CSafeLoader):
-    """libyaml parser; rejects duplicate and non-string keys; timestamps stay strings (as in JSON)."""
+    """libyaml parser; rejects duplicate keys and keys kubectl cannot stringify (null, collections; numbers
+    and booleans become strings as kubectl makes them); timestamps stay strings (as in JSON)."""
+
+
+def _json_key(key: Any) -> Any:
+    """A scalar mapping key as kubectl turns it into a JSON key (sigs.k8s.io/yaml, yaml.go
+    ``convertToJSONableMapKey``): ints and booleans are stringified (``1`` -> ``"1"``, ``true`` ->
+    ``"true"``), floats formatted like Go's ``%g`` (``.inf``/``.nan`` spelled as YAML does); anything else
+    (null, a sequence, a mapping) stays unsupported, as it is for kubectl."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, int):
+        return str(key)
+    if isinstance(key, float):
+        if key != key:
+            return ".nan"
+        if key in (float("inf"), float("-inf")):
+            return ".inf" if key > 0 else "-.inf"
+        return f"{key:g}"
+    return key
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
     loader.flatten_mapping(node)
     mapping: dict[str, Any] = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
+        key = _json_key(loader.construct_object(key_node, deep=deep))
         if not isinstance(key, str):
             raise yaml.constructor.ConstructorError(
                 None, None, f"mapping key {key!r} is not a string", key_node.start_mark)

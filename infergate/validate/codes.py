@@ -21,7 +21,18 @@ CEL_NOT_EVALUATED = RuleMeta("V005", "cel-rule-not-evaluated", "a CEL rule could
 DUPLICATE_KEY = RuleMeta("V006", "duplicate-key", "a mapping repeats a key",
                          "YAML/JSON mappings must not repeat keys: which value wins depends on the parser, "
                          "and the API server's strict decoding rejects it.")
+BUILTIN = RuleMeta(
+    "V007", "builtin-validation", "the API server's built-in validation rejects the object",
+    "Beyond its OpenAPI schema the API server validates names (DNS-1123), namespaces, label and annotation "
+    "keys and values, Secret data (base64), Service and pod spec rules (container names, init container "
+    "restartPolicy, serviceAccountName, ports). It would reject this.")
+SERVER_FIELD = RuleMeta(
+    "V008", "server-populated-field", "a field only the API server writes is set",
+    "metadata.uid, resourceVersion, creationTimestamp, managedFields, generation, selfLink or a status: the "
+    "manifest was likely copied from a live cluster and may fail to apply elsewhere.",
+    default_severity=Severity.WARNING)
 UNREADABLE = RuleMeta("E001", "unreadable-input", "file or document cannot be read",
                       "The file is missing, binary, not UTF-8, too large, or not valid YAML/JSON.")
 
-ALL = (UNREADABLE, SCHEMA, CEL, MISSING_SCHEMA, NOT_OBJECT, CEL_NOT_EVALUATED, DUPLICATE_KEY)
+ALL = (UNREADABLE, SCHEMA, CEL, MISSING_SCHEMA, NOT_OBJECT, CEL_NOT_EVALUATED, DUPLICATE_KEY,
+       BUILTIN, SERVER_FIELD)

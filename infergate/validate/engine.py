@@ -12,6 +12,7 @@ the object is recovered (last value wins), reported as V006 at its path, and val
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 from infergate.core.findings import Finding, Severity, finding_for, load_problem_finding
 from infergate.core.loader import Document, LoadProblem, line_of, load_files
 from infergate.core.reporters import RuleMeta
-from infergate.validate import codes, dupkeys
+from infergate.validate import builtin, codes, dupkeys, normalize
 from infergate.validate.cache import SchemaStore
 from infergate.validate.cel import Evaluator, Violation
 
@@ -80,13 +81,35 @@ class Validator:
                                   "kind of this version, not in a pinned CRD)")]
         findings: list[Finding] = []
         validator = self.store.validator(gvk)
+        plan = self.store.plan(gvk)
         schema_ok = validator.is_valid(obj)
+        if not schema_ok and self._normalize(doc, gvk, plan):
+            obj = doc.obj
+            schema_ok = validator.is_valid(obj)
         if not schema_ok:
             findings.extend(self._schema_findings(doc, validator))
-        plan = self.store.plan(gvk)
         if plan:
             findings.extend(self._cel_findings(doc, plan, schema_ok))
+        for path, message in builtin.check(obj):
+            findings.append(self._finding(doc, codes.BUILTIN, message, path))
+        for path, message in builtin.server_populated(obj):
+            findings.append(self._finding(doc, codes.SERVER_FIELD, message, path))
         return findings
+
+    def _normalize(self, doc: Document, gvk: str, plan: dict[str, Any] | None) -> bool:
+        """Nulls dropped and defaults applied as the server does before validating (normalize.py); True
+        when that changed the object (``doc.obj`` is then the normalized copy)."""
+        obj = copy.deepcopy(doc.obj)
+        if self.store.index["kinds"][gvk].get("crd"):
+            if isinstance(obj.get("metadata"), dict):  # ObjectMeta is decoded as a Go struct
+                normalize.drop_nulls(obj["metadata"])
+            normalize.apply_defaults(obj, plan)
+        else:
+            normalize.drop_nulls(obj)
+        if obj == doc.obj:
+            return False
+        doc.obj = obj
+        return True
 
     def _schema_findings(self, doc: Document, validator: Any) -> list[Finding]:
         out = []

@@ -1,0 +1,690 @@
+"""The API server's built-in validation beyond the OpenAPI schema, for the rules that matter.
+
+The OpenAPI schemas say nothing about object names, label syntax, base64 in ``Secret.data`` or the pod
+spec's cross-field rules; the server checks them in Go. The rules here are ported (not copied) from
+upstream, each function naming the one it follows:
+
+- k8s.io/apimachinery/pkg/util/validation/validation.go: IsDNS1123Label, IsDNS1123Subdomain,
+  IsDNS1035Label, IsQualifiedName, IsValidLabelValue, IsValidPortName, IsValidPortNum;
+- k8s.io/apimachinery/pkg/api/validation/objectmeta.go: ValidateObjectMetaAccessor (name, namespace,
+  generateName), ValidateAnnotations (keys, total size 256 KiB);
+- k8s.io/apimachinery/pkg/apis/meta/v1/validation/validation.go: ValidateLabels;
+- k8s.io/kubernetes/pkg/apis/core/validation/validation.go: ValidateNamespaceName, ValidateServiceName
+  (NameIsDNS1035Label), ValidatePodSpec, validateInitContainers, validateContainers, validateContainerPorts,
+  ValidateServiceAccountName, ValidateService (ports), ValidateSecret (data keys);
+- k8s.io/kubernetes/pkg/apis/rbac/validation/validation.go: ValidateRBACName (path segment names).
+
+Each check yields ``(path, message)``; the engine turns them into V007 findings at the path's line.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from infergate.netpol.validation import parse_cidr
+
+Problem = tuple[tuple[str | int, ...], str]
+
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_LABEL = re.compile(_LABEL)
+DNS1123_SUBDOMAIN = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_PORT_NAME = re.compile(r"[-a-z0-9]+")
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+TOTAL_ANNOTATION_SIZE = 256 * 1024  # objectmeta.go: TotalAnnotationSizeLimitB
+
+# kinds whose objects the server keeps cluster-wide: it clears metadata.namespace (rest.BeforeCreate)
+CLUSTER_SCOPED = {"Namespace", "Node", "PersistentVolume", "ClusterRole", "ClusterRoleBinding",
+                  "CustomResourceDefinition", "StorageClass", "PriorityClass", "IngressClass", "GatewayClass",
+                  "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+                  "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "RuntimeClass",
+                  "CSIDriver", "CSINode", "VolumeAttachment", "ClusterIssuer"}
+_WORKLOADS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
+RBAC = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+_CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1",
+                "policy/v1", "autoscaling/v2", "autoscaling/v1"}
+
+
+def is_dns1123_label(value: str) -> str | None:
+    """validation.go IsDNS1123Label: the message, or None when valid."""
+    if len(value) > 63:
+        return "must be no more than 63 characters"
+    if not DNS1123_LABEL.fullmatch(value):
+        return ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+                "must start and end with an alphanumeric character")
+    return None
+
+
+def is_dns1123_subdomain(value: str) -> str | None:
+    """validation.go IsDNS1123Subdomain."""
+    if len(value) > 253:
+        return "must be no more than 253 characters"
+    if not DNS1123_SUBDOMAIN.fullmatch(value):
+        return ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+                "'.', and must start and end with an alphanumeric character")
+    return None
+
+
+def is_dns1035_label(value: str) -> str | None:
+    """validation.go IsDNS1035Label."""
+    if len(value) > 63:
+        return "must be no more than 63 characters"
+    if not DNS1035_LABEL.fullmatch(value):
+        return ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+                "alphabetic character, and end with an alphanumeric character")
+    return None
+
+
+def is_path_segment_name(value: str) -> str | None:
+    """k8s.io/apimachinery/pkg/api/validation/path/name.go IsValidPathSegmentName (RBAC names)."""
+    if value in (".", ".."):
+        return f"may not be '{value}'"
+    for bad in ("/", "%"):
+        if bad in value:
+            return f"may not contain '{bad}'"
+    return None
+
+
+def is_qualified_name(value: str) -> str | None:
+    """validation.go IsQualifiedName: ``[prefix/]name``, prefix a DNS-1123 subdomain, name <= 63."""
+    prefix, slash, name = value.rpartition("/") if "/" in value else ("", "", value)
+    if slash and value.count("/") > 1:
+        return ("a qualified name must consist of alphanumeric characters, '-', '_' or '.', with an optional "
+                "DNS subdomain prefix and '/'")
+    if slash:
+        if not prefix:
+            return "prefix part must be non-empty"
+        problem = is_dns1123_subdomain(prefix)
+        if problem:
+            return f"prefix part {problem}"
+    if not name:
+        return "name part must be non-empty"
+    if len(name) > 63:
+        return "name part must be no more than 63 characters"
+    if not _QUALIFIED.fullmatch(name):
+        return ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                "with an alphanumeric character")
+    return None
+
+
+def is_label_value(value: str) -> str | None:
+    """validation.go IsValidLabelValue."""
+    if len(value) > 63:
+        return "must be no more than 63 characters"
+    if value and not _QUALIFIED.fullmatch(value):
+        return ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+                "'.', and must start and end with an alphanumeric character")
+    return None
+
+
+def is_port_name(value: str) -> str | None:
+    """validation.go IsValidPortName (IANA_SVC_NAME)."""
+    if len(value) > 15:
+        return "must be no more than 15 characters"
+    if not _PORT_NAME.fullmatch(value):
+        return "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"
+    if not re.search(r"[a-z]", value):
+        return "must contain at least one letter (a-z)"
+    if "--" in value:
+        return "must not contain consecutive hyphens"
+    if value.startswith("-") or value.endswith("-"):
+        return "must not begin or end with a hyphen"
+    return None
+
+
+def _port_num(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 65535
+
+
+def name_rule(api_version: str, kind: str) -> Any:
+    """Which name check the server applies to this kind (the ValidateXName the kind's validation uses)."""
+    if api_version == "v1" and kind == "Namespace":
+        return is_dns1123_label  # ValidateNamespaceName
+    if api_version == "v1" and kind == "Service":
+        return is_dns1035_label  # ValidateServiceName
+    if api_version == "rbac.authorization.k8s.io/v1" and kind in RBAC:
+        return is_path_segment_name  # ValidateRBACName
+    return is_dns1123_subdomain  # NameIsDNSSubdomain: most kinds, and every custom resource
+
+
+def check(obj: dict[str, Any]) -> Iterator[Problem]:
+    """Every built-in rule this object breaks (the object is a mapping with apiVersion and kind)."""
+    api_version, kind = obj["apiVersion"], obj["kind"]
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        yield from object_meta(meta, ("metadata",), name_rule(api_version, kind), kind not in CLUSTER_SCOPED)
+    for path, value in _byte_fields(obj):
+        if isinstance(value, str) and not _is_base64(value):
+            yield path, "illegal base64 data (a `format: byte` field is base64-encoded)"
+    if api_version not in _CORE_GROUPS:
+        return
+    spec = obj.get("spec")
+    if kind == "Secret" and api_version == "v1":
+        yield from secret(obj)
+    elif kind == "ConfigMap" and api_version == "v1":
+        yield from config_map(obj)
+    elif kind == "Service" and api_version == "v1" and isinstance(spec, dict):
+        yield from service(spec, ("spec",))
+    elif kind == "NetworkPolicy" and isinstance(spec, dict):
+        yield from network_policy(spec, ("spec",))
+    elif kind in ("RoleBinding", "ClusterRoleBinding") and api_version == "rbac.authorization.k8s.io/v1":
+        yield from role_binding(obj, kind)
+    if kind in _WORKLOADS and isinstance(spec, dict):
+        yield from workload_selector(spec)
+    for path, pod_spec in pod_specs(kind, spec):
+        yield from pod(pod_spec, path)
+
+
+def object_meta(meta: dict[str, Any], at: tuple[str | int, ...], name_check: Any,
+                namespaced: bool = True) -> Iterator[Problem]:
+    """objectmeta.go ValidateObjectMetaAccessor, ValidateAnnotations; metav1 validation ValidateLabels."""
+    name, generate = meta.get("name"), meta.get("generateName")
+    if not name and not generate:
+        yield (*at, "name"), "name or generateName is required"
+    if isinstance(name, str) and name:
+        problem = name_check(name)
+        if problem:
+            yield (*at, "name"), f"Invalid value: {name!r}: {problem}"
+    namespace = meta.get("namespace")
+    if namespaced and isinstance(namespace, str) and namespace:
+        problem = is_dns1123_label(namespace)
+        if problem:
+            yield (*at, "namespace"), f"Invalid value: {namespace!r}: {problem}"
+    labels = meta.get("labels")
+    if isinstance(labels, dict):
+        yield from label_map(labels, (*at, "labels"))
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict):
+        total = 0
+        for key, value in annotations.items():
+            problem = is_qualified_name(key.lower())
+            if problem:
+                yield (*at, "annotations", key), f"Invalid value: {key!r}: {problem}"
+            total += len(key) + (len(value) if isinstance(value, str) else 0)
+        if total > TOTAL_ANNOTATION_SIZE:
+            yield (*at, "annotations"), f"Too long: may not be more than {TOTAL_ANNOTATION_SIZE} bytes"
+
+
+def label_map(labels: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """metav1 validation.go ValidateLabels: keys qualified names, values label values."""
+    for key, value in labels.items():
+        problem = is_qualified_name(key)
+        if problem:
+            yield (*at, key), f"Invalid value: {key!r}: {problem}"
+        if isinstance(value, str):
+            problem = is_label_value(value)
+            if problem:
+                yield (*at, key), f"Invalid value: {value!r}: {problem}"
+
+
+def secret(obj: dict[str, Any]) -> Iterator[Problem]:
+    """Secret.data is ``format: byte``: the server decodes it as base64 (encoding/json into []byte:
+    StdEncoding, padding required) and ValidateSecret checks the keys (IsConfigMapKey)."""
+    data = obj.get("data")
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from _config_key(key, ("data", key))
+            if isinstance(value, str) and not _is_base64(value):
+                yield ("data", key), "illegal base64 data (Secret.data values are base64-encoded)"
+    string_data = obj.get("stringData")
+    if isinstance(string_data, dict):
+        for key in string_data:
+            yield from _config_key(key, ("stringData", key))
+
+
+def config_map(obj: dict[str, Any]) -> Iterator[Problem]:
+    """ValidateConfigMap: keys IsConfigMapKey, binaryData base64, no key in both."""
+    data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+    binary = obj.get("binaryData") if isinstance(obj.get("binaryData"), dict) else {}
+    for key in data:
+        yield from _config_key(key, ("data", key))
+    for key, value in binary.items():
+        yield from _config_key(key, ("binaryData", key))
+        if key in data:
+            yield ("binaryData", key), f"Duplicate value: {key!r} (also in data)"
+        if isinstance(value, str) and not _is_base64(value):
+            yield ("binaryData", key), "illegal base64 data"
+
+
+def _config_key(key: str, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validation.go IsConfigMapKey."""
+    if len(key) > 253:
+        yield at, f"Invalid value: {key!r}: must be no more than 253 characters"
+    elif not _CONFIG_KEY.fullmatch(key):
+        yield at, f"Invalid value: {key!r}: a valid config key must consist of alphanumeric characters, " \
+                  "'-', '_' or '.'"
+    elif key in (".", "..") or key.startswith(".."):
+        yield at, f"Invalid value: {key!r}: must not be '.' or '..' or start with '..'"
+
+
+def _is_base64(value: str) -> bool:
+    """Go's encoding/json decodes ``[]byte`` with base64.StdEncoding (padded; ``\\r\\n`` are skipped)."""
+    try:
+        base64.b64decode(value.replace("\r", "").replace("\n", ""), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def service(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidateService: port names (required when several, unique, IANA_SVC_NAME), port numbers, and
+    targetPort (a port number or an IANA_SVC_NAME)."""
+    ports = spec.get("ports")
+    if not isinstance(ports, list):
+        return
+    seen: set[str] = set()
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict):
+            continue
+        here = (*at, "ports", i)
+        name = port.get("name")
+        if len(ports) > 1 and not name:
+            yield (*here, "name"), "Required value: port names are required when a service has several ports"
+        if isinstance(name, str) and name:
+            problem = is_dns1123_label(name)
+            if problem:
+                yield (*here, "name"), f"Invalid value: {name!r}: {problem}"
+            if name in seen:
+                yield (*here, "name"), f"Duplicate value: {name!r}"
+            seen.add(name)
+        yield from _protocol(port, here)
+        if isinstance(port.get("port"), int) and not _port_num(port["port"]):
+            yield (*here, "port"), f"Invalid value: {port['port']!r}: must be between 1 and 65535, inclusive"
+        target = port.get("targetPort")
+        if isinstance(target, str):
+            problem = is_port_name(target)
+            if problem:
+                yield (*here, "targetPort"), f"Invalid value: {target!r}: {problem}"
+        elif isinstance(target, int) and target != 0 and not _port_num(target):
+            yield (*here, "targetPort"), f"Invalid value: {target!r}: must be between 1 and 65535, inclusive"
+
+
+def pod_specs(kind: str, spec: Any) -> Iterator[tuple[tuple[str | int, ...], dict[str, Any]]]:
+    """The pod specs an object of ``kind`` carries, with their paths."""
+    if not isinstance(spec, dict):
+        return
+    if kind == "Pod":
+        yield ("spec",), spec
+        return
+    template: Any = None
+    at: tuple[str | int, ...] = ()
+    if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"):
+        template, at = spec.get("template"), ("spec", "template")
+    elif kind == "CronJob":
+        job = spec.get("jobTemplate")
+        template = job.get("spec", {}).get("template") if isinstance(job, dict) and \
+            isinstance(job.get("spec"), dict) else None
+        at = ("spec", "jobTemplate", "spec", "template")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        yield (*at, "spec"), template["spec"]
+
+
+def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidatePodSpec (the rules that bite real manifests): serviceAccountName, container and init
+    container names (DNS-1123 labels, unique across both lists), init containers' restartPolicy,
+    container ports."""
+    for field in ("serviceAccountName", "serviceAccount"):
+        value = spec.get(field)
+        if isinstance(value, str) and value:  # ValidateServiceAccountName = NameIsDNSSubdomain
+            problem = is_dns1123_subdomain(value)
+            if problem:
+                yield (*at, field), f"Invalid value: {value!r}: {problem}"
+    volume_list = spec.get("volumes") if isinstance(spec.get("volumes"), list) else []
+    volumes = {v.get("name") for v in volume_list if isinstance(v, dict)}
+    yield from _volumes(volume_list, (*at, "volumes"))
+    names: set[str] = set()
+    for field in ("initContainers", "containers"):
+        containers = spec.get(field)
+        if not isinstance(containers, list):
+            continue
+        for i, container in enumerate(containers):
+            if not isinstance(container, dict):
+                continue
+            here = (*at, field, i)
+            name = container.get("name")
+            if isinstance(name, str):
+                problem = is_dns1123_label(name)
+                if problem:
+                    yield (*here, "name"), f"Invalid value: {name!r}: {problem}"
+                elif name in names:
+                    yield (*here, "name"), f"Duplicate value: {name!r}"
+                names.add(name)
+            policy = container.get("restartPolicy")
+            if field == "initContainers" and policy is not None and policy != "Always":
+                # validateInitContainers -> validateContainerRestartPolicy: only "Always" (sidecars)
+                yield (*here, "restartPolicy"), f"Unsupported value: {policy!r}: supported values: \"Always\""
+            elif field == "containers" and policy is not None:
+                yield (*here, "restartPolicy"), "Forbidden: may not be set for non-init containers"
+            yield from _container_ports(container, here)
+            yield from _env(container, here)
+            if not container.get("image"):  # validateContainers: image is required (templates too)
+                yield (*here, "image"), "Required value"
+            for enum_field, allowed in _CONTAINER_ENUMS.items():
+                value = container.get(enum_field)
+                if value is not None and value not in allowed:
+                    yield (*here, enum_field), f"Unsupported value: {value!r}: supported values: " \
+                                               + ", ".join(f'"{v}"' for v in allowed)
+            mounts = container.get("volumeMounts")
+            for j, mount in enumerate(mounts if isinstance(mounts, list) else ()):
+                name = mount.get("name") if isinstance(mount, dict) else None
+                if isinstance(name, str) and name not in volumes:  # ValidateVolumeMounts
+                    yield (*here, "volumeMounts", j, "name"), f"Not found: {name!r}"
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                if isinstance(container.get(probe), dict):
+                    yield from _handler(container[probe], (*here, probe))
+            lifecycle = container.get("lifecycle")
+            if isinstance(lifecycle, dict):
+                for hook in ("postStart", "preStop"):
+                    if isinstance(lifecycle.get(hook), dict):
+                        yield from _handler(lifecycle[hook], (*here, "lifecycle", hook))
+
+
+def _container_ports(container: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateContainerPorts: containerPort and hostPort in range, names IANA_SVC_NAME and unique."""
+    ports = container.get("ports")
+    if not isinstance(ports, list):
+        return
+    seen: set[str] = set()
+    for i, port in enumerate(ports):
+        if not isinstance(port, dict):
+            continue
+        here = (*at, "ports", i)
+        name = port.get("name")
+        if isinstance(name, str) and name:
+            problem = is_port_name(name)
+            if problem:
+                yield (*here, "name"), f"Invalid value: {name!r}: {problem}"
+            elif name in seen:
+                yield (*here, "name"), f"Duplicate value: {name!r}"
+            seen.add(name)
+        yield from _protocol(port, here)
+        if isinstance(port.get("containerPort"), int) and not _port_num(port["containerPort"]):
+            yield (*here, "containerPort"), \
+                f"Invalid value: {port['containerPort']!r}: must be between 1 and 65535, inclusive"
+        host = port.get("hostPort")
+        if isinstance(host, int) and host != 0 and not _port_num(host):
+            yield (*here, "hostPort"), f"Invalid value: {host!r}: must be between 1 and 65535, inclusive"
+
+
+# metadata fields only the server writes (objectmeta.go / rest.BeforeCreate reset or reject them)
+SERVER_POPULATED = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "generation", "selfLink",
+                    "deletionTimestamp", "deletionGracePeriodSeconds")
+# kinds whose top-level ``status`` a client may legitimately write in a manifest
+_STATUS_OK = {"CustomResourceDefinition", "APIService"}
+
+
+def server_populated(obj: dict[str, Any]) -> Iterator[Problem]:
+    """Fields copied from a live cluster: ``kubectl get -o yaml`` output applied elsewhere. The server
+    ignores or rejects them (a stale resourceVersion is a conflict, a uid of another object a precondition
+    failure); ``creationTimestamp: null`` and an empty status, as ``kubectl create --dry-run`` writes them,
+    are harmless and not reported."""
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        for key in SERVER_POPULATED:
+            if meta.get(key) not in (None, "", [], {}):
+                yield ("metadata", key), f"metadata.{key} is written by the API server; remove it " \
+                                         "(a manifest copied from a live cluster?)"
+    if obj.get("status") not in (None, {}) and obj.get("kind") not in _STATUS_OK:
+        yield ("status",), "status is written by the API server and ignored on create/apply; remove it"
+
+
+def _env(container: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidateEnv: names are IsEnvVarName; with RelaxedEnvironmentVariableValidation (on in 1.33) any
+    printable ASCII but '='."""
+    env = container.get("env")
+    if not isinstance(env, list):
+        return
+    for i, var in enumerate(env):
+        name = var.get("name") if isinstance(var, dict) else None
+        if isinstance(name, str) and (not name or "=" in name or any(not 32 <= ord(c) <= 126 for c in name)):
+            yield (*at, "env", i, "name"), f"Invalid value: {name!r}: a valid environment variable name " \
+                                            "must consist only of printable ASCII characters other than '='"
+
+
+def _port_or_name(value: Any, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidatePortNumOrName: an int port in range or an IANA_SVC_NAME."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int) and not _port_num(value):
+        yield at, f"Invalid value: {value}: must be between 1 and 65535, inclusive"
+    elif isinstance(value, str):
+        problem = is_port_name(value)
+        if problem:
+            yield at, f"Invalid value: {value!r}: {problem}"
+
+
+def _handler(handler: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateHandler / validateHTTPGetAction / validateTCPSocketAction / validateGRPCAction: ports."""
+    for action in ("httpGet", "tcpSocket"):
+        body = handler.get(action)
+        if isinstance(body, dict) and "port" in body:
+            yield from _port_or_name(body["port"], (*at, action, "port"))
+    grpc = handler.get("grpc")
+    if isinstance(grpc, dict) and isinstance(grpc.get("port"), int) and not _port_num(grpc["port"]):
+        yield (*at, "grpc", "port"), f"Invalid value: {grpc['port']}: must be between 1 and 65535, inclusive"
+
+
+def label_selector(selector: Any, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """metav1 validation.go ValidateLabelSelector: matchLabels as labels; expressions' keys qualified
+    names, In/NotIn need values, Exists/DoesNotExist forbid them."""
+    if not isinstance(selector, dict):
+        return
+    if isinstance(selector.get("matchLabels"), dict):
+        yield from label_map(selector["matchLabels"], (*at, "matchLabels"))
+    expressions = selector.get("matchExpressions")
+    for i, expr in enumerate(expressions if isinstance(expressions, list) else ()):
+        if not isinstance(expr, dict):
+            continue
+        here = (*at, "matchExpressions", i)
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values")
+        if isinstance(key, str):
+            problem = is_qualified_name(key)
+            if problem:
+                yield (*here, "key"), f"Invalid value: {key!r}: {problem}"
+        if op in ("In", "NotIn") and not values:
+            yield (*here, "values"), "Required value: must be specified when `operator` is 'In' or 'NotIn'"
+        elif op in ("Exists", "DoesNotExist") and values:
+            yield (*here, "values"), "Forbidden: may not be specified when `operator` is 'Exists' or " \
+                                     "'DoesNotExist'"
+        elif op not in ("In", "NotIn", "Exists", "DoesNotExist") and isinstance(op, str):
+            yield (*here, "operator"), f"Invalid value: {op!r}: not a valid selector operator"
+        for j, value in enumerate(values if isinstance(values, list) else ()):
+            problem = is_label_value(value) if isinstance(value, str) else None
+            if problem:
+                yield (*here, "values", j), f"Invalid value: {value!r}: {problem}"
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, Any]) -> bool:
+    """metav1.LabelSelectorAsSelector(selector).Matches(labels)."""
+    match = selector.get("matchLabels")
+    if isinstance(match, dict) and any(labels.get(k) != v for k, v in match.items()):
+        return False
+    expressions = selector.get("matchExpressions")
+    for expr in expressions if isinstance(expressions, list) else ():
+        if not isinstance(expr, dict):
+            continue
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        present = key in labels
+        if (op == "In" and (not present or labels[key] not in values)) \
+                or (op == "NotIn" and present and labels[key] in values) \
+                or (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+            return False
+    return True
+
+
+def workload_selector(spec: dict[str, Any]) -> Iterator[Problem]:
+    """apps validation ValidateDeploymentSpec / ValidateStatefulSetSpec / ValidateDaemonSetSpec /
+    ValidateReplicaSetSpec: the selector is valid, non-empty, and selects the template's labels."""
+    selector = spec.get("selector")
+    if not isinstance(selector, dict):
+        return
+    yield from label_selector(selector, ("spec", "selector"))
+    if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        yield ("spec", "selector"), "Invalid value: empty selector is invalid for this workload"
+        return
+    template = spec.get("template")
+    meta = template.get("metadata") if isinstance(template, dict) else None
+    labels = meta.get("labels") if isinstance(meta, dict) else None
+    if not isinstance(labels, dict) or not _selects(selector, labels):
+        yield ("spec", "template", "metadata", "labels"), "Invalid value: `selector` does not match " \
+                                                         "template `labels`"
+
+
+def network_policy(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """networking validation ValidateNetworkPolicySpec: selectors, ports (ValidateNetworkPolicyPort:
+    port number or IANA name, endPort only with a numeric port and not below it), ipBlock CIDRs
+    (ValidateIPBlock, via netpol/validation.py parse_cidr)."""
+    yield from label_selector(spec.get("podSelector"), (*at, "podSelector"))
+    types = spec.get("policyTypes")
+    for i, value in enumerate(types if isinstance(types, list) else ()):
+        if value not in ("Ingress", "Egress"):  # a null item decodes to ""
+            yield (*at, "policyTypes", i), f"Unsupported value: {value or ''!r}: supported values: " \
+                                           '"Ingress", "Egress"'
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        rules = spec.get(direction)
+        for i, rule in enumerate(rules if isinstance(rules, list) else ()):
+            if not isinstance(rule, dict):
+                continue
+            here = (*at, direction, i)
+            ports = rule.get("ports")
+            for j, port in enumerate(ports if isinstance(ports, list) else ()):
+                if not isinstance(port, dict):
+                    continue
+                if "port" in port:
+                    yield from _port_or_name(port["port"], (*here, "ports", j, "port"))
+                yield from _protocol(port, (*here, "ports", j))
+                end = port.get("endPort")
+                if isinstance(end, int) and not isinstance(end, bool):
+                    start = port.get("port")
+                    if not isinstance(start, int) or isinstance(start, bool):
+                        yield (*here, "ports", j, "endPort"), "Required value: may not be specified when " \
+                                                              "`port` is not a number"
+                    elif end < start or not _port_num(end):
+                        yield (*here, "ports", j, "endPort"), f"Invalid value: {end}: must be between " \
+                                                              "`port` and 65535, inclusive"
+            peers = rule.get(peers_key)
+            for j, peer in enumerate(peers if isinstance(peers, list) else ()):
+                if not isinstance(peer, dict):
+                    continue
+                there = (*here, peers_key, j)
+                for sel in ("podSelector", "namespaceSelector"):
+                    yield from label_selector(peer.get(sel), (*there, sel))
+                block = peer.get("ipBlock")
+                if isinstance(block, dict):
+                    excepts = block.get("except") if isinstance(block.get("except"), list) else []
+                    cidrs: list[tuple[tuple[str | int, ...], Any]] = [(("cidr",), block.get("cidr"))]
+                    cidrs += [(("except", k), value) for k, value in enumerate(excepts)]
+                    for step, value in cidrs:
+                        if isinstance(value, str):
+                            parsed = parse_cidr(value)
+                            if isinstance(parsed, str):
+                                yield (*there, "ipBlock", *step), f"Invalid value: {value!r}: must be a " \
+                                                                 "valid CIDR value"
+
+
+def role_binding(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
+    """rbac validation ValidateRoleBinding / ValidateClusterRoleBinding: roleRef (apiGroup, kind, name),
+    subjects (ValidateRoleBindingSubject: kind, names, ServiceAccount apiGroup and name)."""
+    ref = obj.get("roleRef")
+    if isinstance(ref, dict):
+        allowed = ("Role", "ClusterRole") if kind == "RoleBinding" else ("ClusterRole",)
+        if ref.get("apiGroup") != "rbac.authorization.k8s.io":
+            yield ("roleRef", "apiGroup"), f"Unsupported value: {ref.get('apiGroup')!r}: supported values: " \
+                                           '"rbac.authorization.k8s.io"'
+        if ref.get("kind") not in allowed:
+            yield ("roleRef", "kind"), f"Unsupported value: {ref.get('kind')!r}: supported values: " \
+                                       + ", ".join(f'"{k}"' for k in allowed)
+        name = ref.get("name")
+        if not name:
+            yield ("roleRef", "name"), "Required value"
+        elif isinstance(name, str) and is_path_segment_name(name):
+            yield ("roleRef", "name"), f"Invalid value: {name!r}: {is_path_segment_name(name)}"
+    subjects = obj.get("subjects")
+    for i, subject in enumerate(subjects if isinstance(subjects, list) else ()):
+        if not isinstance(subject, dict):
+            continue
+        here = ("subjects", i)
+        skind, name = subject.get("kind"), subject.get("name")
+        if not name:
+            yield (*here, "name"), "Required value"
+        if skind == "ServiceAccount":
+            if subject.get("apiGroup"):
+                yield (*here, "apiGroup"), f"Unsupported value: {subject['apiGroup']!r}: " \
+                                           'supported values: ""'
+            if isinstance(name, str) and name:
+                problem = is_dns1123_subdomain(name)
+                if problem:
+                    yield (*here, "name"), f"Invalid value: {name!r}: {problem}"
+            if kind == "ClusterRoleBinding" and not subject.get("namespace"):
+                yield (*here, "namespace"), "Required value"
+        elif skind in ("User", "Group"):
+            if subject.get("apiGroup") != "rbac.authorization.k8s.io":
+                yield (*here, "apiGroup"), f"Unsupported value: {subject.get('apiGroup')!r}: supported " \
+                                           'values: "rbac.authorization.k8s.io"'
+        elif isinstance(skind, str):
+            yield (*here, "kind"), f'Unsupported value: {skind!r}: supported values: "ServiceAccount", ' \
+                                   '"User", "Group"'
+
+
+_PROTOCOLS = ("SCTP", "TCP", "UDP")
+# validateContainers: validatePullPolicy, terminationMessagePolicy
+_CONTAINER_ENUMS = {"imagePullPolicy": ("Always", "IfNotPresent", "Never"),
+                    "terminationMessagePolicy": ("File", "FallbackToLogsOnError")}
+
+
+def _protocol(port: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateServicePort / validateContainerPorts / ValidateNetworkPolicyPort: supportedPortProtocols."""
+    value = port.get("protocol")
+    if isinstance(value, str) and value not in _PROTOCOLS:
+        yield (*at, "protocol"), f"Unsupported value: {value!r}: supported values: \"SCTP\", \"TCP\", \"UDP\""
+
+
+def _volumes(volumes: list[Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidateVolumes (the sources manifests use): validateConfigMapVolumeSource (name required),
+    validateSecretVolumeSource (secretName required), validateKeyToPath (key and path required)."""
+    for i, volume in enumerate(volumes):
+        if not isinstance(volume, dict):
+            continue
+        for source, name_field in (("configMap", "name"), ("secret", "secretName")):
+            body = volume.get(source)
+            if not isinstance(body, dict):
+                continue
+            here = (*at, i, source)
+            if not body.get(name_field):
+                yield (*here, name_field), "Required value"
+            items = body.get("items")
+            for j, item in enumerate(items if isinstance(items, list) else ()):
+                for field in ("key", "path"):
+                    if isinstance(item, dict) and not item.get(field):
+                        yield (*here, "items", j, field), "Required value"
+
+
+def _byte_fields(obj: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """The built-in kinds' other ``format: byte`` strings (from the 1.33 OpenAPI definitions): webhook
+    and APIService ``caBundle``, a CRD's conversion webhook ``caBundle``, a CSR's ``request``. Secret.data
+    and ConfigMap.binaryData are checked with their kinds. (Custom resources' ``format: byte`` fields are
+    not checked: the pinned ones are preserve-unknown-fields objects or cert-manager caBundles.)"""
+    kind, spec = obj.get("kind"), obj.get("spec")
+    if kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        hooks = obj.get("webhooks")
+        for i, hook in enumerate(hooks if isinstance(hooks, list) else ()):
+            config = hook.get("clientConfig") if isinstance(hook, dict) else None
+            if isinstance(config, dict) and "caBundle" in config:
+                yield ("webhooks", i, "clientConfig", "caBundle"), config["caBundle"]
+    elif not isinstance(spec, dict):
+        return
+    elif kind == "APIService" and "caBundle" in spec:
+        yield ("spec", "caBundle"), spec["caBundle"]
+    elif kind == "CertificateSigningRequest" and "request" in spec:
+        yield ("spec", "request"), spec["request"]
+    elif kind == "CustomResourceDefinition":
+        conversion = spec.get("conversion")
+        webhook = conversion.get("webhook") if isinstance(conversion, dict) else None
+        config = webhook.get("clientConfig") if isinstance(webhook, dict) else None
+        if isinstance(config, dict) and "caBundle" in config:
+            yield ("spec", "conversion", "webhook", "clientConfig", "caBundle"), config["caBundle"]
