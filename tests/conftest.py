@@ -73,6 +73,19 @@ def mirror() -> Path:
     return path
 
 
+@pytest.fixture()
+def cache_env(tmp_path: Path) -> dict[str, str]:
+    """A private check cache that still sees the verified CRD files validate needs."""
+    from infergate.crds.lockfile import cache_root
+
+    home = tmp_path / "cache"
+    (home / "infergate").mkdir(parents=True)
+    files = cache_root() / "files"
+    if files.exists():
+        (home / "infergate" / "files").symlink_to(files, target_is_directory=True)
+    return {"XDG_CACHE_HOME": str(home)}
+
+
 def run_infergate(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
                   timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run the installed console script as a user would."""

@@ -13,7 +13,6 @@ import pytest
 
 from infergate.check.run import StageResult, _run_stage
 from infergate.check.treediff import compare_trees
-from infergate.crds.lockfile import cache_root
 from tests.conftest import REPO, assert_no_node_banner, make_project, requires_examples, run_infergate
 
 
@@ -22,17 +21,6 @@ def _stages_available(dist: Path) -> bool:
     stages = [_run_stage("validate", "infergate.validate", "validate_paths", [dist]),
               _run_stage("lint", "infergate.lint", "lint_paths", [dist])]
     return all(s.ran for s in stages)
-
-
-@pytest.fixture()
-def cache_env(tmp_path: Path) -> dict[str, str]:
-    """A private check cache that still sees the verified CRD files validate needs."""
-    home = tmp_path / "cache"
-    (home / "infergate").mkdir(parents=True)
-    files = cache_root() / "files"
-    if files.exists():
-        (home / "infergate" / "files").symlink_to(files, target_is_directory=True)
-    return {"XDG_CACHE_HOME": str(home)}
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infergate.crds.lockfile import cache_root
 from infergate.synth.config import (
     GENERATED_FOLDERS,
     GENERATED_PREFIXES,
@@ -89,17 +88,6 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _load(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-@pytest.fixture()
-def cache_env(tmp_path: Path) -> dict[str, str]:
-    """A private check cache that still sees the verified CRD files validate needs."""
-    home = tmp_path / "cache"
-    (home / "infergate").mkdir(parents=True)
-    files = cache_root() / "files"
-    if files.exists():
-        (home / "infergate" / "files").symlink_to(files, target_is_directory=True)
-    return {"XDG_CACHE_HOME": str(home)}
 
 
 @pytest.fixture(scope="module")

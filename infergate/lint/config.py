@@ -18,7 +18,6 @@ Unknown keys are errors (a typo must not silently disable a rule).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from infergate.core.errors import ConfigError
 from infergate.core.findings import Severity
 from infergate.lint.platform import Platform, platform_from
 from infergate.netpol.cluster import fact_problem
+from infergate.project.discovery import read_toml
 
 _KEYS = {"select", "ignore", "exclude", "fail-on", "strict-images", "severity", "platform"}
 
@@ -90,18 +90,9 @@ def config_from_table(table: dict[str, Any], file: str) -> LintConfig:
     )
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config: {exc.strerror}", file=str(path)) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from None
-
-
 def load_config(path: Path) -> LintConfig:
     """An explicit config file: ``.infergate.toml``-style (``[lint]``) or a pyproject.toml."""
-    data = _read_toml(path)
+    data = read_toml(path, "config")
     if path.name == "pyproject.toml":
         table = data.get("tool", {}).get("infergate", {}).get("lint", {})
     else:

@@ -53,11 +53,12 @@ class Project:
         return table if isinstance(table, dict) else {}
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path, what: str = "project file") -> dict[str, Any]:
+    """A TOML settings file (the project file, a lint config); unreadable or invalid: one-line ConfigError."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot read project file: {exc.strerror}", file=str(path)) from None
+        raise ConfigError(f"cannot read {what}: {exc.strerror}", file=str(path)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"invalid TOML: {exc}", file=str(path)) from None
 
@@ -66,10 +67,10 @@ def _settings_in(directory: Path) -> tuple[Path, dict[str, Any]] | None:
     """The project settings a directory declares, or None when it is not a project root."""
     own = directory / PROJECT_FILE
     if own.is_file():
-        return own, _read_toml(own)
+        return own, read_toml(own)
     pyproject = directory / PYPROJECT
     if pyproject.is_file():
-        table = _read_toml(pyproject).get("tool", {}).get("infergate")
+        table = read_toml(pyproject).get("tool", {}).get("infergate")
         if isinstance(table, dict):
             return pyproject, table
     return None
