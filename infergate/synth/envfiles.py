@@ -69,9 +69,10 @@ def chain(path: Path) -> list[Document]:
     return docs
 
 
-def declared(path: Path, key: str) -> tuple[Any, Document] | None:
-    """The top-level ``key`` as the most derived file of the chain declares it, and that file's document."""
-    for doc in chain(path):
+def declared(path: Path | list[Document], key: str) -> tuple[Any, Document] | None:
+    """The top-level ``key`` as the most derived file of the chain declares it, and that file's document.
+    ``path`` may be a chain already read, so several keys cost one read of the files."""
+    for doc in chain(path) if isinstance(path, Path) else path:
         if key in doc.obj:
             return doc.obj[key], doc
     return None

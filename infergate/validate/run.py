@@ -11,10 +11,10 @@ from typing import Any
 
 from infergate.core.errors import ConfigError
 from infergate.core.findings import Finding, summarize
-from infergate.core.loader import LoadProblem, iter_files, line_of
+from infergate.core.loader import Document, LoadProblem, iter_files, line_of
 from infergate.project.discovery import env_file_for_dist
 from infergate.synth import profiles
-from infergate.synth.envfiles import declared
+from infergate.synth.envfiles import chain, declared
 from infergate.validate.celfast import store as celfast_store
 from infergate.validate.engine import ChunkResult, Validator
 from infergate.validate.parallel import validate_in_parallel
@@ -35,14 +35,15 @@ def files_by_kubernetes_version(files: list[Path], requested: str | None,
     for path in files:
         env_file = None if requested and profile else env_file_for_dist(path)
         if env_file not in by_env_file:
-            version = requested or (_declared_version(env_file) if env_file else DEFAULT_KUBERNETES_VERSION)
-            chosen = profile or (declared_profile(env_file) if env_file else profiles.default_name())
+            docs = chain(env_file) if env_file else None  # one read of the file and its bases for both keys
+            version = requested or (_declared_version(docs) if docs else DEFAULT_KUBERNETES_VERSION)
+            chosen = profile or (declared_profile(docs) if docs else profiles.default_name())
             by_env_file[env_file] = (version, chosen)
         groups.setdefault(by_env_file[env_file], []).append(path)
     return groups
 
 
-def _declared_version(env_file: Path) -> str:
+def _declared_version(env_file: Path | list[Document]) -> str:
     found = declared(env_file, "kubernetesVersion")
     if found is None:
         return DEFAULT_KUBERNETES_VERSION
@@ -53,7 +54,7 @@ def _declared_version(env_file: Path) -> str:
     return value
 
 
-def declared_profile(env_file: Path) -> str:
+def declared_profile(env_file: Path | list[Document]) -> str:
     found = declared(env_file, "profile")
     if found is None:
         return profiles.default_name()
