@@ -63,9 +63,11 @@ def planned_files(root: Path, options: InitOptions) -> dict[Path, str]:
     """Every file init writes (path relative to ``root`` -> text), nothing written yet."""
     if options.template not in TEMPLATES:
         raise ConfigError(f"unknown template {options.template!r} (have: {', '.join(TEMPLATES)})")
-    if not _ENV_NAME.fullmatch(options.env) or options.env == "fleet":
+    if options.env == "fleet":
+        raise ConfigError("environment name 'fleet' is reserved (dist/fleet/ holds the ApplicationSet)")
+    if not _ENV_NAME.fullmatch(options.env):
         raise ConfigError(f"environment name {options.env!r} must be a lowercase DNS label of at most 40 "
-                          "characters, not 'fleet' (it names Argo CD Applications and dist/ folders)")
+                          "characters (it names Argo CD Applications and dist/ folders)")
     for key, value in (("--repo-url", options.repo_url), ("--cluster-server", options.server)):
         if value and not re.fullmatch(r"[^\s\"\\]+", value):
             raise ConfigError(f"{key} {value!r}: a URL without spaces or quotes")
