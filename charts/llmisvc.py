@@ -29,7 +29,7 @@ STARTUP_PERIOD_S = 10
 def vllm_args(model: Model) -> list[str]:
     v = model.vllm
     args = [f"--model={MODEL_DIR}", f"--served-model-name={model.served_name}", f"--port={model.port}",
-            f"--tensor-parallel-size={model.tpu.tensor_parallel_size}"]
+            f"--tensor-parallel-size={model.accelerator.tensor_parallel_size}"]
     if v.dtype:
         args.append(f"--dtype={v.dtype}")
     if v.max_model_len:
@@ -54,11 +54,11 @@ def startup_probe(model: Model) -> dict[str, Any]:
 
 
 def main_container(model: Model) -> dict[str, Any]:
-    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in model.tpu.env().items()]
+    env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in model.accelerator.env().items()]
     if model.hf_token_secret:
         env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
             "name": model.hf_token_secret, "key": model.hf_token_key}}})
-    tpu = model.tpu.resources()  # GKE requires TPU requests == limits
+    tpu = model.accelerator.resources()  # GKE requires TPU requests == limits
     return {
         "name": "main",
         "image": model.image,
@@ -98,8 +98,8 @@ class ModelServer(Construct):
     def __init__(self, scope: Construct, id_: str, model: Model, env: Environment) -> None:
         super().__init__(scope, id_)
         template: dict[str, Any] = {
-            "nodeSelector": model.tpu.node_selector(),
-            "tolerations": [model.tpu.toleration_dict()],
+            "nodeSelector": model.accelerator.node_selector(),
+            "tolerations": [model.accelerator.toleration_dict()],
             # pod-wide, so the containers KServe adds (the storage initializer) run unprivileged too
             "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
             "containers": [main_container(model)],

@@ -1,4 +1,4 @@
-"""TPU4xx: TPU pods that GKE cannot schedule or vLLM cannot shard (facts: infergate.synth.tpu)."""
+"""TPU4xx: TPU pods that GKE cannot schedule or vLLM cannot shard (facts: infergate.synth.accelerators)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from infergate.policies._examples import mark_line
 
 from infergate.core.findings import Severity
 from infergate.core.graph import Graph, PodModel, as_dict, as_list
-from infergate.synth import tpu
+from infergate.synth import accelerators as tpu
 
 GKE_TPU = "https://cloud.google.com/kubernetes-engine/docs/concepts/plan-tpus"
 GKE_TPU_DEPLOY = "https://cloud.google.com/kubernetes-engine/docs/how-to/tpus"

@@ -137,7 +137,7 @@ def test_deep_merge_semantics() -> None:
 def test_pattern1_model_and_platform_facts() -> None:
     env = load_environment(FIXTURE_ENVS / "pattern1.yaml")
     (model,) = env.models
-    assert model.tpu.chips_per_host == 4 and model.router == "explicit"
+    assert model.accelerator.chips_per_host == 4 and model.router == "explicit"
     assert model.path_prefix == "/llm-d-inference-scheduling/qwen2-3b-pattern1"
     facts = env.platform
     assert facts.kubernetes_version == "1.33" and facts.istio_version == "v1.26.6"

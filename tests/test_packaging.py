@@ -24,7 +24,7 @@ from tests.wheelbuild import MissingBuildDependency, build_wheel
 # source folder -> the import package it installs as ([tool.setuptools].package-dir)
 PACKAGE_DIRS = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
     "package-dir"]
-RUNTIME_DATA = ["infergate/crds/crds.lock", "infergate/synth/data/tpu.yaml",
+RUNTIME_DATA = ["infergate/crds/crds.lock", "infergate/synth/data/accelerators.yaml",
                 "infergate/synth/data/environment.schema.json"]
 RUNTIME_DATA_GLOBS = {"infergate/charts/data/health": "charts/data/health/*.lua",
                       "infergate/policies/data": "policies/data/*.yaml"}

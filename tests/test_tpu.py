@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from infergate.synth import tpu
+from infergate.synth import accelerators as tpu
 
 
 def test_v6e_2x2_is_the_reference_slice() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from infergate.core.errors import ConfigError
 from infergate.core.loader import Document, line_of
 from infergate.project.discovery import env_file_for_dist, find_project
-from infergate.synth import profiles, tpu
+from infergate.synth import accelerators, profiles
 from infergate.synth.envfiles import chain
 from infergate.synth.profiles import Profile
 
@@ -228,7 +228,7 @@ class Model:
     criticality: str
     replicas: int
     image: str
-    tpu: tpu.TpuSlice
+    accelerator: accelerators.TpuSlice
     path_prefix: str
     router: str  # explicit | managed
     port: int
@@ -796,9 +796,9 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
                           f"its Service {name}{longest} ({len(name) + len(longest)} > {SERVICE_NAME_MAX} "
                           f"characters); use at most {SERVICE_NAME_MAX - len(longest)}")
     try:
-        tpu_slice = tpu.lookup(raw["accelerator"], raw["topology"])
-    except tpu.UnknownTpu as exc:
-        key = "accelerator" if raw["accelerator"] not in tpu.accelerators() else "topology"
+        tpu_slice = accelerators.lookup(raw["accelerator"], raw["topology"])
+    except accelerators.UnknownTpu as exc:
+        key = "accelerator" if raw["accelerator"] not in accelerators.accelerators() else "topology"
         raise errors.fail([*here, key], str(exc)) from None
     if not tpu_slice.single_host:
         raise errors.fail([*here, "topology"], f"{raw['topology']} spans {tpu_slice.hosts} hosts; infergate "
@@ -867,7 +867,7 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
     hf = s.get("hfToken")
     return Model(name=name, namespace=namespace, uri=raw["uri"], served_name=raw["servedName"],
                  criticality=raw.get("criticality", "Critical"), replicas=raw.get("replicas", 1),
-                 image=raw["image"], tpu=tpu_slice, path_prefix=prefix, router=router,
+                 image=raw["image"], accelerator=tpu_slice, path_prefix=prefix, router=router,
                  port=KSERVE_MODEL_PORT, vllm=vllm, epp=epp,
                  hf_token_secret=hf["name"] if hf else None, hf_token_key=(hf or {}).get("key", "HF_TOKEN"),
                  image_pull_secrets=tuple(s.get("imagePull", [])), hostnames=hostnames, aliases=aliases,

@@ -1,4 +1,4 @@
-"""The GKE TPU table (data/tpu.yaml): accelerator x topology -> chips, hosts, bounds, scheduling.
+"""The GKE accelerator table (data/accelerators.yaml): accelerator x shape -> chips, hosts, scheduling.
 
 Everything TPU-shaped that infergate emits (google.com/tpu requests = limits, --tensor-parallel-size,
 TPU_CHIPS_PER_HOST_BOUNDS / TPU_HOST_BOUNDS, nodeSelector, toleration) comes from here, so the values
@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-TABLE_PATH = Path(__file__).parent / "data" / "tpu.yaml"
+TABLE_PATH = Path(__file__).parent / "data" / "accelerators.yaml"
 ACCELERATOR_LABEL = "cloud.google.com/gke-tpu-accelerator"
 TOPOLOGY_LABEL = "cloud.google.com/gke-tpu-topology"
 RESOURCE = "google.com/tpu"
