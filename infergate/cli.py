@@ -198,6 +198,23 @@ def validate(paths: tuple[Path, ...], **options: Any) -> None:
 @click.option("--istio-version", default=None, help="Platform fact: Istio version (e.g. v1.26.6).")
 @click.option("--provided-secret", "provided_secrets", multiple=True, metavar="NS/NAME",
               help="Platform fact: a Secret created out of band (repeatable).")
+@click.option("--provided", "provided", multiple=True, metavar="KIND/NS/NAME",
+              help="An object that exists outside the linted tree (repeatable): Secret/demo/hf-token, "
+                   "Gateway/opendatahub/inference-gateway, Namespace/istio-system, crd/GROUP; * matches any "
+                   "namespace or name.")
+@click.option("--closed-world/--open-world", "closed_world", default=None,
+              help="Closed: a referenced object neither in the tree nor provided is an error (default for "
+                   "dist/<env> of an infergate project). Open: one REF001 info per such reference.")
+@click.option("--namespace", "-n", default=None, metavar="NS",
+              help="Namespace of objects that name none (as kubectl's context; default: config, else "
+                   "default).")
+@click.option("--scope", type=click.Choice(["cluster", "dir"]), default="cluster", show_default=True,
+              help="cluster: the paths are one cluster; dir: each directory is its own (alternative "
+                   "samples). "
+                   "dist/<env> is always its own; config `scopes` globs name more.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes linting scopes in parallel (0: one per CPU). Reports do not "
+                   "depend on it.")
 @reports_errors
 def lint(paths: tuple[Path, ...], **options: Any) -> None:
     """Check the security model and the inference wiring across all objects.

@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from infergate.core.graph import POOL_GROUPS, Container, Graph, K8sObject, PodModel, as_dict, as_list
+from infergate.core.graph import (
+    POOL_GROUPS,
+    Container,
+    Graph,
+    K8sObject,
+    PodModel,
+    Resolved,
+    as_dict,
+    as_list,
+)
 
 MODEL_SERVER_ROLES = ("model-server", "other")
 EPP_GRPC_PORT = 9002
@@ -94,9 +103,19 @@ def pods_of_service(graph: Graph, svc: K8sObject) -> list[PodModel]:
 
 
 def epp_service(graph: Graph, view: PoolView) -> K8sObject | None:
+    """The pool's endpoint-picker Service: one copy in the tree, else None (a provided, unknown or duplicated
+    Service is noted by the resolution: rules skip what needs it)."""
+    found = epp_service_resolved(graph, view)
+    return found.obj if found is not None else None
+
+
+def epp_service_resolved(graph: Graph, view: PoolView) -> Resolved | None:
     if not view.epp_name or view.epp_kind != "Service" or view.epp_group:
         return None
-    return graph.get("Service", view.pool.namespace, str(view.epp_name), "")
+    return graph.resolve(
+        "Service", view.pool.namespace, str(view.epp_name), "", referrer=view.pool, path=view.epp_path,
+        need="the endpoint picker behind the pool",
+    )
 
 
 def epp_pods(graph: Graph, view: PoolView) -> list[PodModel]:

@@ -250,6 +250,8 @@ def cd502(graph: Graph) -> Iterator[Hit]:
     for obj in graph.objects:
         if obj.group in BUILTIN_GROUPS or obj.group == ARGO_GROUP or obj.group not in installers:
             continue
+        if graph.world.provides_crd_group(obj.group):
+            continue  # declared as installed by the platform before anything syncs
         app = app_of(graph, obj)
         if app is None:
             continue

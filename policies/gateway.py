@@ -20,6 +20,7 @@ from infergate.core.graph import (
     POOL_GROUPS,
     Graph,
     K8sObject,
+    Resolved,
     as_dict,
     as_list,
 )
@@ -49,8 +50,28 @@ def route_admitted(graph: Graph, gw: K8sObject, listener: dict[str, Any], route:
         info = graph.namespaces.get(route.namespace or "default")
         labels = info.labels if info else {"kubernetes.io/metadata.name": route.namespace or "default"}
         selector = namespaces.get("selector")
-        return graph.selector_matches(selector if isinstance(selector, dict) else _EVERY_NAMESPACE, labels)
+        if graph.selector_matches(selector if isinstance(selector, dict) else _EVERY_NAMESPACE, labels):
+            return True
+        if info is not None and info.obj is not None:
+            return False  # the Namespace is in the tree: its labels are known
+        # the Namespace is not in the tree: the labels it really carries are unknown (open world: admitted,
+        # and the reference is noted; closed world: only the API server's name label is certain)
+        found = graph.resolve(
+            "Namespace", None, route.namespace or "default", "", referrer=route,
+            path=("metadata", "namespace"), need="allowedRoutes namespace selector",
+        )
+        return found.state == "provided" or (found.missing and not graph.world.closed)
     return False
+
+
+def parent_gateway(
+    graph: Graph, route: K8sObject, ref: dict[str, Any], path: tuple[str | int, ...]
+) -> Resolved:
+    """The Gateway a parentRef names (one copy of the tree, or why none: ambiguous/provided/unknown)."""
+    return graph.resolve(
+        "Gateway", ref.get("namespace") or route.namespace, ref.get("name", ""), GATEWAY_GROUP,
+        referrer=route, path=path, need="the listeners the route attaches to",
+    )
 
 
 def attachments(graph: Graph, route: K8sObject) -> Iterator[tuple[int, dict, K8sObject | None, list]]:
@@ -60,9 +81,7 @@ def attachments(graph: Graph, route: K8sObject) -> Iterator[tuple[int, dict, K8s
             continue
         if ref.get("group", GATEWAY_GROUP) != GATEWAY_GROUP or ref.get("kind", "Gateway") != "Gateway":
             continue
-        gw = graph.get(
-            "Gateway", ref.get("namespace") or route.namespace, str(ref.get("name", "")), GATEWAY_GROUP
-        )
+        gw = parent_gateway(graph, route, ref, ("spec", "parentRefs", i)).obj
         attached = (
             []
             if gw is None
@@ -192,16 +211,20 @@ def gw202(graph: Graph) -> Iterator[Hit]:
     issued = {
         (c.namespace, str(c.spec.get("secretName"))) for c in graph.of_kind("Certificate", "cert-manager.io")
     }
-    platform = graph.platform
     for gw in graph.of_kind("Gateway", GATEWAY_GROUP):
         for li, ls in gateway_listeners(gw):
             for ci, ref in enumerate(as_list(as_dict(ls.get("tls")).get("certificateRefs"))):
                 if not isinstance(ref, dict) or ref.get("kind", "Secret") != "Secret" or ref.get("group", ""):
                     continue
                 ns, name = str(ref.get("namespace") or gw.namespace), str(ref.get("name", ""))
-                if (ns, name) in issued or graph.get("Secret", ns, name, "") is not None:
+                if (ns, name) in issued:
                     continue
-                if platform is not None and platform.secret_provided(ns, name):
+                found = graph.resolve(
+                    "Secret", ns, name, "", referrer=gw,
+                    path=("spec", "listeners", li, "tls", "certificateRefs", ci),
+                    need="that the listener certificate is issued",
+                )
+                if not found.missing or not graph.world.closed:
                     continue
                 yield Hit(
                     gw,
@@ -380,11 +403,14 @@ def gw204(graph: Graph) -> Iterator[Hit]:
         for i, ref, gw, attached in attachments(graph, route):
             target = f"{ref.get('namespace') or route.namespace}/{ref.get('name')}"
             if gw is None:
-                yield Hit(
-                    route,
-                    f"parentRef names Gateway {target}, which is not in the output",
-                    ("spec", "parentRefs", i),
-                )
+                # ambiguous, provided or (open world) unknown: noted by the resolution, nothing to check
+                where = ("spec", "parentRefs", i)
+                if graph.world.closed and parent_gateway(graph, route, ref, where).missing:
+                    yield Hit(
+                        route,
+                        f"parentRef names Gateway {target}, which is not in the output",
+                        ("spec", "parentRefs", i),
+                    )
             elif not listeners_for(gw, ref):
                 yield Hit(
                     route,
@@ -484,15 +510,17 @@ def gw205(graph: Graph) -> Iterator[Hit]:
             ns, name = str(ref.get("namespace") or route.namespace), str(ref.get("name", ""))
             if (group, kind) != ("", "Service") and not (kind == "InferencePool" and group in POOL_GROUPS):
                 continue  # other backend kinds are outside this stack
-            found = graph.get(kind, ns, name, group)
-            if found is None:
-                if kind == "InferencePool" and any(graph.get(kind, ns, name, g) for g in POOL_GROUPS):
-                    continue  # the pool exists in the other API group: INF303 reports the group
-                yield Hit(
-                    route,
-                    f"backendRef {kind} {ns}/{name} (group {group or 'core'!r}) is not in the output",
-                    path,
-                )
+            if kind == "InferencePool" and graph.get(kind, ns, name, group) is None \
+                    and any(graph.get(kind, ns, name, g) for g in POOL_GROUPS):
+                continue  # the pool exists in the other API group: INF303 reports the group
+            found = graph.resolve(kind, ns, name, group, referrer=route, path=path, need="the backend")
+            if found.obj is None:
+                if found.missing and graph.world.closed:
+                    yield Hit(
+                        route,
+                        f"backendRef {kind} {ns}/{name} (group {group or 'core'!r}) is not in the output",
+                        path,
+                    )
             elif ns != route.namespace and not _granted(graph, route, group, kind, ns, name):
                 yield Hit(
                     route,

@@ -10,9 +10,10 @@ from infergate.policies._common import backend_refs, inference_routes, is_pool_r
 from infergate.policies._examples import stack_variant
 from infergate.policies._inference import (
     epp_pods,
-    epp_service,
+    epp_service_resolved,
     main_container,
     model_pods,
+    pods_of_service,
     pool_view,
     pools,
     service_target,
@@ -77,7 +78,16 @@ def inf301(graph: Graph) -> Iterator[Hit]:
     for pool in pools(graph):
         view = pool_view(pool)
         pods = model_pods(graph, view)
-        if not pods:
+        # pods that match but are no model server (the EPP's labels) are a definite miss; no pod at all may
+        # only mean the model server is deployed from outside the tree
+        ns = pool.namespace or "default"
+        if not pods and (
+            graph.pods_matching(ns, view.selector)
+            or graph.pods_unresolved(
+                ns, view.selector, referrer=pool, path=view.selector_path,
+                need="the pool's model-server pods and target port",
+            )
+        ):
             yield Hit(
                 pool,
                 f"InferencePool {pool.name} selects no model-server pod in namespace "
@@ -86,6 +96,8 @@ def inf301(graph: Graph) -> Iterator[Hit]:
                 view.selector_path,
             )
             continue
+        if not pods:
+            continue  # pods outside the tree (open world, or provided): noted, nothing to check
         missing = [port for port in view.target_ports if not any(p.exposes(port) for p in pods)]
         if missing:
             names = ", ".join(sorted({p.name for p in pods}))
@@ -161,14 +173,16 @@ spec:
 def inf302(graph: Graph) -> Iterator[Hit]:
     for pool in pools(graph):
         view = pool_view(pool)
-        svc = epp_service(graph, view)
+        found = epp_service_resolved(graph, view)
+        svc = found.obj if found is not None else None
         if svc is None:
-            yield Hit(
-                pool,
-                f"endpoint picker {view.epp_kind} {pool.namespace}/{view.epp_name} is not in the output",
-                view.epp_path,
-            )
-            continue
+            if found is None or (found.missing and graph.world.closed):
+                yield Hit(
+                    pool,
+                    f"endpoint picker {view.epp_kind} {pool.namespace}/{view.epp_name} is not in the output",
+                    view.epp_path,
+                )
+            continue  # ambiguous, provided or (open world) unknown: noted by the resolution
         index, _ = service_target(svc, view.epp_port)
         if index is None:
             yield Hit(
@@ -177,9 +191,13 @@ def inf302(graph: Graph) -> Iterator[Hit]:
             continue
         pods = epp_pods(graph, view)
         if not pods:
-            yield Hit(
-                pool, f"Service {svc.name} selects no pod serving its port {view.epp_port}", view.epp_path
-            )
+            if pods_of_service(graph, svc) or graph.pods_unresolved(
+                svc.namespace or "default", svc.spec.get("selector"), referrer=svc, path=("spec", "selector"),
+                need=f"the endpoint-picker pods of InferencePool {pool.name}",
+            ):
+                yield Hit(
+                    pool, f"Service {svc.name} selects no pod serving its port {view.epp_port}", view.epp_path
+                )
             continue
         for pod in pods:
             problems = list(_epp_flag_problems(pod, pool))

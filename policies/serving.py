@@ -57,9 +57,10 @@ def _pools_behind_istio(graph: Graph) -> set[tuple[str | None, str]]:
         istio = False
         for ref in as_list(route.spec.get("parentRefs")):
             ref = as_dict(ref)
-            gw = graph.get(
-                "Gateway", ref.get("namespace") or route.namespace, str(ref.get("name", "")), GATEWAY_GROUP
-            )
+            gw = graph.resolve(
+                "Gateway", ref.get("namespace") or route.namespace, ref.get("name", ""), GATEWAY_GROUP,
+                referrer=route, need="whether an Istio gateway carries the route",
+            ).obj
             istio = istio or (gw is not None and bool(listeners_for(gw, ref)) and _istio_gateway(graph, gw))
         if istio:
             for _, b in backend_refs(route):
@@ -379,6 +380,15 @@ def inf306(graph: Graph) -> Iterator[Hit]:
                 )
 
 
+def _ref_missing(
+    graph: Graph, kind: str, ns: str | None, name: str, group: str | tuple[str, ...], svc: K8sObject,
+    path: tuple[str | int, ...], need: str,
+) -> bool:
+    """A reference of ``svc`` to report: unknown in a closed world (open world / ambiguous: noted)."""
+    found = graph.resolve(kind, ns, name, group, referrer=svc, path=path, need=need)
+    return found.missing and graph.world.closed
+
+
 # ---- INF307 -----------------------------------------------------------------------------------------
 @rule(
     "INF307",
@@ -426,14 +436,16 @@ spec:
     ),
 )
 def inf307(graph: Graph) -> Iterator[Hit]:
-    platform = graph.platform
-    provided = getattr(platform, "provided_configs", frozenset())
     configs = {c.name for c in graph.of_kind("LLMInferenceServiceConfig", KSERVE_GROUP)}
     for svc in graph.of_kind("LLMInferenceService", KSERVE_GROUP):
         spec, ns = svc.spec, svc.namespace
         for i, ref in enumerate(as_list(spec.get("baseRefs"))):
             name = str(as_dict(ref).get("name", ""))
-            if name not in configs and name not in provided:
+            # KServe looks a baseRef up in the service's namespace, then in its own (system) namespace
+            if name not in configs and _ref_missing(
+                graph, "LLMInferenceServiceConfig", ns, name, KSERVE_GROUP, svc, ("spec", "baseRefs", i),
+                "the preset the service builds on",
+            ):
                 yield Hit(
                     svc,
                     f"baseRef {name!r} is neither an LLMInferenceServiceConfig in the "
@@ -460,7 +472,8 @@ def inf307(graph: Graph) -> Iterator[Hit]:
             )
         for i, ref in enumerate(as_list(http.get("refs"))):
             name = str(as_dict(ref).get("name", ""))
-            if graph.get("HTTPRoute", ns, name, GATEWAY_GROUP) is None:
+            path = ("spec", "router", "route", "http", "refs", i)
+            if _ref_missing(graph, "HTTPRoute", ns, name, GATEWAY_GROUP, svc, path, "the route serving it"):
                 yield Hit(
                     svc,
                     f"router.route.http.refs names HTTPRoute {ns}/{name}, which is not in the output",
@@ -469,7 +482,8 @@ def inf307(graph: Graph) -> Iterator[Hit]:
         for i, ref in enumerate(as_list(as_dict(router.get("gateway")).get("refs"))):
             ref = as_dict(ref)
             gw_ns, name = str(ref.get("namespace") or ns), str(ref.get("name", ""))
-            if graph.get("Gateway", gw_ns, name, GATEWAY_GROUP) is None:
+            path = ("spec", "router", "gateway", "refs", i)
+            if _ref_missing(graph, "Gateway", gw_ns, name, GATEWAY_GROUP, svc, path, "the gateway it uses"):
                 yield Hit(
                     svc,
                     f"router.gateway.refs names Gateway {gw_ns}/{name}, which is not in the output",
@@ -483,7 +497,11 @@ def inf307(graph: Graph) -> Iterator[Hit]:
                 "router.scheduler.pool sets both ref and spec (mutually exclusive)",
                 ("spec", "router", "scheduler", "pool"),
             )
-        if pool_ref and not any(graph.get("InferencePool", ns, str(pool_ref), g) for g in POOL_GROUPS):
+        if pool_ref and _ref_missing(
+            graph, "InferencePool", ns, str(pool_ref), POOL_GROUPS, svc,
+            ("spec", "router", "scheduler", "pool", "ref"),
+            "the pool it schedules on",
+        ):
             yield Hit(
                 svc,
                 f"router.scheduler.pool.ref names InferencePool {ns}/{pool_ref}, which is not in the output",
@@ -578,7 +596,9 @@ def inf308(graph: Graph) -> Iterator[Hit]:
 
 
 # ---- INF309 -----------------------------------------------------------------------------------------
-def _secret_exists(graph: Graph, ns: str, name: str) -> bool:
+def _secret_exists(graph: Graph, ns: str, name: str, pod: PodModel | None = None,
+                   path: tuple[str | int, ...] = ()) -> bool:
+    """False only for a Secret to report: not in the tree, not issued, not provided, in a closed world."""
     if graph.get("Secret", ns, name, "") is not None:
         return True
     issued = graph.cache.setdefault(
@@ -590,8 +610,12 @@ def _secret_exists(graph: Graph, ns: str, name: str) -> bool:
     )
     if (ns, name) in issued:
         return True
-    platform = graph.platform
-    return platform is not None and platform.secret_provided(ns, name)
+    if pod is None:
+        return False
+    found = graph.resolve(
+        "Secret", ns, name, "", referrer=pod.source, path=path, need="that the Secret exists"
+    )
+    return not (found.missing and graph.world.closed)
 
 
 @rule(
@@ -657,7 +681,9 @@ def inf309(graph: Graph) -> Iterator[Hit]:
             for i, env in enumerate(container.env):
                 ref = as_dict(as_dict(env.get("valueFrom")).get("secretKeyRef"))
                 name = ref.get("name")
-                if name and not ref.get("optional") and not _secret_exists(graph, pod.namespace, str(name)):
+                path = (*container.path, "env", i, "valueFrom", "secretKeyRef", "name")
+                if name and not ref.get("optional") \
+                        and not _secret_exists(graph, pod.namespace, str(name), pod, path):
                     yield Hit(
                         pod.source,
                         f"{container.name} reads Secret {pod.namespace}/{name}, "
@@ -668,7 +694,9 @@ def inf309(graph: Graph) -> Iterator[Hit]:
             for i, env_from in enumerate(as_list(container.raw.get("envFrom"))):
                 ref = as_dict(as_dict(env_from).get("secretRef"))
                 name = ref.get("name")
-                if name and not ref.get("optional") and not _secret_exists(graph, pod.namespace, str(name)):
+                path = (*container.path, "envFrom", i, "secretRef", "name")
+                if name and not ref.get("optional") \
+                        and not _secret_exists(graph, pod.namespace, str(name), pod, path):
                     yield Hit(
                         pod.source,
                         f"{container.name} loads Secret {pod.namespace}/{name}, "
@@ -678,7 +706,8 @@ def inf309(graph: Graph) -> Iterator[Hit]:
                     )
         for i, ref in enumerate(as_list(pod.spec.get("imagePullSecrets"))):
             name = as_dict(ref).get("name")
-            if name and not _secret_exists(graph, pod.namespace, str(name)):
+            path = (*pod.spec_path, "imagePullSecrets", i, "name")
+            if name and not _secret_exists(graph, pod.namespace, str(name), pod, path):
                 yield Hit(
                     pod.source,
                     f"image pull Secret {pod.namespace}/{name} is neither in the "

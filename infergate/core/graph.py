@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infergate.core.loader import Document
+from infergate.core.world import RefNote, World
 
 # Kinds that live outside namespaces (the ones this stack meets; unknown kinds count as namespaced).
 CLUSTER_SCOPED = frozenset(
@@ -183,6 +184,7 @@ class K8sObject:
     annotations: dict[str, str]
     virtual: bool = False  # created by a controller, not in the output
     owner: K8sObject | None = None  # for virtual objects: the object in the output they come from
+    namespace_defaulted: bool = False  # no metadata.namespace: the run's default (kubectl's context) applies
 
     @property
     def key(self) -> tuple[str, str, str | None, str]:
@@ -196,6 +198,27 @@ class K8sObject:
     @property
     def ref(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    state: str  # "tree" | "ambiguous" | "provided" | "unknown"
+    obj: K8sObject | None = None
+    copies: tuple[K8sObject, ...] = ()
+
+    @property
+    def missing(self) -> bool:
+        """Unknown: the caller reports it only in a closed world (``graph.world.closed``)."""
+        return self.state == "unknown"
+
+
+def _selector_text(selector: Any) -> str:
+    if not isinstance(selector, Mapping):
+        return str(selector)
+    plain = selector.get("matchLabels", selector) if "matchExpressions" not in selector else selector
+    if isinstance(plain, Mapping) and all(isinstance(v, str | int | bool) for v in plain.values()):
+        return ",".join(f"{k}={v}" for k, v in sorted(plain.items(), key=lambda kv: str(kv[0])))
+    return str(selector)
 
 
 @dataclass(slots=True)
@@ -362,11 +385,17 @@ class Graph:
 
     def __init__(self, documents: Iterable[Document], platform: Any = None) -> None:
         self.platform = platform
+        # kubectl's rule: the object's own namespace, else the context's (--namespace / config), else default
+        self.default_namespace = str(getattr(platform, "default_namespace", None) or "default")
+        self.world = World.of(platform)
+        self.current_rule = ""  # set by the engine while a rule runs (resolution notes name it)
+        self.notes: dict[tuple[str, str, str | None, str], list[RefNote]] = {}
         self.objects: list[K8sObject] = []
         self.documents: list[Document] = []  # non-object documents are kept for rules that care (none yet)
         self._by_key: dict[tuple[str, str, str | None, str], list[K8sObject]] = defaultdict(list)
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
+        self._by_kind_name: dict[tuple[str, str], list[K8sObject]] = defaultdict(list)
         self.virtual: list[K8sObject] = []
         self.pods: list[PodModel] = []
         self._pods_by_label: dict[tuple[str, str], list[PodModel]] = defaultdict(list)
@@ -393,8 +422,7 @@ class Graph:
                 self._pods_by_ns_label[(pod.namespace, key, value)].append(pod)
 
     # ---- objects -------------------------------------------------------------------------------------
-    @staticmethod
-    def _object(doc: Document) -> K8sObject | None:
+    def _object(self, doc: Document) -> K8sObject | None:
         obj = doc.obj
         if not isinstance(obj, dict):
             return None
@@ -405,8 +433,9 @@ class Graph:
             return None
         group, version = split_api_version(api_version)
         namespace = meta.get("namespace") if isinstance(meta.get("namespace"), str) else None
-        if namespace is None and kind not in CLUSTER_SCOPED:
-            namespace = "default"  # what `kubectl apply` would use without a context namespace
+        defaulted = namespace is None and kind not in CLUSTER_SCOPED
+        if defaulted:
+            namespace = self.default_namespace  # what `kubectl apply -n <ns>` (else `default`) would use
         return K8sObject(
             doc,
             obj,
@@ -418,12 +447,14 @@ class Graph:
             name,
             str_map(meta.get("labels")),
             str_map(meta.get("annotations")),
+            namespace_defaulted=defaulted,
         )
 
     def _add(self, obj: K8sObject) -> None:
         self._by_key[obj.key].append(obj)
         self._by_kind[obj.kind].append(obj)
         self._by_kind_ns[(obj.kind, obj.namespace)].append(obj)
+        self._by_kind_name[(obj.kind, obj.name)].append(obj)
 
     def add_virtual(self, source: K8sObject, body: dict[str, Any]) -> K8sObject:
         """An object a controller will create from ``source`` (located at the source for findings)."""
@@ -471,6 +502,106 @@ class Graph:
             if obj.name == name:
                 return obj
         return None
+
+    # ---- the world model: resolve a reference to one object of the tree, or say why not -------------------
+    def resolve(
+        self,
+        kind: str,
+        namespace: str | None,
+        name: Any,
+        group: str | tuple[str, ...] | None = None,
+        *,
+        referrer: K8sObject,
+        path: tuple[str | int, ...] = (),
+        need: str = "",
+    ) -> Resolved:
+        """Follow a reference: ``tree`` (one object; real first, then virtual), ``ambiguous`` (the scope
+        defines it more than once: rules must not pick a copy), ``provided`` (declared to exist outside the
+        tree) or ``unknown``. Ambiguous and open-world unknown references are noted for the engine (one info
+        finding each, naming what ``need`` the current rule skipped); in a closed world the rule reports."""
+        if not isinstance(name, str) or not (namespace is None or isinstance(namespace, str)):
+            return Resolved("unknown")
+        groups = (group,) if isinstance(group, str) else group
+        copies = [
+            o
+            for o in self._by_kind_name.get((kind, name), ())
+            if o.namespace == namespace and (groups is None or o.group in groups)
+        ]
+        real = [o for o in copies if not o.virtual]
+        per_key: dict[tuple[str, str, str | None, str], int] = {}
+        for o in real:
+            per_key[o.key] = per_key.get(o.key, 0) + 1
+        if any(n > 1 for n in per_key.values()):
+            self._note((kind, namespace, name), RefNote("ambiguous", referrer, path, self.current_rule, need,
+                                                        f"{len(real)} copies"))
+            return Resolved("ambiguous", None, tuple(real))
+        if copies:
+            target = real[0] if real else copies[0]
+            self._check_namespace_mix(referrer, path, target)
+            return Resolved("tree", target)
+        if self.world.provides(kind, namespace, name):
+            return Resolved("provided")
+        self._missing_namespace_mix(kind, namespace, name, referrer, path)
+        if not self.world.closed:
+            self._note((kind, namespace, name), RefNote("unknown", referrer, path, self.current_rule, need))
+        return Resolved("unknown")
+
+    def pods_unresolved(
+        self, namespace: str, selector: Any, *, referrer: K8sObject, path: tuple[str | int, ...], need: str
+    ) -> bool:
+        """No pod of the tree matches ``selector``: True when a rule may report it (closed world, nothing
+        provided); in an open world the pods may come from a chart or an operator, so it is noted instead."""
+        text = _selector_text(selector)
+        if self.world.provides("Pod", namespace, text):
+            return False
+        if self.world.closed:
+            return True
+        self._note(("Pod", namespace, text), RefNote("unknown", referrer, path, self.current_rule, need))
+        return False
+
+    def _note(self, key: tuple[str, str | None, str], note: RefNote) -> None:
+        notes = self.notes.setdefault((note.state, *key), [])
+        if note not in notes:
+            notes.append(note)
+
+    def _check_namespace_mix(
+        self, referrer: K8sObject, path: tuple[str | int, ...], target: K8sObject
+    ) -> None:
+        if (
+            target.namespace is not None
+            and target.doc.file == referrer.doc.file
+            and target.namespace_defaulted != referrer.namespace_defaulted
+            and not target.virtual
+            and not referrer.virtual
+        ):
+            defaulted = target if target.namespace_defaulted else referrer
+            self._note(
+                (target.kind, target.namespace, target.name),
+                RefNote("namespace", referrer, path, self.current_rule, "",
+                        f"{defaulted.kind} {defaulted.name} has no namespace and resolves only while the "
+                        f"default namespace is {self.default_namespace!r}"),
+            )
+
+    def _missing_namespace_mix(
+        self, kind: str, namespace: str | None, name: str, referrer: K8sObject, path: tuple[str | int, ...]
+    ) -> None:
+        """The reference misses because one side took the default namespace and the other did not."""
+        for other in self._by_kind_name.get((kind, name), ()):
+            if (
+                other.namespace != namespace
+                and other.doc.file == referrer.doc.file
+                and other.namespace_defaulted != referrer.namespace_defaulted
+                and not other.virtual
+            ):
+                defaulted = other if other.namespace_defaulted else referrer
+                self._note(
+                    (kind, namespace, name),
+                    RefNote("namespace", referrer, path, self.current_rule, "",
+                            f"{kind} {name} is in {other.namespace} but looked up in {namespace}: "
+                            f"{defaulted.kind} {defaulted.name} has no namespace and took "
+                            f"{self.default_namespace!r}"),
+                )
+                return
 
     def duplicates(self) -> Iterator[list[K8sObject]]:
         for objs in self._by_key.values():

@@ -12,23 +12,36 @@
     [tool.infergate.lint.platform]        # facts for paths that are not dist/<env>
     provided-secrets = ["llm-d-inference-scheduling/hf-token"]
     istio-version = "v1.26.6"
+    [tool.infergate.lint.provided]        # the world model: objects that exist outside the linted tree
+    secrets = ["demo/hf-token"]           # NS/NAME (NS may be "*"); namespaces/crd-groups take NAME
+    gateways = ["opendatahub/inference-gateway"]
+    objects = ["ConfigMap/demo/kserve-config"]   # any KIND/NS/NAME
+    # closed-world = true                 # unknown references are errors (default only for dist/<env>)
+    # namespace = "demo"                  # kubectl's context namespace for objects that name none
+    # scopes = ["samples/*"]              # each matching directory is its own cluster (else one cluster)
 
 Unknown keys are errors (a typo must not silently disable a rule).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from infergate.core.errors import ConfigError
 from infergate.core.findings import Severity
+from infergate.core.world import ProvidedError, provided_from_table
 from infergate.lint.platform import Platform, platform_from
 from infergate.netpol.cluster import fact_problem
 from infergate.project.discovery import read_toml
 
-_KEYS = {"select", "ignore", "exclude", "fail-on", "strict-images", "severity", "platform"}
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_KEYS = {
+    "select", "ignore", "exclude", "fail-on", "strict-images", "severity", "platform",
+    "provided", "closed-world", "namespace", "scopes",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +53,7 @@ class LintConfig:
     severity: dict[str, Severity] = field(default_factory=dict)
     platform: Platform = field(default_factory=Platform)
     file: str | None = None
+    scopes: tuple[str, ...] = ()  # directory globs: each match is its own cluster (infergate.lint.scopes)
 
 
 def _codes(value: Any, key: str, file: str) -> tuple[str, ...]:
@@ -79,6 +93,10 @@ def config_from_table(table: dict[str, Any], file: str) -> LintConfig:
     platform = platform_from(platform_table, f"config {file}")
     if "strict-images" in table:
         platform = platform_from({"strict_images": bool(table["strict-images"])}, platform.source, platform)
+    platform = _world_settings(table, file, platform)
+    scopes = table.get("scopes", [])
+    if not isinstance(scopes, list) or not all(isinstance(v, str) and v.strip() for v in scopes):
+        raise ConfigError("lint.scopes must be a list of directory glob patterns", file=file)
     return LintConfig(
         select=_codes(table.get("select", []), "select", file),
         ignore=_codes(table.get("ignore", []), "ignore", file),
@@ -87,7 +105,32 @@ def config_from_table(table: dict[str, Any], file: str) -> LintConfig:
         severity={k.upper(): _severity(v, f"lint.severity.{k}", file) for k, v in severity.items()},
         platform=platform,
         file=file,
+        scopes=tuple(scopes),
     )
+
+
+def _world_settings(table: dict[str, Any], file: str, platform: Platform) -> Platform:
+    """``provided``, ``closed-world`` and ``namespace``: the world model's settings (infergate.core.world)."""
+    values: dict[str, Any] = {}
+    provided = table.get("provided", {})
+    if not isinstance(provided, dict):
+        raise ConfigError("lint.provided must be a table of KIND = [\"NS/NAME\", ...]", file=file)
+    try:
+        values["provided"] = provided_from_table(provided)
+    except ProvidedError as exc:
+        msg = str(exc)
+        raise ConfigError(f"lint.{msg}" if msg.startswith("provided.") else f"lint.provided: {msg}",
+                          file=file) from None
+    if "closed-world" in table:
+        if not isinstance(table["closed-world"], bool):
+            raise ConfigError("lint.closed-world must be true or false", file=file)
+        values["closed_world"] = table["closed-world"]
+    if "namespace" in table:
+        namespace = table["namespace"]
+        if not isinstance(namespace, str) or not _DNS_LABEL.match(namespace):
+            raise ConfigError(f"lint.namespace: {namespace!r} is not a namespace name", file=file)
+        values["namespace"] = namespace
+    return platform_from(values, platform.source, platform)
 
 
 def load_config(path: Path) -> LintConfig:

@@ -11,12 +11,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from infergate.core.cpus import available_cpus
 from infergate.core.findings import Finding, Severity, finding_for, load_problem_finding, summarize
 from infergate.core.graph import Graph
-from infergate.core.loader import Document, line_of, load_paths
+from infergate.core.loader import Document, LoadProblem, iter_files, line_of, load_files
 from infergate.lint.config import LintConfig, discover_config
 from infergate.lint.platform import Platform, platform_for_paths, platform_from
+from infergate.lint.scopes import group_files
 from infergate.lint.suppress import SUPPRESSION_RULES, suppression_findings, suppressions
+from infergate.lint.world import WORLD_RULES, enabled_codes, world_findings
 
 
 def _matches(code: str, patterns: Iterable[str]) -> bool:
@@ -55,6 +58,7 @@ def lint_documents(
     suppressed = 0
     for rule in rules:
         severity = config.severity.get(rule.code, rule.severity)
+        graph.current_rule = rule.code  # references the rule cannot follow are noted under its code
         try:
             hits = list(rule.check(graph))
         except Exception as exc:  # a rule bug must not hide the other rules' findings, nor pass silently
@@ -77,7 +81,12 @@ def lint_documents(
                 continue
             line = _line(target.doc, path) if path else None
             findings.append(finding_for(target.doc, rule.code, rule.slug, severity, hit.message, line=line))
-    known = {r.code for r in selected_rules()} | set(SUPPRESSION_RULES)
+    graph.current_rule = ""
+    ignored = (*config.ignore, *ignore)
+    world, world_suppressed = world_findings(graph, config.severity, enabled_codes((), ignored), _line)
+    findings.extend(world)
+    suppressed += world_suppressed
+    known = {r.code for r in selected_rules()} | set(SUPPRESSION_RULES) | set(WORLD_RULES)
     findings.extend(suppression_findings(graph.objects, known))
     findings = sorted(set(findings), key=Finding.sort_key)
     summary = summarize(
@@ -122,15 +131,20 @@ def lint_paths(
     ignore: Sequence[str] | None = None,
     platform: Platform | None = None,
     overrides: Mapping[str, Any] | None = None,
+    scope: str = "cluster",
+    jobs: int = 1,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    """Lint files/directories; each ``dist/<env>`` separately, with its environment's platform facts.
+    """Lint files/directories; each ``dist/<env>`` separately, with its environment's platform facts (and a
+    closed world); the other files as one cluster (``scope="cluster"``), one per directory (``"dir"``), or
+    one per directory matching the config's ``scopes`` globs.
 
-    ``platform`` replaces the facts for every path; ``overrides`` (flags) are merged over them.
+    ``platform`` replaces the facts for every path; ``overrides`` (flags) are merged over them. ``jobs``
+    worker processes lint scopes in parallel (0: one per CPU); the report does not depend on it.
     Unreadable input becomes E001 findings and ``summary["input_errors"]``.
     """
     config = config if config is not None else discover_config()
     with _gc_paused():
-        return _lint_paths(paths, config, select, ignore, platform, overrides)
+        return _lint_paths(paths, config, select, ignore, platform, overrides, scope, jobs)
 
 
 @contextmanager
@@ -146,6 +160,18 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# (scope key, files, platform facts, config, select, ignore): one unit of work, picklable for workers
+_Task = tuple[str, list[Path], Platform, LintConfig, tuple[str, ...], tuple[str, ...]]
+
+
+def _lint_scope(task: _Task) -> tuple[list[Finding], dict[str, Any], list[LoadProblem], set[str]]:
+    _, files, facts, config, select, ignore = task
+    with _gc_paused():
+        documents, problems = load_files(files)
+        found, part = lint_documents(documents, platform=facts, config=config, select=select, ignore=ignore)
+    return found, part, problems, {d.file for d in documents}
+
+
 def _lint_paths(
     paths: Sequence[str | os.PathLike[str]],
     config: LintConfig,
@@ -153,30 +179,46 @@ def _lint_paths(
     ignore: Sequence[str] | None,
     platform: Platform | None,
     overrides: Mapping[str, Any] | None,
+    scope: str,
+    jobs: int,
 ) -> tuple[list[Finding], dict[str, Any]]:
-    documents, problems = load_paths(paths)
-    documents = [d for d in documents if not _excluded(d.file, config.exclude)]
-    problems = [p for p in problems if not _excluded(p.file, config.exclude)]
-    clusters: dict[Path | None, list[Document]] = {}
-    for doc in documents:
-        clusters.setdefault(cluster_of(doc.file), []).append(doc)
-    findings: list[Finding] = [load_problem_finding(p) for p in problems]
-    totals: dict[str, Any] = {"objects": 0, "suppressed": 0, "rules": 0}
+    files: list[Path] = []
+    problems: list[LoadProblem] = []
+    for item in iter_files(paths):
+        if isinstance(item, LoadProblem):
+            problems.append(item)
+        elif not _excluded(str(item), config.exclude):
+            files.append(item)
+    tasks: list[_Task] = []
     sources = []
-    for root, docs in sorted(clusters.items(), key=lambda item: str(item[0] or "")):
+    for key, root, group in group_files(files, scope, config.scopes, config.file, cluster_of):
         facts = platform or (platform_for_paths([root], config.platform) if root else config.platform)
         if overrides:
             facts = platform_from(overrides, facts.source + " + flags", facts)
         sources.append(facts.source)
-        found, part = lint_documents(
-            docs, platform=facts, config=config, select=select or (), ignore=ignore or ()
-        )
+        tasks.append((key, group, facts, config, tuple(select or ()), tuple(ignore or ())))
+    workers = available_cpus() if jobs == 0 else jobs
+    if workers > 1 and len(tasks) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            results = list(pool.map(_lint_scope, tasks))  # map keeps the scopes' order
+    else:
+        results = [_lint_scope(task) for task in tasks]
+    findings: list[Finding] = []
+    totals: dict[str, Any] = {"objects": 0, "suppressed": 0, "rules": 0}
+    seen: set[str] = set()
+    for found, part, load_problems, doc_files in results:
         findings.extend(found)
+        problems.extend(p for p in load_problems if not _excluded(p.file, config.exclude))
+        seen |= doc_files
         for key in totals:
             totals[key] = max(totals[key], part[key]) if key == "rules" else totals[key] + part[key]
+    problems = [p for p in problems if not _excluded(p.file, config.exclude)]
+    findings.extend(load_problem_finding(p) for p in problems)
     findings.sort(key=Finding.sort_key)
-    files = {d.file for d in documents} | {p.file for p in problems}
-    summary = summarize(findings, files=len(files), **totals)
+    summary = summarize(findings, files=len(seen | {p.file for p in problems}), **totals)
     summary["input_errors"] = len(problems)
     summary["platform"] = sorted(set(sources)) if sources else [config.platform.source]
+    summary["scopes"] = len(tasks)
     return findings, summary

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from infergate.core.errors import ConfigError, InfergateError
+from infergate.core.world import provided_entries
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,11 @@ class Platform:
         }
     )
     strict_images: bool = False
+    # the world model (infergate.core.world): objects declared to exist outside the tree, as
+    # (kind key, namespace | "" | "*", name | "*"); closed: unknown references are errors
+    provided: frozenset[tuple[str, str, str]] = frozenset()
+    closed_world: bool = False
+    default_namespace: str = "default"  # kubectl's context namespace for objects that name none
     source: str = "defaults"
     extra: Mapping[str, Any] = field(default_factory=dict)  # every other fact, as given (NP rules use them)
 
@@ -81,6 +87,12 @@ def platform_from(values: Mapping[str, Any], source: str, base: Platform | None 
             known[key] = base.provided_secrets | _secret_names(value)
         elif key == "provided_configs":
             known[key] = base.provided_configs | frozenset(str(v) for v in value)
+        elif key == "provided":
+            known[key] = base.provided | provided_entries(value)
+        elif key in ("closed_world", "strict_images"):
+            known[key] = bool(value)
+        elif key == "namespace":
+            known["default_namespace"] = str(value)
         elif key in _KNOWN:
             known[key] = value if key != "kubernetes_version" else str(value)
         else:
@@ -124,6 +136,7 @@ def platform_for_paths(paths: Iterable[str | Path], base: Platform) -> Platform:
         for name in _env_secret_names(env):
             secrets.add(name)
         values["provided_secrets"] = sorted(secrets, key=str)
+        values["closed_world"] = True  # infergate rendered the whole tree: what is not in it is missing
         platform = platform_from(values, f"environment {getattr(env, 'name', '?')}", platform)
     return platform
 
