@@ -112,7 +112,7 @@ def test_suppression_of_unknown_rule_is_reported(tmp_path: Path) -> None:
 # ---- config -----------------------------------------------------------------------------------------
 def test_select_ignore_and_severity_override(tmp_path: Path) -> None:
     config_file = tmp_path / ".infergate.toml"
-    config_file.write_text('[lint]\nignore = ["GW", "INF303", "INF306", "INF308"]\n'
+    config_file.write_text('[lint]\nclosed-world = true\nignore = ["GW", "INF303", "INF306", "INF308"]\n'
                            '[lint.severity]\nINF309 = "error"\n'
                            'SEC603 = "info"\n')
     findings, _ = lint_paths([SEED], config=load_config(config_file))
@@ -271,8 +271,12 @@ def test_a_crashing_rule_is_reported_not_passed(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_platform_flags_override_facts(tmp_path: Path) -> None:
-    base = ("lint", str(SEED), "--select", "INF309")
+    base = ("lint", str(SEED), "--select", "INF309", "--closed-world")
     assert run_infergate(*base).stdout.count(" INF309 ") == 2
+    # open world (the default outside dist/<env>): the Secrets may come from `kubectl create secret`
+    open_world = run_infergate("lint", str(SEED), "--select", "INF309")
+    assert open_world.returncode == 0 and " INF309 " not in open_world.stdout
+    assert open_world.stdout.count(" REF001 [info] Secret llm-d-inference-scheduling/") == 2
     result = run_infergate(*base, "--provided-secret", "llm-d-inference-scheduling/huggingface-token",
                            "--provided-secret", "llm-d-inference-scheduling/11009103-jhull-svc-pull-secret")
     assert " INF309 " not in result.stdout

@@ -12,7 +12,8 @@ from infergate.lint import lint_documents
 from infergate.lint.platform import Platform
 
 RULES = all_rules()
-EXAMPLE_PLATFORM = Platform(source="examples")
+# an example is a whole cluster (as dist/<env>): what it does not hold does not exist
+EXAMPLE_PLATFORM = Platform(source="examples", closed_world=True)
 
 
 def example_documents(example: str) -> list[Document]:

@@ -4,7 +4,8 @@ Every object a rule looks up is *in the tree*, *provided* (declared by the user:
 ``[tool.infergate.lint.provided]`` or ``--provided KIND/NS/NAME``) or *unknown*. In a closed world (the
 rendered ``dist/<env>`` of an infergate project, or ``--closed-world``) unknown means missing, and rules
 report it; in an open world (any other tree: Helm charts, the platform and ``kubectl create secret`` make
-objects nobody linted) an unknown reference is one info finding and the rules that needed it say what they skipped.
+objects nobody linted) an unknown reference is one info finding and the rules that needed it say what they
+skipped.
 """
 
 from __future__ import annotations
@@ -62,10 +63,12 @@ def parse_provided(spec: str) -> tuple[str, str, str]:
         key = kind_key(kind)
         if key in _CLUSTER_KINDS:
             raise ProvidedError(f"{spec!r}: {kind} is cluster-scoped (write {kind}/NAME)")
+        if not namespace.strip():
+            raise ProvidedError(f"{spec!r} has an empty namespace (write * for any)")
     else:
         raise ProvidedError(f"{spec!r} is not KIND/NS/NAME or KIND/NAME")
-    if not key or not name.strip() or not namespace.strip():
-        raise ProvidedError(f"{spec!r} has an empty kind, namespace or name")
+    if not key or not name.strip():
+        raise ProvidedError(f"{spec!r} has an empty kind or name")
     return key, namespace.strip(), name.strip()
 
 

@@ -7,6 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from infergate.lint.suppress import PREFIX, SUPPRESSION_RULES
+from infergate.lint.world import WORLD_RULES
+
+# Codes the engine reports itself (not rules of the registry): world-model references and suppressions.
+ENGINE_RULES = {**WORLD_RULES, **SUPPRESSION_RULES}
 
 REGENERATE = "infergate rules --format markdown > docs/rules.md"
 
@@ -20,7 +24,7 @@ def _rules() -> Sequence[Any]:
 def rules_table() -> str:
     rows = [(r.code, r.severity.value, r.slug, r.summary) for r in _rules()]
     rows += [
-        (code, sev.value, slug, summary) for code, (slug, sev, summary) in sorted(SUPPRESSION_RULES.items())
+        (code, sev.value, slug, summary) for code, (slug, sev, summary) in sorted(ENGINE_RULES.items())
     ]
     width = max(len(r[2]) for r in rows)
     lines = [f"{'CODE':<7} {'SEVERITY':<8} {'SLUG':<{width}} SUMMARY"]
@@ -52,10 +56,16 @@ def explain(code: str) -> str | None:
 
     r = rule_by_code(code)
     if r is None:
-        entry = SUPPRESSION_RULES.get(code.strip().upper())
+        wanted = code.strip().upper()
+        entry = ENGINE_RULES.get(wanted)
         if entry is None:
             return None
         slug, severity, summary = entry
+        if wanted in WORLD_RULES:
+            return (
+                f"{wanted} {slug} [{severity.value}]\n\n{summary[0].upper()}{summary[1:]}.\n\n"
+                "See README.md, section Lint (world model, scopes, namespaces)."
+            )
         return (
             f"{code.upper()} {slug} [{severity.value}]\n\n{summary}.\n\nSuppressions are annotations "
             f'`{PREFIX}<CODE>: "<reason>"` on the object a finding is about.'
@@ -99,6 +109,12 @@ def rules_markdown() -> str:
         "in `[tool.infergate.lint]`, and suppress one object with the annotation "
         f'`{PREFIX}<CODE>: "<reason>"` (a reason is required: an empty one is finding SUP001).',
         "",
+        "Rules follow references through the world model: an object is in the linted tree, provided "
+        "(`--provided KIND/NS/NAME`, `[tool.infergate.lint.provided]`, the environment's platform facts) or "
+        "unknown. In a closed world (`dist/<env>` of an infergate project, `--closed-world`) an unknown "
+        "reference is the rule's finding; elsewhere it is one REF001 info naming what the rules skipped. "
+        "The examples below are linted as a closed world.",
+        "",
         "| code | slug | severity | summary |",
         "|---|---|---|---|",
     ]
@@ -108,7 +124,7 @@ def rules_markdown() -> str:
     ]
     out += [
         f"| {code} | `{slug}` | {sev.value} | {_cell(summary)} |"
-        for code, (slug, sev, summary) in sorted(SUPPRESSION_RULES.items())
+        for code, (slug, sev, summary) in sorted(ENGINE_RULES.items())
     ]
     for r in rules:
         out += [

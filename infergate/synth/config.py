@@ -73,6 +73,8 @@ class PlatformFacts:
     profile: str = ""  # the platform profile's name (data/profiles.yaml)
     # issuers known to be ACME, as "ClusterIssuer/<name>" or "<namespace>/<name>" (an Issuer)
     acme_issuers: frozenset[str] = frozenset()
+    # objects the platform provides outside Git, as KIND/NS/NAME (infergate.core.world): lint's closed world
+    provided: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -542,7 +544,8 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
         model_download_except=tuple(plat["modelDownload"].get("except", [])),
         monitoring_namespace=plat.get("monitoringNamespace"),
         provided_secrets=frozenset(provided), istio_version=mesh.version,
-        kserve_ingress_gateway=kserve_gw, profile=profile.name, acme_issuers=frozenset(acme))
+        kserve_ingress_gateway=kserve_gw, profile=profile.name, acme_issuers=frozenset(acme),
+        provided=_provided_objects(plat.get("provided", []), errors))
     gw_api = plat.get("gatewayAPI", {})
     gateway_api = GatewayApiCrds(install=gw_api.get("install", False),
                                  version=gw_api.get("version", GATEWAY_API_VERSION),
@@ -635,6 +638,18 @@ def _extensions(path: Path, raw: dict[str, Any], errors: _Errors
                                 namespace=entry["namespace"], project_root=project.root, file=file,
                                 line=line))
     return tuple(extra), tuple(charts)
+
+
+def _provided_objects(values: list[str], errors: _Errors) -> tuple[str, ...]:
+    """platform.provided: each entry must name something (lint reads them as its world model)."""
+    from infergate.core.world import ProvidedError, parse_provided
+
+    for i, value in enumerate(values):
+        try:
+            parse_provided(value)
+        except ProvidedError as exc:
+            raise errors.fail(["platform", "provided", i], str(exc)) from None
+    return tuple(values)
 
 
 def _check_cidrs(plat: dict[str, Any], errors: _Errors) -> None:
