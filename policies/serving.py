@@ -578,9 +578,10 @@ def inf308(graph: Graph) -> Iterator[Hit]:
     for im in graph.of_kind("InferenceModel", POOL_GROUPS[0]):
         wanted = im.spec.get("modelName")
         ref = as_dict(im.spec.get("poolRef"))
-        pool = graph.get(
-            "InferencePool", im.namespace, str(ref.get("name", "")), str(ref.get("group", POOL_GROUPS[0]))
-        )
+        pool = graph.resolve(
+            "InferencePool", im.namespace, str(ref.get("name", "")), str(ref.get("group", POOL_GROUPS[0])),
+            referrer=im, path=("spec", "poolRef"), need="the model names its pool's vLLM serves",
+        ).obj
         if not isinstance(wanted, str) or pool is None:
             continue
         for pod in model_pods(graph, pool_view(pool)):
