@@ -161,7 +161,9 @@ def test_environment_platform_declares_provided_objects(tmp_path: Path) -> None:
     env = project / "environments" / "pattern1.yaml"
     text = env.read_text()
     env.write_text(text.replace("platform:\n", "platform:\n  provided: [Gateway/gateway/platform-gw]\n", 1))
-    assert " GW204 " not in run_infergate("lint", str(dist)).stdout
+    result = run_infergate("lint", str(dist))
+    # linted (closed world: the pool is still missing), and the declared platform Gateway resolves
+    assert " GW205 [error]" in result.stdout and " GW204 " not in result.stdout, result.stderr
     env.write_text(text.replace("platform:\n", "platform:\n  provided: [Namespace/a/b]\n", 1))
     result = run_infergate("lint", str(dist))
     assert result.returncode == 2 and "platform.provided" in result.stderr
