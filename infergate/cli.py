@@ -219,7 +219,8 @@ def validate(paths: tuple[Path, ...], **options: Any) -> None:
 def lint(paths: tuple[Path, ...], **options: Any) -> None:
     """Check the security model and the inference wiring across all objects.
 
-    PATHS: files or folders, one cluster per dist/<env> (default: the project's dist/, else ./dist)."""
+    PATHS: files or folders, one cluster per dist/<env> (closed world) and one for the rest, or one per
+    directory with --scope dir (default: the project's dist/, else ./dist)."""
     from infergate.lint.command import run_lint
 
     output, code = run_lint(_paths_or_dist(paths), **options)

@@ -390,12 +390,15 @@ class Graph:
         self.world = World.of(platform)
         self.current_rule = ""  # set by the engine while a rule runs (resolution notes name it)
         self.notes: dict[tuple[str, str, str | None, str], list[RefNote]] = {}
+        self._noted: set[tuple[Any, ...]] = set()
         self.objects: list[K8sObject] = []
         self.documents: list[Document] = []  # non-object documents are kept for rules that care (none yet)
         self._by_key: dict[tuple[str, str, str | None, str], list[K8sObject]] = defaultdict(list)
         self._by_kind: dict[str, list[K8sObject]] = defaultdict(list)
         self._by_kind_ns: dict[tuple[str, str | None], list[K8sObject]] = defaultdict(list)
-        self._by_kind_name: dict[tuple[str, str], list[K8sObject]] = defaultdict(list)
+        # resolution indexes: (kind, namespace, name) and (file, kind, name) (namespace mixes are per file)
+        self._by_ref: dict[tuple[str, str | None, str], list[K8sObject]] = defaultdict(list)
+        self._by_file_ref: dict[tuple[str, str, str], list[K8sObject]] = defaultdict(list)
         self.virtual: list[K8sObject] = []
         self.pods: list[PodModel] = []
         self._pods_by_label: dict[tuple[str, str], list[PodModel]] = defaultdict(list)
@@ -454,7 +457,8 @@ class Graph:
         self._by_key[obj.key].append(obj)
         self._by_kind[obj.kind].append(obj)
         self._by_kind_ns[(obj.kind, obj.namespace)].append(obj)
-        self._by_kind_name[(obj.kind, obj.name)].append(obj)
+        self._by_ref[(obj.kind, obj.namespace, obj.name)].append(obj)
+        self._by_file_ref[(obj.doc.file, obj.kind, obj.name)].append(obj)
 
     def add_virtual(self, source: K8sObject, body: dict[str, Any]) -> K8sObject:
         """An object a controller will create from ``source`` (located at the source for findings)."""
@@ -523,9 +527,7 @@ class Graph:
             return Resolved("unknown")
         groups = (group,) if isinstance(group, str) else group
         copies = [
-            o
-            for o in self._by_kind_name.get((kind, name), ())
-            if o.namespace == namespace and (groups is None or o.group in groups)
+            o for o in self._by_ref.get((kind, namespace, name), ()) if groups is None or o.group in groups
         ]
         real = [o for o in copies if not o.virtual]
         per_key: dict[tuple[str, str, str | None, str], int] = {}
@@ -560,9 +562,11 @@ class Graph:
         return False
 
     def _note(self, key: tuple[str, str | None, str], note: RefNote) -> None:
-        notes = self.notes.setdefault((note.state, *key), [])
-        if note not in notes:
-            notes.append(note)
+        # identity, not equality: comparing objects field by field made many referrers quadratic
+        seen = (note.state, *key, id(note.referrer), note.path, note.rule, note.need)
+        if seen not in self._noted:
+            self._noted.add(seen)
+            self.notes.setdefault((note.state, *key), []).append(note)
 
     def _check_namespace_mix(
         self, referrer: K8sObject, path: tuple[str | int, ...], target: K8sObject
@@ -586,10 +590,9 @@ class Graph:
         self, kind: str, namespace: str | None, name: str, referrer: K8sObject, path: tuple[str | int, ...]
     ) -> None:
         """The reference misses because one side took the default namespace and the other did not."""
-        for other in self._by_kind_name.get((kind, name), ()):
+        for other in self._by_file_ref.get((referrer.doc.file, kind, name), ()):
             if (
                 other.namespace != namespace
-                and other.doc.file == referrer.doc.file
                 and other.namespace_defaulted != referrer.namespace_defaulted
                 and not other.virtual
             ):
