@@ -170,6 +170,17 @@ def test_environment_platform_declares_provided_objects(tmp_path: Path) -> None:
     assert "pattern1.yaml:" in result.stderr
 
 
+def test_namespace_labels_outside_the_tree_are_not_guessed(tmp_path: Path) -> None:
+    """A Selector listener and a route namespace that is not in the tree: its labels are unknown."""
+    selector = "Selector, selector: {matchLabels: {gateway-access: 'true'}}"
+    route = ROUTE.split("---")[0].replace("name: platform-gw", "name: gw")
+    tree = _tree(tmp_path / "t", {"gw.yaml": GATEWAY % selector, "route.yaml": route})
+    findings, _ = lint_paths([tree], config=LintConfig(), select=["GW204"])
+    assert _codes(findings) == ["REF001"] and "Namespace demo" in findings[0].message
+    closed = LintConfig(platform=platform_from({"closed_world": True}, "test"))
+    assert _codes(lint_paths([tree], config=closed, select=["GW204"])[0]) == ["GW204"]
+
+
 # ---- scopes --------------------------------------------------------------------------------------------
 SAMPLE = """\
 apiVersion: v1

@@ -167,12 +167,13 @@ def build_cluster(graph: Any) -> Cluster:
                   for name, info in graph.namespaces.items()}
     endpoints: list[Endpoint] = []
     taken: set[str] = set()
+    last: dict[str, int] = {}
     for p in graph.pods:
         uri = model_uri(p)
         ports = _ports(p)
         if not ports and p.origin == "kserve" and p.role == "model-server":
             ports = (PortSpec(KSERVE_MODEL_PORT),)  # no template container: the preset's main serves 8000
-        name = _unique(f"{p.namespace}/{p.name}", taken)  # two controllers may share a name (kinds differ)
+        name = _unique(f"{p.namespace}/{p.name}", taken, last)  # two controllers may share a name
         endpoints.append(pod(p.namespace, name, p.labels, ports, role=_role(p),
                              source=p.source, attrs={"model_uri": uri, "origin": p.origin}))
     policies: list[Policy] = []
@@ -201,13 +202,19 @@ def _role(pod_model: Any) -> str:
     return _GRAPH_ROLES.get(pod_model.role, "other")
 
 
-def _unique(key: str, taken: set[str]) -> str:
-    """The pod's name, made unique within the cluster (``name``, ``name#2``...); records the key."""
-    candidate, n = key, 1
+def _unique(key: str, taken: set[str], last: dict[str, int] | None = None) -> str:
+    """The pod's name, made unique within the cluster (``name``, ``name#2``...); records the key.
+
+    ``last`` remembers the last suffix per key: a name shared by k controllers (copies in one tree) would
+    otherwise probe 1..k each time, k^2/2 in all."""
+    n = last.get(key, 1) if last is not None else 1
+    candidate = key if n == 1 else f"{key}#{n}"
     while candidate in taken:
         n += 1
         candidate = f"{key}#{n}"
     taken.add(candidate)
+    if last is not None:
+        last[key] = n
     return candidate.split("/", 1)[1]
 
 
