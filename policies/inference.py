@@ -365,7 +365,9 @@ def inf303(graph: Graph) -> Iterator[Hit]:
 VERBS = {"get", "list", "watch"}
 
 
-def _rules_for_sa(graph: Graph, ns: str, sa: str) -> list[dict]:
+def _rules_for_sa(graph: Graph, ns: str, sa: str) -> list[dict] | None:
+    """The RBAC rules bound to the ServiceAccount; None when a bound role is not known (provided, duplicated,
+    or outside an open-world tree): what it grants cannot be checked."""
     rules: list[dict] = []
     bindings = [
         *graph.in_namespace("RoleBinding", ns, "rbac.authorization.k8s.io"),
@@ -381,13 +383,16 @@ def _rules_for_sa(graph: Graph, ns: str, sa: str) -> list[dict]:
         ):
             continue
         ref = as_dict(binding.obj.get("roleRef"))
-        role = (
-            graph.get("Role", binding.namespace, str(ref.get("name")), "rbac.authorization.k8s.io")
-            if ref.get("kind") == "Role"
-            else graph.get("ClusterRole", None, str(ref.get("name")), "rbac.authorization.k8s.io")
+        kind = "Role" if ref.get("kind") == "Role" else "ClusterRole"
+        found = graph.resolve(
+            kind, binding.namespace if kind == "Role" else None, str(ref.get("name")),
+            "rbac.authorization.k8s.io", referrer=binding, path=("roleRef",),
+            need="what the role grants the endpoint picker",
         )
-        if role is not None:
-            rules.extend(as_dict(r) for r in as_list(role.obj.get("rules")))
+        if found.obj is not None:
+            rules.extend(as_dict(r) for r in as_list(found.obj.obj.get("rules")))
+        elif not (found.missing and graph.world.closed):
+            return None
     return rules
 
 
@@ -488,6 +493,8 @@ def inf304(graph: Graph) -> Iterator[Hit]:
             if pod.origin != "manifest":
                 continue  # KServe creates the managed EPP's Role itself
             rules = _rules_for_sa(graph, pod.namespace, pod.service_account)
+            if rules is None:
+                continue  # a bound role outside the tree: noted by the resolution
             missing = [
                 f"{g or 'core'}/{r}"
                 for g, r in (("", "pods"), (pool.group, "inferencepools"))

@@ -300,3 +300,19 @@ def test_crd_groups_the_platform_installs_need_no_wave(tmp_path: Path) -> None:
         == ["CD502"]
     provided = platform_from({"provided": ["crd/cert-manager.io"]}, "test", closed)
     assert lint_paths([tmp_path / "dist"], config=LintConfig(platform=provided), select=["CD502"])[0] == []
+
+
+def test_epp_rbac_bound_to_a_role_outside_the_tree_is_not_guessed(tmp_path: Path) -> None:
+    """INF304: a RoleBinding to a ClusterRole a chart installs grants what that role grants, unknown here."""
+    from infergate.policies._examples import CONTEXTS
+
+    stack = CONTEXTS["stack"].replace(
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: epp}",
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: chart-epp-reader}",
+    )
+    assert "chart-epp-reader" in stack
+    tree = _tree(tmp_path / "t", {"stack.yaml": stack})
+    findings, _ = lint_paths([tree], config=LintConfig(), select=["INF304"])
+    assert _codes(findings) == ["REF001"] and "ClusterRole chart-epp-reader" in findings[0].message
+    closed = LintConfig(platform=platform_from({"closed_world": True}, "test"))
+    assert _codes(lint_paths([tree], config=closed, select=["INF304"])[0]) == ["INF304"]
