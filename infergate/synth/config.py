@@ -228,7 +228,7 @@ class Model:
     criticality: str
     replicas: int
     image: str
-    accelerator: accelerators.TpuSlice
+    accelerator: accelerators.TpuSlice | accelerators.GpuShape
     path_prefix: str
     router: str  # explicit | managed
     port: int
@@ -505,7 +505,8 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
     _check_versions(profile, mesh, operators, errors)
     gateway = _gateway(raw["gateway"], profile, errors)
     pki = _pki(raw, gateway, profile, errors)
-    models = tuple(_model(i, m, profile, gateway, errors) for i, m in enumerate(raw["models"]))
+    images = _vllm_images(raw, errors)
+    models = tuple(_model(i, m, profile, gateway, errors, images) for i, m in enumerate(raw["models"]))
     _check_models(models, errors)
     plat = raw["platform"]
     _check_cidrs(plat, errors)
@@ -787,7 +788,70 @@ def _pki(raw: dict[str, Any], gateway: Gateway, profile: Profile, errors: _Error
 _DERIVED_SERVICE_SUFFIXES = ("-kserve-workload-svc", "-epp-service", "-inference-pool")
 
 
-def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, errors: _Errors) -> Model:
+def _vllm_images(raw: dict[str, Any], errors: _Errors) -> dict[str, str]:
+    """vllm.images: the environment's vLLM image per accelerator family; each must be a build for it."""
+    images = dict(raw.get("vllm", {}).get("images", {}))
+    for family, image in images.items():
+        built_for = accelerators.image_family(image)
+        if built_for not in (None, family):
+            raise errors.fail(["vllm", "images", family], f"{image} is a {built_for.upper()} build of vLLM "
+                              f"({accelerators.IMAGE_FAMILY_RULE}); vllm.images.{family} serves "
+                              f"{family.upper()} models")
+    return images
+
+
+def _accelerator(raw: dict[str, Any], here: list[str | int],
+                 errors: _Errors) -> accelerators.TpuSlice | accelerators.GpuShape:
+    """accelerator + topology (a TPU slice) or accelerator + count [+ machineType] (GPUs on one node)."""
+    name = raw["accelerator"]
+    family = accelerators.family(name)
+    if family is None:
+        raise errors.fail([*here, "accelerator"], f"unknown accelerator {name!r}; TPUs: "
+                          f"{', '.join(accelerators.accelerators('tpu'))}; GPUs: "
+                          f"{', '.join(accelerators.accelerators('gpu'))}")
+    if family == "gpu":
+        if "topology" in raw:
+            raise errors.fail([*here, "topology"], f"{name} is a GPU: give count (GPUs per replica, "
+                              "optionally machineType), not a TPU topology")
+        if "count" not in raw:
+            raise errors.fail([*here, "accelerator"], f"{name} is a GPU: count (GPUs per replica) is "
+                              "required")
+        try:
+            return accelerators.lookup_gpu(name, raw["count"], raw.get("machineType"))
+        except accelerators.UnknownGpu as exc:
+            raise errors.fail([*here, "machineType" if "machineType" in raw else "count"], str(exc)) from None
+    for key in ("count", "machineType"):
+        if key in raw:
+            raise errors.fail([*here, key], f"{name} is a TPU slice: its topology sets the chips and machine "
+                              f"type; drop {key}")
+    if "topology" not in raw:
+        raise errors.fail([*here, "accelerator"], f"{name} is a TPU slice: topology is required (one of "
+                          f"{', '.join(accelerators.topologies(name))})")
+    try:
+        return accelerators.lookup(name, raw["topology"])
+    except accelerators.UnknownTpu as exc:
+        raise errors.fail([*here, "topology"], str(exc)) from None
+
+
+def _model_image(raw: dict[str, Any], accel: accelerators.TpuSlice | accelerators.GpuShape,
+                 images: dict[str, str], here: list[str | int], errors: _Errors) -> str:
+    """The model's own image, else the environment's for its family; never a build for the other family."""
+    family = accel.family
+    if "image" not in raw:
+        if family not in images:
+            raise errors.fail([*here, "accelerator"], f"no vLLM image for {accel.accelerator} "
+                              f"({family.upper()}): set vllm.images.{family} or this model's image")
+        return images[family]
+    built_for = accelerators.image_family(raw["image"])
+    if built_for not in (None, family):
+        raise errors.fail([*here, "image"], f"{raw['image']} is a {built_for.upper()} build of vLLM "
+                          f"({accelerators.IMAGE_FAMILY_RULE}), but {accel.accelerator} is a "
+                          f"{family.upper()}: use a {family.upper()} image")
+    return raw["image"]
+
+
+def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, errors: _Errors,
+           images: dict[str, str] | None = None) -> Model:
     here: list[str | int] = ["models", index]
     name, namespace = raw["name"], raw["namespace"]
     longest = max(_DERIVED_SERVICE_SUFFIXES, key=len)
@@ -795,11 +859,8 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
         raise errors.fail([*here, "name"], f"{name!r} is too long for an LLMInferenceService: KServe names "
                           f"its Service {name}{longest} ({len(name) + len(longest)} > {SERVICE_NAME_MAX} "
                           f"characters); use at most {SERVICE_NAME_MAX - len(longest)}")
-    try:
-        tpu_slice = accelerators.lookup(raw["accelerator"], raw["topology"])
-    except accelerators.UnknownTpu as exc:
-        key = "accelerator" if raw["accelerator"] not in accelerators.accelerators() else "topology"
-        raise errors.fail([*here, key], str(exc)) from None
+    tpu_slice = _accelerator(raw, here, errors)
+    image = _model_image(raw, tpu_slice, images or {}, here, errors)
     if not tpu_slice.single_host:
         raise errors.fail([*here, "topology"], f"{raw['topology']} spans {tpu_slice.hosts} hosts; infergate "
                           "generates single-host TPU serving only (multi-host needs LeaderWorkerSet)")
@@ -867,7 +928,7 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
     hf = s.get("hfToken")
     return Model(name=name, namespace=namespace, uri=raw["uri"], served_name=raw["servedName"],
                  criticality=raw.get("criticality", "Critical"), replicas=raw.get("replicas", 1),
-                 image=raw["image"], accelerator=tpu_slice, path_prefix=prefix, router=router,
+                 image=image, accelerator=tpu_slice, path_prefix=prefix, router=router,
                  port=KSERVE_MODEL_PORT, vllm=vllm, epp=epp,
                  hf_token_secret=hf["name"] if hf else None, hf_token_key=(hf or {}).get("key", "HF_TOKEN"),
                  image_pull_secrets=tuple(s.get("imagePull", [])), hostnames=hostnames, aliases=aliases,
@@ -911,7 +972,7 @@ def startup_budget(parameters_b: float | None) -> int:
 
 _OWNED_VLLM_FLAGS = {
     "--model": "uri", "--served-model-name": "servedName", "--port": "KServe's fixed port 8000",
-    "--tensor-parallel-size": "the TPU table", "--ssl-certfile": "vllm.tls", "--ssl-keyfile": "vllm.tls",
+    "--tensor-parallel-size": "the TPU/GPU table", "--ssl-certfile": "vllm.tls", "--ssl-keyfile": "vllm.tls",
     "--enable-prefix-caching": "vllm.prefixCaching", "--dtype": "vllm.dtype",
     "--max-model-len": "vllm.maxModelLen",
 }
