@@ -806,7 +806,8 @@ def _accelerator(raw: dict[str, Any], here: list[str | int],
     name = raw["accelerator"]
     family = accelerators.family(name)
     if family is None:
-        raise errors.fail([*here, "accelerator"], f"unknown accelerator {name!r}; TPUs: "
+        kind = "GPU" if name.startswith("nvidia-") else "TPU"  # what the user meant, for the message
+        raise errors.fail([*here, "accelerator"], f"unknown {kind} accelerator {name!r}; TPUs: "
                           f"{', '.join(accelerators.accelerators('tpu'))}; GPUs: "
                           f"{', '.join(accelerators.accelerators('gpu'))}")
     if family == "gpu":
