@@ -107,7 +107,7 @@ def _node_gpus(pod: PodModel) -> tuple[int, str] | None:
     if len(machines) == 1:
         carrier = acc.gpu_accelerator_of(machines[0])
         if carrier is not None:
-            return acc.machine_types(carrier)[machines[0]], f"a {machines[0]} node"
+            return acc.machine_types(carrier)[machines[0]], f"one {machines[0]} node"
     if accelerator is not None:
         shapes = acc.machine_types(accelerator)
         largest = max(shapes, key=lambda n: shapes[n])

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infergate.lint import lint_paths
+from infergate.lint.config import LintConfig
 from infergate.synth import accelerators as acc
 from infergate.synth.config import load_environment
 from tests.conftest import FIXTURE_ENVS, make_project, run_infergate
@@ -181,3 +183,19 @@ def _findings(stdout: str) -> list[dict]:
 
     data = json.loads(stdout)
     return data["findings"] if isinstance(data, dict) else data
+
+
+LINT_FIXTURES = Path(__file__).parent / "fixtures" / "lint" / "gpu"
+
+
+@pytest.mark.parametrize(("fixture", "codes"), [
+    ("good-llama-8b-1x-l4.yaml", []),
+    ("good-llama-8b-2x-h100.yaml", []),
+    ("gpu411-8-gpus-on-a2-highgpu-4g.yaml", ["GPU411"]),
+    ("gpu412-tp8-on-4-gpus.yaml", ["GPU412"]),
+    ("gpu413-no-gpu-scheduling.yaml", ["GPU413"]),
+    ("gpu414-70b-bf16-on-one-l4.yaml", ["GPU414"]),
+])
+def test_gpu_lint_fixtures_fire_their_rule_only(fixture: str, codes: list[str]) -> None:
+    findings, _ = lint_paths([LINT_FIXTURES / fixture], config=LintConfig())
+    assert [f.code for f in findings] == codes, [f"{f.code} {f.message}" for f in findings]
