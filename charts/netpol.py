@@ -9,6 +9,7 @@ ipBlock (a namespaceSelector never matches the internet or GKE's API server). No
 from __future__ import annotations
 
 import ipaddress
+from functools import cache
 
 from cdk8s_plus_33 import k8s
 from constructs import Construct
@@ -22,6 +23,7 @@ from infergate.synth.config import Environment, Model
 NS_LABEL = "kubernetes.io/metadata.name"
 
 
+@cache  # one jsii round trip per port number and synth, not one per rule (bench/synth.py)
 def _port(number: int, protocol: str = "TCP") -> k8s.NetworkPolicyPort:
     return k8s.NetworkPolicyPort(port=k8s.IntOrString.from_number(number), protocol=protocol)
 
