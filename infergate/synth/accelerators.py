@@ -123,6 +123,10 @@ class GpuShape:
         return self.count
 
     @property
+    def chips_per_host(self) -> int:
+        return self.count
+
+    @property
     def tensor_parallel_size(self) -> int:
         # vLLM shards the model over every GPU the pod gets (one node: NVLink/PCIe, no pipeline stages)
         return self.count
