@@ -118,6 +118,9 @@ class ModelServer(Construct):
             "router": router(model, env),
             "template": template,
         }
+        if model.autoscaling:  # KServe's CEL rule: spec.scaling or spec.replicas, never both
+            del spec["replicas"]
+            spec["scaling"] = model.autoscaling.spec()
         LLMInferenceService(self, model.name, namespace=model.namespace,
                             labels=labels(model.name, "model-server", "infergate"), spec=spec,
                             api_version=env.profile.kserve.llmisvc_api_version)

@@ -228,6 +228,7 @@ class LLMInferenceServiceSpec(TypedDict):
     replicas: NotRequired[int]
     router: NotRequired[RouterSpec]
     template: NotRequired[dict[str, Any]]  # a PodSpec, merged over the controller's preset
+    scaling: NotRequired[dict[str, Any]]  # v1alpha2 ScalingSpec (infergate.synth.scaling)
 
 
 class LLMInferenceService(CustomResource):
