@@ -388,8 +388,8 @@ def scl903(graph: Graph) -> Iterator[Hit]:
     "Ready and the workload stays where it is. KServe v0.20 builds its ScaledObject's trigger from the "
     "`autoscaling-wva-controller-config` key of `inferenceservice-config` and refuses to reconcile an "
     "LLMInferenceService with `scaling.wva.keda` when that key has no `prometheus.url` (or only one of "
-    "`authModes`/`triggerAuthName`), which also blocks the rest of the model's reconciliation. Checked when "
-    "that ConfigMap is in the output; SCL905 says when it is not.",
+    "`authModes`/`triggerAuthName`): the reconcile fails and the model's workload is marked not Ready "
+    "(ReconcileScalingError). Checked when that ConfigMap is in the output; SCL905 says when it is not.",
     links=(KSERVE_SCALING, KEDA_PROMETHEUS),
     fix="Set `serverAddress` on the trigger; for KServe, set `autoscaling-wva-controller-config` to "
     "`{\"prometheus\": {\"url\": \"https://<prometheus>:9090\"}}` in `inferenceservice-config`.",
@@ -453,11 +453,11 @@ def scl904(graph: Graph) -> Iterator[Hit]:
     "generate. With KEDA: the Prometheus URL in the `autoscaling-wva-controller-config` key of KServe's "
     "`inferenceservice-config` (KServe's v0.20 Helm chart does not set it; its install script patches it "
     "in). With an HPA: a Prometheus Adapter serving `wva_desired_replicas` through the external metrics "
-    "API (`v1beta1.external.metrics.k8s.io`), without which the HPA silently stops scaling. In both "
-    "cases the WVA controller and its VariantAutoscaling CRD (without the CRD KServe stops reconciling "
-    "the model). This note says they could not be checked; declare them with the lint platform facts "
-    "`wva-prometheus-url` (KEDA) and `external-metrics-api = true` (HPA), or put the objects in the "
-    "output.",
+    "API (`v1beta1.external.metrics.k8s.io`), without which the HPA silently stops scaling. This note "
+    "says which of the two could not be checked; declare it with the lint platform fact "
+    "`wva-prometheus-url` (KEDA) or `external-metrics-api = true` (HPA), or put the object in the output. "
+    "Never checked: the WVA controller and its VariantAutoscaling CRD (without the CRD KServe marks the "
+    "model's workload not Ready, ScalingCRDNotFound).",
     links=(KSERVE_SCALING, KSERVE_TYPES, WVA),
     fix="Configure the cluster (see rationale) and record it in `[lint.platform]`, or silence SCL905.",
     bad=(
