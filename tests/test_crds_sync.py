@@ -38,7 +38,7 @@ def _cached_files(home: Path) -> list[Path]:
 
 def test_lock_pins_every_mirrored_file_with_its_hash(mirror: Path) -> None:
     entries = crds.read_lock()
-    assert len(entries) == 47  # 40 CRD files (two platform profiles, 4 metrics monitors), 6 KServe presets, SARIF
+    assert len(entries) == 47  # 40 CRD files (profiles + 4 metrics monitors), 6 KServe presets, SARIF
     for entry in entries:
         data = (mirror / entry.mirror).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry.sha256, entry.name
