@@ -57,6 +57,8 @@ def test_golden_llmisvc_has_scaling_and_no_replicas() -> None:
                              .read_text(encoding="utf-8"))
         assert obj["apiVersion"] == "serving.kserve.io/v1alpha2"
         assert "replicas" not in obj["spec"] and obj["spec"]["scaling"]["wva"]
+        # KServe hands this label to the VariantAutoscaling: WVA attributes the variant to the TPU slice
+        assert obj["spec"]["labels"] == {scaling.ACCELERATOR_LABEL: "tpu-v6e-slice"}
 
 
 MODEL_LINE = "    autoscaling: {maxReplicas: 3, via: hpa, variantCost: \"4.5\"}\n"

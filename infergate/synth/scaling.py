@@ -35,6 +35,10 @@ DEFAULT_VARIANT_COST = "10.0"  # the CRD default; emitted so dist/ says what WVA
 # KEDA fields KServe v0.20 copies from spec.scaling.wva.keda into the ScaledObject (camelCase as in the CRD).
 KEDA_FIELDS = ("pollingInterval", "cooldownPeriod", "initialCooldownPeriod", "idleReplicaCount")
 
+# KServe copies this label of spec.labels onto the VariantAutoscaling (else "unknown"); WVA groups a model's
+# variants by accelerator with it (internal/utils/variant.go). spec.labels also land on the pods.
+ACCELERATOR_LABEL = "inference.optimization/acceleratorName"
+
 Fail = Callable[[list[str | int], str], ConfigError]
 
 
@@ -51,6 +55,11 @@ class Autoscaling:
         actuator: dict[str, Any] = dict(self.keda) if self.via == "keda" else {}
         return {"minReplicas": self.min_replicas, "maxReplicas": self.max_replicas,
                 "wva": {"variantCost": self.variant_cost, self.via: actuator}}
+
+
+def workload_labels(accelerator: str) -> dict[str, str]:
+    """`spec.labels` of an autoscaled LLMInferenceService: the accelerator WVA attributes it to."""
+    return {ACCELERATOR_LABEL: accelerator}
 
 
 def supporting_profiles() -> list[str]:
