@@ -357,11 +357,33 @@ def scl902(graph: Graph) -> Iterator[Hit]:
     bad=(
         _svc(_HPA).replace("  scaling:", "  scaling:  # <-"),
         _monitored(_svc(_HPA), port="9090").replace("  scaling:", "  scaling:  # <-"),
+        # a PodMonitoring only sees pods of its own namespace
+        _monitored(_svc(_HPA)).replace("{name: vllm, namespace: demo}", "{name: vllm, namespace: monitoring}")
+        .replace("  scaling:", "  scaling:  # <-"),
     ),
     good=(
         _monitored(_svc(_HPA)),
         _monitored(_svc(_HPA), port="https"),
         _svc(_HPA) + _SERVICE_MONITOR,
+        _svc(_HPA) + """\
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: vllm, namespace: monitoring}
+spec:
+  namespaceSelector: {matchNames: [demo]}
+  selector: {matchLabels: {kserve.io/component: workload}}
+  podMetricsEndpoints: [{port: https, scheme: https}]
+""",
+        _svc(_HPA) + """\
+---
+apiVersion: monitoring.googleapis.com/v1
+kind: ClusterPodMonitoring
+metadata: {name: vllm}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/part-of: llminferenceservice}}
+  endpoints: [{port: 8000, scheme: https, interval: 30s}]
+""",
     ),
 )
 def scl903(graph: Graph) -> Iterator[Hit]:
