@@ -7,7 +7,7 @@ that no manifest declares but every flow question needs:
   CIDRs minus their exceptions) - NetworkPolicies reach them only through ipBlock;
   (the node metadata server, ``metadata_server_cidrs``, is no endpoint of the matrix: NP108 asks the
   evaluator about its addresses directly)
-- ``monitoring``: the metrics scraper (environment ``monitoring:``): a pod of its namespace with its pod labels;
+- ``monitoring``: the metrics scraper (environment ``monitoring:``): a pod of its namespace, its pod labels;
 - ``istiod``: the control plane a sail-operator ``Istio`` of the output runs (xDS on 15012 for gateways);
 - ``any-pod``: an unlabelled pod in every namespace, plus one in a namespace nobody selects by name:
   what any other workload (or an attacker's pod) would be. Forbidden flows are checked from them.
