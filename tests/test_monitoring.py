@@ -195,3 +195,19 @@ def test_environment_model(tmp_path: Path) -> None:
                                                                      {"app.kubernetes.io/name": "collector"})
     assert env.platform.monitoring_namespace == "gmp-system"
     assert load_environment(_write(tmp_path, None)).platform.monitoring_namespace is None
+
+
+def test_an_issuer_of_another_namespace_cannot_sign_the_scrape_trust(tmp_path: Path) -> None:
+    """The trust certificate lives in the model namespace: an Issuer (namespaced) elsewhere cannot sign it."""
+    doc = yaml.safe_load(_env({"kind": "gmp"}))
+    doc["gateway"]["tls"]["issuer"] = {"kind": "Issuer", "name": "corp-ca"}
+    doc["models"][0]["epp"]["secureServing"] = False  # else the picker's own certificate is refused first
+    path = tmp_path / "environments" / "issuer.yaml"
+    path.parent.mkdir(parents=True)
+    doc["pki"] = {"issuer": {"kind": "Issuer", "name": "corp-ca"}}
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"models\[0\]\.namespace: monitoring trusts vLLM's certificate"):
+        load_environment(path)
+    doc.pop("monitoring")
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    assert not load_environment(path).monitoring.enabled
