@@ -18,6 +18,7 @@ from constructs import Construct
 from infergate.charts.common import labels
 from infergate.charts.resources import LLMInferenceService, LLMInferenceServiceSpec, ModelSpec, RouterSpec
 
+from infergate.synth import scaling
 from infergate.synth.config import Environment, Model
 
 MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts spec.model.uri
@@ -118,6 +119,10 @@ class ModelServer(Construct):
             "router": router(model, env),
             "template": template,
         }
+        if model.autoscaling:  # KServe's CEL rule: spec.scaling or spec.replicas, never both
+            del spec["replicas"]
+            spec["scaling"] = model.autoscaling.spec()
+            spec["labels"] = scaling.workload_labels(model.accelerator.accelerator)
         LLMInferenceService(self, model.name, namespace=model.namespace,
                             labels=labels(model.name, "model-server", "infergate"), spec=spec,
                             api_version=env.profile.kserve.llmisvc_api_version)
