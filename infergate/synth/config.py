@@ -47,7 +47,8 @@ GATEWAY_API_REPO = "https://github.com/kubernetes-sigs/gateway-api.git"
 GATEWAY_API_VERSION = "v1.2.1"
 # Folders of dist/<env>/ and Application names (<env>-<name>) infergate generates: an extra folder or a
 # user chart may not take one (tests/test_extensions.py keeps this in step with charts/).
-GENERATED_FOLDERS = frozenset({"argocd", "bootstrap", "namespaces", "pki", "mesh", "gateway", "probes"})
+GENERATED_FOLDERS = frozenset({"argocd", "bootstrap", "namespaces", "pki", "mesh", "gateway", "probes",
+                               "metrics"})
 GENERATED_PREFIXES = ("model-", "networkpolicies-")
 OPERATOR_APPLICATIONS = frozenset({"cert-manager", "sail-operator", "kserve", "kserve-crds", "kserve-presets",
                                    "inference-extension-crds", "gateway-api", "root"})
@@ -73,6 +74,8 @@ class PlatformFacts:
     profile: str = ""  # the platform profile's name (data/profiles.yaml)
     # issuers known to be ACME, as "ClusterIssuer/<name>" or "<namespace>/<name>" (an Issuer)
     acme_issuers: frozenset[str] = frozenset()
+    # labels of the metrics scraper's pods in monitoring_namespace (empty: any pod there)
+    monitoring_pod_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +334,49 @@ class InClusterCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class Monitoring:
+    """monitoring: who scrapes vLLM and the endpoint pickers (kind none: nobody; no monitors emitted)."""
+
+    kind: str  # gmp | prometheus-operator | none
+    namespace: str | None = None  # the scraper pods' namespace
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    monitor_labels: dict[str, str] = field(default_factory=dict)
+    interval: str = "30s"
+
+    @property
+    def enabled(self) -> bool:
+        return self.kind != "none"
+
+
+# GMP's managed collectors: DaemonSet pods of gmp-system labelled so (prometheus-engine's own PodMonitoring of
+# the collectors selects them by it); prometheus-operator labels every Prometheus pod with the second.
+MONITORING_DEFAULTS = {"gmp": ("gmp-system", {"app.kubernetes.io/name": "collector"}),
+                       "prometheus-operator": (None, {"app.kubernetes.io/name": "prometheus"})}
+
+
+def _monitoring(raw: dict[str, Any], errors: _Errors) -> Monitoring:
+    plat = raw["platform"]
+    if plat.get("monitoringNamespace"):
+        raise errors.fail(["platform", "monitoringNamespace"], "replaced by `monitoring: {kind: gmp | "
+                          "prometheus-operator, namespace, podLabels}` (the scraper is admitted by pod, "
+                          "on the metrics ports only)")
+    body = raw.get("monitoring", {"kind": "none"})
+    kind = body["kind"]
+    if kind == "none":
+        extra = sorted(set(body) - {"kind"})
+        if extra:
+            raise errors.fail(["monitoring", extra[0]], "kind none scrapes nothing: drop it or pick a kind")
+        return Monitoring(kind="none")
+    namespace, labels_ = MONITORING_DEFAULTS[kind]
+    namespace = body.get("namespace", namespace)
+    if namespace is None:
+        raise errors.fail(["monitoring", "kind"], f"{kind} needs `namespace`: where the Prometheus pods run")
+    return Monitoring(kind=kind, namespace=namespace, pod_labels=dict(body.get("podLabels", labels_)),
+                      monitor_labels=dict(body.get("monitorLabels", {})),
+                      interval=body.get("interval", "30s"))
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     file: str
@@ -351,6 +397,7 @@ class Environment:
     smoke: InClusterCheck = InClusterCheck(enabled=True)
     probes: InClusterCheck = InClusterCheck(enabled=False)
     pod_security: dict[str, str] = field(default_factory=dict)  # namespace -> Pod Security level override
+    monitoring: Monitoring = Monitoring(kind="none")
     files: tuple[str, ...] = ()  # this file and its bases, most derived first
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -526,6 +573,14 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
                               f"the internal certificates of {model.name} in {model.namespace} need a "
                               f"ClusterIssuer; the internal issuer {pki.issuer.name} is an Issuer of "
                               f"namespace {gateway.namespace}")
+    monitoring = _monitoring(raw, errors)
+    for i, model in enumerate(models):  # the scrape trusts the internal CA through a certificate of its own
+        if monitoring.enabled and model.vllm.tls and pki.issuer.kind == "Issuer" \
+                and model.namespace != gateway.namespace:
+            raise errors.fail(["models", i, "namespace"], f"monitoring trusts vLLM's certificate through a "
+                              f"certificate of the internal CA in {model.namespace}: the internal issuer "
+                              f"{pki.issuer.name} is an Issuer of namespace {gateway.namespace}, not a "
+                              "ClusterIssuer")
     provided = {(s["namespace"], s["name"]) for s in plat.get("providedSecrets", [])}
     for model in models:
         if model.hf_token_secret:
@@ -542,7 +597,7 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
         dns_pod_labels=dict(dns.get("podLabels", {"k8s-app": "kube-dns"})),
         model_download_cidrs=tuple(plat["modelDownload"]["cidrs"]),
         model_download_except=tuple(plat["modelDownload"].get("except", [])),
-        monitoring_namespace=plat.get("monitoringNamespace"),
+        monitoring_namespace=monitoring.namespace, monitoring_pod_labels=dict(monitoring.pod_labels),
         provided_secrets=frozenset(provided), istio_version=mesh.version,
         kserve_ingress_gateway=kserve_gw, profile=profile.name, acme_issuers=frozenset(acme))
     gw_api = plat.get("gatewayAPI", {})
@@ -558,7 +613,8 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
                        smoke=InClusterCheck(smoke.get("enabled", True), smoke.get("image")),
                        probes=InClusterCheck(probes.get("enabled", False),
                                              probes.get("image", smoke.get("image"))),
-                       pod_security=dict(plat.get("podSecurity", {})), files=files, raw=raw)
+                       pod_security=dict(plat.get("podSecurity", {})), files=files, raw=raw,
+                       monitoring=monitoring)
 
 
 def _issuer_ref(issuer: Issuer, namespace: str) -> str:
