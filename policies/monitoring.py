@@ -1,11 +1,13 @@
-"""MON8xx: metrics monitors (GMP PodMonitoring / ClusterPodMonitoring, prometheus-operator PodMonitor) that
-cannot scrape the pods they select.
+"""MON8xx: metrics monitors (GMP PodMonitoring / ClusterPodMonitoring, prometheus-operator PodMonitor and
+ServiceMonitor) that cannot scrape the pods they select.
 
 A monitor scrapes a port of the selected pods by name or number; a port no container declares yields no
 target (prometheus-operator drops it, GMP has nothing to connect to) and the dashboard stays silently empty.
 The scheme must be what the port serves: vLLM serves HTTPS on its port exactly when it runs with
 `--ssl-certfile`, the endpoint picker's metrics port is plain HTTP unless it is given `--metrics-cert-dir`.
-ServiceMonitors go through a Service and are not checked here.
+A ServiceMonitor names a port of the Services it selects; the scrape goes to that port's targetPort on the
+Service's pods (prometheus-operator builds its targets from the Endpoints/EndpointSlices), so the pod port and
+scheme are judged there.
 """
 
 from __future__ import annotations
@@ -36,29 +38,82 @@ class Endpoint:
     scheme: str
     path: tuple[str | int, ...]
     scheme_set: bool
+    service_port: bool = False  # a ServiceMonitor port: the name of a port of the selected Services
 
 
 def _endpoints(monitor: K8sObject) -> Iterator[Endpoint]:
-    key = "endpoints" if monitor.group == GMP_GROUP else "podMetricsEndpoints"
+    key = "podMetricsEndpoints" if monitor.kind == "PodMonitor" else "endpoints"
     for i, raw in enumerate(as_list(monitor.spec.get(key))):
         ep = as_dict(raw)
         port: Any = ep.get("port")
-        if monitor.group == PROMOP_GROUP:  # port is a name; portNumber (and the old targetPort) a number
+        if monitor.kind == "PodMonitor":  # port is a name; portNumber (and the old targetPort) a number
             port = port if isinstance(port, str) and port else ep.get("portNumber", ep.get("targetPort"))
+        elif monitor.kind == "ServiceMonitor":  # port names a Service port; targetPort (deprecated) a pod's
+            port = port if isinstance(port, str) and port else ep.get("targetPort")
+        named = ep.get("port")
+        service_port = monitor.kind == "ServiceMonitor" and isinstance(named, str) and named != ""
         if isinstance(port, bool) or not isinstance(port, int | str) or port == "":
             port = None
         scheme = ep.get("scheme")
         yield Endpoint(port, str(scheme).lower() if isinstance(scheme, str) else "http",
-                       ("spec", key, i), isinstance(scheme, str))
+                       ("spec", key, i), isinstance(scheme, str), service_port)
 
 
 def monitors(graph: Graph) -> Iterator[K8sObject]:
     yield from graph.of_kind("PodMonitoring", GMP_GROUP)
     yield from graph.of_kind("ClusterPodMonitoring", GMP_GROUP)
     yield from graph.of_kind("PodMonitor", PROMOP_GROUP)
+    yield from graph.of_kind("ServiceMonitor", PROMOP_GROUP)
+
+
+def _monitor_namespaces(monitor: K8sObject) -> list[str] | None:
+    """prometheus-operator namespaceSelector: None = any namespace; default: the monitor's own."""
+    scope = as_dict(monitor.spec.get("namespaceSelector"))
+    if scope.get("any") is True:
+        return None
+    names = sorted({n for n in as_list(scope.get("matchNames")) if isinstance(n, str)})
+    return names or [monitor.namespace or "default"]
+
+
+def selected_services(graph: Graph, monitor: K8sObject) -> list[K8sObject]:
+    """The Services a ServiceMonitor selects (by their labels, in its namespaces)."""
+    selector = monitor.spec.get("selector")
+    if not isinstance(selector, dict):
+        return []
+    namespaces = _monitor_namespaces(monitor)
+    services = graph.of_kind("Service", "") if namespaces is None else [
+        svc for ns in namespaces for svc in graph.in_namespace("Service", ns, "")]
+    return [svc for svc in services if graph.selector_matches(selector, svc.labels)]
+
+
+def _service_backends(graph: Graph, svc: K8sObject) -> list[PodModel]:
+    pod_selector = as_dict(svc.spec.get("selector"))
+    if not pod_selector:  # a Service without a selector has hand-made endpoints infergate cannot see
+        return []
+    return graph.pods_matching(svc.namespace or "default", {"matchLabels": pod_selector})
+
+
+def scrape_targets(graph: Graph, monitor: K8sObject, ep: Endpoint) -> list[tuple[PodModel, int | str | None]]:
+    """(pod, the pod port the scrape reaches) for one endpoint; the port is None where a selected Service has
+    no port of that name (nothing is scraped there)."""
+    if monitor.kind != "ServiceMonitor":
+        return [(pod, ep.port) for pod in selected_pods(graph, monitor)]
+    targets: list[tuple[PodModel, int | str | None]] = []
+    for svc in selected_services(graph, monitor):
+        target: int | str | None = ep.port
+        if ep.service_port:
+            ports = [as_dict(p) for p in as_list(svc.spec.get("ports"))]
+            match = next((p for p in ports if p.get("name") == ep.port), None)
+            target = None if match is None else match.get("targetPort", match.get("port"))
+            if isinstance(target, str) and target.isdigit():
+                target = int(target)
+        targets += [(pod, target) for pod in _service_backends(graph, svc)]
+    return targets
 
 
 def selected_pods(graph: Graph, monitor: K8sObject) -> list[PodModel]:
+    if monitor.kind == "ServiceMonitor":
+        return [pod for svc in selected_services(graph, monitor) for pod in _service_backends(graph, svc)]
     selector = monitor.spec.get("selector")
     if not isinstance(selector, dict):
         return []
@@ -125,6 +180,28 @@ spec:
 """
 
 
+_SERVICE_MONITOR = """\
+apiVersion: v1
+kind: Service
+metadata: {name: vllm-metrics, namespace: demo, labels: {app: vllm}}
+spec:
+  selector: {app: vllm}
+  ports: [{name: web, port: 80, targetPort: TARGET}]
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: vllm-metrics, namespace: demo}
+spec:
+  selector: {matchLabels: {app: vllm}}
+  endpoints:
+  - {port: web, path: /metrics, scheme: SCHEME}
+"""
+
+
+def _service_monitor(target: str = "http", scheme: str = "http") -> str:
+    return "# context: stack\n" + _SERVICE_MONITOR.replace("TARGET", target).replace("SCHEME", scheme)
+
+
 def _monitor(port: str = "http", scheme: str = "http", app: str = "vllm") -> str:
     text = _MONITOR.replace("PORT", port).replace("SCHEME", scheme).replace("app: vllm", f"app: {app}")
     return "# context: stack\n" + text
@@ -138,8 +215,8 @@ def _vllm_pod_monitor(scheme: str) -> str:
     "MON801",
     "monitor-port-not-on-pod",
     Severity.ERROR,
-    summary="a metrics monitor (PodMonitoring, ClusterPodMonitoring, PodMonitor) scrapes a port that a pod "
-    "it selects does not declare",
+    summary="a metrics monitor (PodMonitoring, ClusterPodMonitoring, PodMonitor, ServiceMonitor) scrapes a "
+    "port that a pod it selects does not declare",
     rationale="A monitor names the port to scrape by container port name or number. A pod without that port "
     "yields no target: prometheus-operator drops it, GMP has nowhere to connect, and the metrics are missing "
     "without any error on the monitor. vLLM serves `/metrics` on its serving port (KServe names it "
@@ -151,18 +228,19 @@ def _vllm_pod_monitor(scheme: str) -> str:
         mark_line(_monitor(port="metrics"), "port: metrics"),
         "# context: stack\n" + mark_line(_POD_MONITOR.replace("9002", "9090").replace("SCHEME", "http"),
                                          "portNumber: 9090"),
+        mark_line(_service_monitor(target="9000"), "- {port: web"),  # the Service sends it to :9000
     ),
-    good=(_monitor(), "# context: stack\n" + _POD_MONITOR.replace("SCHEME", "http")),
+    good=(_monitor(), "# context: stack\n" + _POD_MONITOR.replace("SCHEME", "http"), _service_monitor()),
 )
 def mon801(graph: Graph) -> Iterator[Hit]:
     for monitor in monitors(graph):
-        pods = selected_pods(graph, monitor)
         for ep in _endpoints(monitor):
             if ep.port is None:
                 continue
-            lacking = sorted({f"{p.namespace}/{p.name}" for p in pods if _container_port(p, ep.port) is None})
+            lacking = sorted({f"{p.namespace}/{p.name}" for p, port in scrape_targets(graph, monitor, ep)
+                              if port is None or _container_port(p, port) is None})
             if lacking:
-                numbered = monitor.group == PROMOP_GROUP and isinstance(ep.port, int)
+                numbered = monitor.kind == "PodMonitor" and isinstance(ep.port, int)
                 yield Hit(monitor, f"{monitor.kind} {monitor.name} scrapes {_port_text(ep.port)}, which "
                           f"{', '.join(lacking)} does not declare: no target, no metrics",
                           (*ep.path, "portNumber" if numbered else "port"))
@@ -184,16 +262,17 @@ def mon801(graph: Graph) -> Iterator[Hit]:
     bad=(
         mark_line(_monitor(scheme="https"), "scheme: https"),
         "# context: stack\n" + mark_line(_vllm_pod_monitor("HTTPS"), "scheme: HTTPS"),
+        mark_line(_service_monitor(target="8000", scheme="https"), "- {port: web"),
     ),
-    good=(_monitor(), "# context: stack\n" + _vllm_pod_monitor("HTTP")),
+    good=(_monitor(), "# context: stack\n" + _vllm_pod_monitor("HTTP"), _service_monitor(target="8000")),
 )
 def mon802(graph: Graph) -> Iterator[Hit]:
     for monitor in monitors(graph):
-        pods = selected_pods(graph, monitor)
         for ep in _endpoints(monitor):
             if ep.port is None:
                 continue
-            served = {served_scheme(p, ep.port) for p in pods} - {None}
+            served = {served_scheme(p, port) for p, port in scrape_targets(graph, monitor, ep)
+                      if port is not None} - {None}
             wrong = sorted(s for s in served if s != ep.scheme)
             if wrong:
                 yield Hit(monitor, f"{monitor.kind} {monitor.name} scrapes {_port_text(ep.port)} over "
