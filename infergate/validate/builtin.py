@@ -46,6 +46,7 @@ CLUSTER_SCOPED = {"Namespace", "Node", "PersistentVolume", "ClusterRole", "Clust
                   "CSIDriver", "CSINode", "VolumeAttachment", "ClusterIssuer"}
 _WORKLOADS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
 RBAC = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+RBAC_GROUP = "rbac.authorization.k8s.io"
 _CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1",
                 "policy/v1", "autoscaling/v2", "autoscaling/v1"}
 
@@ -593,7 +594,8 @@ def role_binding(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
     ref = obj.get("roleRef")
     if isinstance(ref, dict):
         allowed = ("Role", "ClusterRole") if kind == "RoleBinding" else ("ClusterRole",)
-        if ref.get("apiGroup") != "rbac.authorization.k8s.io":
+        # rbac/v1/defaults.go SetDefaults_RoleBinding: an empty apiGroup is defaulted first
+        if ref.get("apiGroup") not in (None, "", RBAC_GROUP):
             yield ("roleRef", "apiGroup"), f"Unsupported value: {ref.get('apiGroup')!r}: supported values: " \
                                            '"rbac.authorization.k8s.io"'
         if ref.get("kind") not in allowed:
@@ -623,7 +625,8 @@ def role_binding(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
             if kind == "ClusterRoleBinding" and not subject.get("namespace"):
                 yield (*here, "namespace"), "Required value"
         elif skind in ("User", "Group"):
-            if subject.get("apiGroup") != "rbac.authorization.k8s.io":
+            # rbac/v1/defaults.go SetDefaults_Subject: an empty apiGroup becomes the RBAC group
+            if subject.get("apiGroup") not in (None, "", RBAC_GROUP):
                 yield (*here, "apiGroup"), f"Unsupported value: {subject.get('apiGroup')!r}: supported " \
                                            'values: "rbac.authorization.k8s.io"'
         elif isinstance(skind, str):

@@ -82,6 +82,7 @@ class SchemaStore:
         self.built = built  # True when this process had to build the store (a cold run)
         self._validators: dict[str, Any] = {}
         self._plans: dict[str, Any] = {}
+        self._schemas: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def open(cls, kubernetes_version: str = "1.33", profile: str | None = None) -> SchemaStore:
@@ -121,6 +122,9 @@ class SchemaStore:
         return self._plans[gvk]
 
     def schema(self, gvk: str) -> dict[str, Any]:
-        entry = self.index["kinds"][gvk]
-        with (self.directory / entry["file"]).open(encoding="utf-8") as fh:
-            return json.load(fh)["schema"]
+        """The kind's JSON schema as stored (read once per process; callers must not mutate it)."""
+        if gvk not in self._schemas:
+            entry = self.index["kinds"][gvk]
+            with (self.directory / entry["file"]).open(encoding="utf-8") as fh:
+                self._schemas[gvk] = json.load(fh)["schema"]
+        return self._schemas[gvk]

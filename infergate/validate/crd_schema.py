@@ -11,7 +11,9 @@ What the conversion encodes (apiextensions-apiserver semantics, strict field val
     ``name``/``generateName``;
   * value validations inside ``allOf``/``anyOf``/``oneOf``/``not`` are kept as written (they may not add
     fields, so no ``additionalProperties`` is injected there);
-  * ``x-kubernetes-list-type: set`` -> ``uniqueItems``; ``format`` is not checked (as kubeconform).
+  * ``x-kubernetes-list-type: set`` -> ``uniqueItems``; ``map``/``set`` are kept (null items, see
+    structural.py); ``format: byte`` becomes ``x-infergate-format: byte`` (base64, structural.py), other
+    formats are not checked (as kubeconform).
 CEL rules (``x-kubernetes-validations``) are lifted into a separate plan (see ``cel.py``).
 
 Which CRDs count: the lock entries a platform profile names (infergate/synth/data/profiles.yaml; the
@@ -100,6 +102,9 @@ def convert(node: dict[str, Any], *, keep_docs: bool = False, in_logic: bool = F
     """One structural-schema node -> JSON Schema (recursively)."""
     out: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "x-kubernetes-list-type" and value in ("map", "set"):
+            out[key] = value  # structural.null_items: server-side apply refuses null items there
+            continue
         if key.startswith("x-kubernetes-") or key == "default" or key == "nullable":
             continue
         if key in _DOC_KEYS and not keep_docs:
@@ -112,7 +117,9 @@ def convert(node: dict[str, Any], *, keep_docs: bool = False, in_logic: bool = F
         elif key in _LOGIC_KEYS:
             out[key] = [convert(child, keep_docs=keep_docs, in_logic=True) for child in value]
         elif key == "format":
-            continue  # the API server checks few formats and kubeconform none; see module docstring
+            if value == "byte":  # checked by structural.byte_fields (base64), as the server does
+                out["x-infergate-format"] = "byte"
+            continue  # other formats: the API server checks few and kubeconform none
         else:
             out[key] = value
     nullable = node.get("nullable") is True
