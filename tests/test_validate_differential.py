@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from tests.conftest import REPO, example_projects
 pytestmark = pytest.mark.slow
 
 FIXTURES = REPO / "tests" / "fixtures" / "validate"
+VERBOSE = os.environ.get("INFERGATE_DIFFTEST_VERBOSE") == "1"
 NAMESPACE = "difftest"
 
 # (file name, document index) -> why the verdicts may legitimately differ
@@ -143,6 +145,170 @@ CASES.update({
         "httpGet": {"port": 70000, "path": "/"}}}]}),
 })
 
+# the four classes the mutations found (each failed before its fix)
+_ISSUER = {"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "i"},
+           "spec": {"selfSigned": {}}}
+CASES.update({
+    "rb-roleref-apigroup-defaulted": {**_RB, "roleRef": {"kind": "Role", "name": "r"}},
+    "rb-user-apigroup-defaulted": {**_RB, "roleRef": {"kind": "Role", "name": "r"},
+                                   "subjects": [{"kind": "User", "name": "alice"}]},
+    "np-no-pod-selector": {**_NP, "spec": {"policyTypes": ["Ingress"]}},
+    "cm-in-another-namespace": {**_CM, "metadata": {"name": "c", "namespace": "elsewhere"}},
+    "cm-finalizer-null": {**_CM, "metadata": {"name": "c", "finalizers": [None]}},
+    "pod-container-null-item": _deployment({"containers": [_C, None]}),
+    "cr-finalizer-null": {**_ISSUER, "metadata": {"name": "i", "finalizers": ["a/b", None]}},
+    "cr-namespace-not-string": {**_ISSUER, "metadata": {"name": "i", "namespace": []}},
+    "cr-label-not-string": {**_ISSUER, "metadata": {"name": "i", "labels": {"a": 1}}},
+})
+
+# the built-in rules added for RBAC rules, Ingress, HPA, PDB, quantities and `format: byte` in CRDs
+_ROLE = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r"}}
+_CROLE = {**_ROLE, "kind": "ClusterRole"}
+_RULE = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}
+CASES.update({
+    "role-ok": {**_ROLE, "rules": [_RULE]},
+    "role-no-verbs": {**_ROLE, "rules": [{**_RULE, "verbs": []}]},
+    "role-no-api-groups": {**_ROLE, "rules": [{**_RULE, "apiGroups": []}]},
+    "role-no-resources": {**_ROLE, "rules": [{"apiGroups": [""], "verbs": ["get"]}]},
+    "role-non-resource-urls": {**_ROLE, "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]},
+    "clusterrole-non-resource-ok": {**_CROLE, "rules": [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]},
+    "clusterrole-non-resource-mixed": {**_CROLE, "rules": [{**_RULE, "nonResourceURLs": ["/metrics"]}]},
+    "clusterrole-aggregation-empty": {**_CROLE, "aggregationRule": {"clusterRoleSelectors": []}},
+    "clusterrole-aggregation-ok": {**_CROLE, "aggregationRule": {"clusterRoleSelectors": [
+        {"matchLabels": {"rbac.example.com/aggregate": "true"}}]}},
+})
+
+_ING = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "ing"}}
+_BACKEND = {"service": {"name": "svc", "port": {"number": 80}}}
+
+
+def _ingress(path: dict[str, Any], host: str = "example.com", **spec: Any) -> dict[str, Any]:
+    return {**_ING, "spec": {"rules": [{"host": host, "http": {"paths": [path]}}], **spec}}
+
+
+_PATH = {"path": "/", "pathType": "Prefix", "backend": _BACKEND}
+CASES.update({
+    "ingress-ok": _ingress(_PATH, tls=[{"hosts": ["example.com"], "secretName": "tls"}],
+                           ingressClassName="nginx"),
+    "ingress-empty-spec": {**_ING, "spec": {}},
+    "ingress-default-backend-ok": {**_ING, "spec": {"defaultBackend": _BACKEND}},
+    "ingress-host-ip": _ingress(_PATH, host="10.0.0.1"),
+    "ingress-host-wildcard-ok": _ingress(_PATH, host="*.example.com"),
+    "ingress-host-wildcard-bad": _ingress(_PATH, host="*.Example.com"),
+    "ingress-no-paths": {**_ING, "spec": {"rules": [{"host": "a.example.com", "http": {"paths": []}}]}},
+    "ingress-path-relative": _ingress({**_PATH, "path": "api"}),
+    "ingress-path-dotdot": _ingress({**_PATH, "path": "/a/../b"}),
+    "ingress-path-trailing-dot": _ingress({**_PATH, "path": "/a/."}),
+    "ingress-path-impl-specific-empty-ok": _ingress({"pathType": "ImplementationSpecific",
+                                                     "backend": _BACKEND}),
+    "ingress-path-type-missing": _ingress({"path": "/", "backend": _BACKEND}),
+    "ingress-path-type-bogus": _ingress({**_PATH, "pathType": "Regex"}),
+    "ingress-service-name-bad": _ingress({**_PATH, "backend": {"service": {"name": "1svc",
+                                                                           "port": {"number": 80}}}}),
+    "ingress-port-both": _ingress({**_PATH, "backend": {"service": {"name": "svc", "port": {
+        "number": 80, "name": "http"}}}}),
+    "ingress-port-none": _ingress({**_PATH, "backend": {"service": {"name": "svc"}}}),
+    "ingress-port-name-bad": _ingress({**_PATH, "backend": {"service": {"name": "svc", "port": {
+        "name": "Http"}}}}),
+    "ingress-no-backend": _ingress({**_PATH, "backend": {}}),
+    "ingress-resource-backend-ok": _ingress({**_PATH, "backend": {"resource": {
+        "apiGroup": "k8s.example.com", "kind": "StorageBucket", "name": "static"}}}),
+    "ingress-tls-secret-bad": _ingress(_PATH, tls=[{"secretName": "Bad_Secret"}]),
+    "ingress-class-name-bad": _ingress(_PATH, ingressClassName="Nginx"),
+    "ingress-class-annotation-mismatch": {**_ingress(_PATH, ingressClassName="nginx"), "metadata": {
+        "name": "ing", "annotations": {"kubernetes.io/ingress.class": "traefik"}}},
+})
+
+_HPA = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"}}
+_TARGET_REF = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d"}
+_CPU = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                  "averageUtilization": 80}}}
+
+
+def _hpa(**spec: Any) -> dict[str, Any]:
+    return {**_HPA, "spec": {"scaleTargetRef": _TARGET_REF, "maxReplicas": 3, **spec}}
+
+
+def _metric(**target: Any) -> dict[str, Any]:
+    return {"type": "Resource", "resource": {"name": "cpu", "target": target}}
+
+
+CASES.update({
+    "hpa-ok": _hpa(minReplicas=1, metrics=[_CPU, {"type": "Pods", "pods": {
+        "metric": {"name": "vllm:num_requests_waiting"}, "target": {"type": "AverageValue",
+                                                                   "averageValue": "500m"}}}],
+                   behavior={"scaleDown": {"stabilizationWindowSeconds": 300, "selectPolicy": "Max",
+                                           "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}),
+    "hpa-max-zero": _hpa(maxReplicas=0),
+    "hpa-min-zero": _hpa(minReplicas=0),
+    "hpa-min-above-max": _hpa(minReplicas=5),
+    "hpa-target-kind-missing": _hpa(scaleTargetRef={"name": "d"}),
+    "hpa-target-name-slash": _hpa(scaleTargetRef={"kind": "Deployment", "name": "a/b"}),
+    "hpa-metric-type-bogus": _hpa(metrics=[{**_CPU, "type": "Memory"}]),
+    "hpa-metric-source-missing": _hpa(metrics=[{"type": "Pods"}]),
+    "hpa-metric-two-sources": _hpa(metrics=[{**_CPU, "pods": {"metric": {"name": "m"}, "target": {
+        "type": "AverageValue", "averageValue": "1"}}}]),
+    "hpa-target-type-bogus": _hpa(metrics=[_metric(type="Average", averageUtilization=80)]),
+    "hpa-utilization-zero": _hpa(metrics=[_metric(type="Utilization", averageUtilization=0)]),
+    "hpa-average-value-negative": _hpa(metrics=[_metric(type="AverageValue", averageValue="-1")]),
+    "hpa-average-value-syntax": _hpa(metrics=[_metric(type="AverageValue", averageValue="1 k")]),
+    "hpa-resource-no-target-value": _hpa(metrics=[_metric(type="Utilization")]),
+    "hpa-pods-no-average-value": _hpa(metrics=[{"type": "Pods", "pods": {"metric": {"name": "m"},
+                                                                         "target": {"type": "Value",
+                                                                                    "value": "1"}}}]),
+    "hpa-window-too-long": _hpa(behavior={"scaleUp": {"stabilizationWindowSeconds": 3601}}),
+    "hpa-select-policy-bogus": _hpa(behavior={"scaleUp": {"selectPolicy": "Average"}}),
+    "hpa-policy-period-too-long": _hpa(behavior={"scaleUp": {"policies": [
+        {"type": "Percent", "value": 100, "periodSeconds": 1801}]}}),
+    "hpa-policy-value-zero": _hpa(behavior={"scaleUp": {"policies": [
+        {"type": "Percent", "value": 0, "periodSeconds": 60}]}}),
+})
+
+_PDB = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "pdb"}}
+_SEL = {"matchLabels": {"app": "a"}}
+CASES.update({
+    "pdb-ok": {**_PDB, "spec": {"minAvailable": "50%", "selector": _SEL,
+                                "unhealthyPodEvictionPolicy": "AlwaysAllow"}},
+    "pdb-both": {**_PDB, "spec": {"minAvailable": 1, "maxUnavailable": 1, "selector": _SEL}},
+    "pdb-percent-over-100": {**_PDB, "spec": {"maxUnavailable": "150%", "selector": _SEL}},
+    "pdb-percent-syntax": {**_PDB, "spec": {"minAvailable": "50 %", "selector": _SEL}},
+    "pdb-negative": {**_PDB, "spec": {"minAvailable": -1, "selector": _SEL}},
+    "pdb-selector-bad": {**_PDB, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"a b": "c"}}}},
+    "pdb-eviction-policy-bogus": {**_PDB, "spec": {"minAvailable": 1, "unhealthyPodEvictionPolicy": "Never"}},
+})
+
+
+def _resources(**resources: Any) -> dict[str, Any]:
+    return _deployment({"containers": [{**_C, "resources": resources}]})
+
+
+CASES.update({
+    "qty-ok": _resources(requests={"cpu": "500m", "memory": "1Gi", "ephemeral-storage": "1e3"},
+                         limits={"cpu": 1.5, "memory": "2G", "nvidia.com/gpu": 1}),
+    "qty-trailing-dot-ok": _resources(requests={"cpu": "1."}),
+    "qty-bare-dot": _resources(requests={"cpu": "."}),
+    "qty-bad-suffix": _resources(requests={"memory": "1mm"}),
+    "qty-space-inside": _resources(requests={"memory": "1 Gi"}),
+    "qty-padded-ok": _resources(requests={"memory": " 1Gi "}),
+    "qty-negative": _resources(requests={"cpu": "-1"}),
+    "qty-request-above-limit": _resources(requests={"cpu": "2"}, limits={"cpu": "1"}),
+    "qty-gpu-fraction": _resources(limits={"nvidia.com/gpu": "500m"}),
+    "qty-gpu-request-without-limit": _resources(requests={"nvidia.com/gpu": 1}),
+    "qty-gpu-request-below-limit": _resources(requests={"nvidia.com/gpu": 1}, limits={"nvidia.com/gpu": 2}),
+    "qty-unknown-standard-name": _resources(requests={"gpu": "1"}),
+    "qty-hugepages-alone": _resources(requests={"hugepages-2Mi": "2Mi"}, limits={"hugepages-2Mi": "2Mi"}),
+    "qty-init-container-bad": _deployment({"initContainers": [{**_C, "name": "i", "resources": {
+        "limits": {"memory": "lots"}}}], "containers": [_C]}),
+})
+
+_ACME = {"server": "https://acme.example.com/directory", "privateKeySecretRef": {"name": "acme-key"}}
+_CLUSTER_ISSUER = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "ci"}}
+CASES.update({
+    "cr-byte-ok": {**_CLUSTER_ISSUER, "spec": {"acme": {**_ACME, "caBundle": "aGVsbG8="}}},
+    "cr-byte-not-base64": {**_CLUSTER_ISSUER, "spec": {"acme": {**_ACME, "caBundle": "-----BEGIN CERT"}}},
+    "cr-byte-unpadded": {**_CLUSTER_ISSUER, "spec": {"acme": {**_ACME, "caBundle": "aGk"}}},
+})
+
 # validator gaps still open: the verdicts are expected to differ until they are fixed
 KNOWN_GAPS: dict[str, str] = {}
 
@@ -222,6 +388,9 @@ def _check(client: KubeClient, validator: Validator, tally: Tally, key: str, obj
     ours = _validator_verdict(validator, obj, key)
     theirs = _server_verdict(client, obj)
     tally.cases += 1
+    if VERBOSE:  # INFERGATE_DIFFTEST_VERBOSE=1: every case's two verdicts
+        print(f"{key}: infergate {'rejects' if ours else 'accepts'}, server "
+              f"{'rejects: ' + theirs[:160] if theirs else 'accepts'}")
     if bool(ours) == (theirs is not None):
         tally.agree += 1
         if key in KNOWN_GAPS:
