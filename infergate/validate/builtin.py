@@ -154,6 +154,10 @@ def name_rule(api_version: str, kind: str) -> Any:
         return is_dns1035_label  # ValidateServiceName
     if api_version == "rbac.authorization.k8s.io/v1" and kind in RBAC:
         return is_path_segment_name  # ValidateRBACName
+    if api_version == "policy/v1" and kind == "PodDisruptionBudget":
+        # policy validation.go ValidatePodDisruptionBudget validates the spec only; the name gets the
+        # generic check of rest.BeforeCreate (ValidateObjectMetaAccessor with ValidatePathSegmentName)
+        return is_path_segment_name
     return is_dns1123_subdomain  # NameIsDNSSubdomain: most kinds, and every custom resource
 
 
@@ -807,6 +811,7 @@ def ingress(obj: dict[str, Any], spec: dict[str, Any]) -> Iterator[Problem]:
             continue
         hosts = entry.get("hosts")
         for j, host in enumerate(hosts if isinstance(hosts, list) else ()):
+            host = "" if host is None else host  # an atomic list: a null item decodes to ""
             problem = _host(host) if isinstance(host, str) else None
             if problem:
                 yield ("spec", "tls", i, "hosts", j), f"Invalid value: {host!r}: {problem}"
