@@ -12,7 +12,20 @@ upstream, each function naming the one it follows:
 - k8s.io/kubernetes/pkg/apis/core/validation/validation.go: ValidateNamespaceName, ValidateServiceName
   (NameIsDNS1035Label), ValidatePodSpec, validateInitContainers, validateContainers, validateContainerPorts,
   ValidateServiceAccountName, ValidateService (ports), ValidateSecret (data keys);
-- k8s.io/kubernetes/pkg/apis/rbac/validation/validation.go: ValidateRBACName (path segment names).
+- k8s.io/kubernetes/pkg/apis/rbac/validation/validation.go: ValidateRBACName (path segment names),
+  ValidateRoleBinding / ValidateClusterRoleBinding, ValidateRole / ValidateClusterRole -> ValidatePolicyRule;
+  pkg/apis/rbac/v1/defaults.go SetDefaults_RoleBinding, SetDefaults_Subject (apiGroups defaulted first);
+- k8s.io/kubernetes/pkg/apis/networking/validation/validation.go: ValidateNetworkPolicySpec,
+  ValidateIngressCreate (ValidateIngressSpec, validateIngressRules, validateHTTPIngressPath,
+  validateIngressBackend, validateIngressTLS);
+- k8s.io/kubernetes/pkg/apis/autoscaling/validation/validation.go: validateHorizontalPodAutoscalerSpec,
+  ValidateCrossVersionObjectReference, validateMetricSpec, validateMetricTarget, validateScalingRules;
+- k8s.io/kubernetes/pkg/apis/policy/validation/validation.go: ValidatePodDisruptionBudgetSpec (with
+  apps validation ValidatePositiveIntOrPercent, IsNotMoreThan100Percent);
+- k8s.io/kubernetes/pkg/apis/core/validation/validation.go: ValidateContainerResourceRequirements ->
+  validateResourceRequirements, validateContainerResourceName, ValidateResourceQuantityValue (with
+  pkg/apis/core/helper IsNativeResource / IsExtendedResourceName / IsOvercommitAllowed); quantity syntax
+  in quantity.py (k8s.io/apimachinery/pkg/api/resource/quantity.go ParseQuantity).
 
 Each check yields ``(path, message)``; the engine turns them into V007 findings at the path's line.
 """
