@@ -501,6 +501,7 @@ def _one_mutation(which: int, leaf: int, op: int, value: int) -> None:
 @pytest.mark.skipif(not DIST, reason="examples/ is not in this copy of the repository")
 def test_mutated_examples_agree_with_the_api_server(server: KubeClient) -> None:
     _MUTATION_CONTEXT.update(client=server, validator=Validator("1.33"))
+    _MUTATION_TALLY.start = time.monotonic()
     _one_mutation()
     print("\n" + _MUTATION_TALLY.line("mutations") + f" over {len(DIST)} example objects")
     assert not _MUTATION_FAILURES, "\n".join(sorted(set(_MUTATION_FAILURES)))
@@ -526,6 +527,7 @@ def _one_case_mutation(which: int, leaf: int, op: int, value: int) -> None:
 
 def test_mutated_valid_cases_agree_with_the_api_server(server: KubeClient) -> None:
     _MUTATION_CONTEXT.update(client=server, validator=Validator("1.33"))
+    _OK_TALLY.start = time.monotonic()
     _one_case_mutation()
     print("\n" + _OK_TALLY.line("case mutations") + f" over {len(OK_CASES)} valid cases")
     assert not _OK_FAILURES, "\n".join(sorted(set(_OK_FAILURES)))
