@@ -307,6 +307,20 @@ CASES.update({
     "cr-byte-ok": {**_CLUSTER_ISSUER, "spec": {"acme": {**_ACME, "caBundle": "aGVsbG8="}}},
     "cr-byte-not-base64": {**_CLUSTER_ISSUER, "spec": {"acme": {**_ACME, "caBundle": "-----BEGIN CERT"}}},
     "cr-byte-unpadded": {**_CLUSTER_ISSUER, "spec": {"acme": {**_ACME, "caBundle": "aGk"}}},
+    # a client's status is reset on create: its OpenAPI `required` is not enforced (its types are)
+    "status-pdb-partial": {**_PDB, "spec": {"minAvailable": 1}, "status": {"currentHealthy": 1}},
+    "status-deploy-condition-partial": _deployment({"containers": [_C]}) | {"status": {"conditions": [
+        {"type": "Available"}]}},
+    "status-deploy-condition-no-key": _deployment({"containers": [_C]}) | {"status": {"conditions": [
+        {"status": "True"}]}},
+    "status-hpa-empty": _hpa() | {"status": {}},
+    "status-wrong-type": _hpa() | {"status": {"desiredReplicas": "two"}},
+    "status-cr-condition-partial": {**_ISSUER, "status": {"conditions": [{"type": "Ready"}]}},
+    "status-cr-wrong-type": {**_ISSUER, "status": {"conditions": "Ready"}},
+    "status-cr-enum": {**_ISSUER, "status": {"conditions": [{"type": "Ready", "status": "Maybe"}]}},
+    "status-cr-no-subresource": {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+                                 "metadata": {"name": "p"}, "spec": {},
+                                 "status": {"jwtTokensByRole": {"r": {"items": [{}]}}}},
     # found by the case mutations below
     "cr-byte-empty": {**_CLUSTER_ISSUER, "spec": {"acme": {**_ACME, "caBundle": ""}}},
     "ingress-tls-host-null": _ingress(_PATH, tls=[{"hosts": [None]}]),

@@ -127,6 +127,9 @@ _CI = {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": 
     {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "np"}, "spec": {}},
     {**_CI, "spec": {"acme": {**_ACME, "caBundle": "aGVsbG8="}}},
     {**_PDB, "metadata": {"name": "Bad_Name"}, "spec": {"minAvailable": 1}},  # a path segment suffices
+    # a status is reset on create (built-in kinds, CRDs with the status subresource): only types count
+    {**_PDB, "spec": {}, "status": {"currentHealthy": 1}},
+    {**_ISSUER, "metadata": {"name": "i"}, "status": {"conditions": [{"type": "Ready", "status": "Maybe"}]}},
 ])
 def test_what_the_server_accepts_passes(obj: dict[str, Any]) -> None:
     assert _errors(obj) == []
@@ -142,6 +145,14 @@ def test_what_the_server_accepts_passes(obj: dict[str, Any]) -> None:
 ])
 def test_null_list_items_and_bytes_the_server_refuses(obj: dict[str, Any], path: str) -> None:
     assert _errors(obj) == [("V001", path)]
+
+
+def test_a_status_keeps_its_types_and_without_the_subresource_its_rules() -> None:
+    assert _errors({**_ISSUER, "metadata": {"name": "i"}, "status": {"conditions": "Ready"}}) == [
+        ("V001", "status.conditions")]
+    project = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": "p"},
+               "spec": {}, "status": {"jwtTokensByRole": {"r": {"items": [{}]}}}}
+    assert _errors(project) == [("V001", "status.jwtTokensByRole.r.items[0]")]
 
 
 def test_a_null_item_in_an_atomic_list_is_not_reported() -> None:

@@ -58,7 +58,7 @@ def build(directory: Path, version: str, entries: list[lock.LockEntry]) -> None:
             _write_json(tmp / f"k{n}.json", {"schema": schema, "plan": None})
             kinds[gvk] = {"file": f"k{n}.json", "source": f"kubernetes {version}", "rules": 0}
         for n, crd in enumerate(crds):  # a CRD wins over a core kind of the same GVK (none today)
-            plan = cel_mod.extract_plan(crd.schema)
+            plan = cel_mod.extract_plan(crd.validated_schema)
             _write_json(tmp / f"c{n}.json", {"schema": crd_schema.json_schema(crd, meta_defs), "plan": plan})
             kinds[crd.gvk] = {"file": f"c{n}.json", "source": crd.source, "scope": crd.scope,
                               "crd": crd.crd_name, "rules": cel_mod.count_rules(plan)}

@@ -131,12 +131,37 @@ def _server_required(defs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+STATUS_PREFIX = "status."
+
+
+def _status_copies(defs: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """The definitions under the root's ``status``, copied (as ``status.<name>``) without ``required``:
+    a client's status is reset on create (each kind's strategy PrepareForCreate) and never validated, so
+    only its types count (decoding and the typed patch check them). Even a list-map item without its
+    key field is accepted there (the differential test shows it: a Deployment status condition without
+    ``type``). ``root``'s status reference is rewritten in place."""
+    status = root.get("properties", {}).get("status")
+    names = _REF.findall(json.dumps(status)) if isinstance(status, dict) else []
+    if not names:
+        return {}
+    copies = {}
+    for name, node in closure(defs, names).items():
+        copy = json.loads(json.dumps(node).replace('"#/$defs/', f'"#/$defs/{STATUS_PREFIX}'))
+        copy.pop("required", None)
+        copies[STATUS_PREFIX + name] = copy
+    root["properties"] = {**root["properties"], "status": json.loads(
+        json.dumps(status).replace('"#/$defs/', f'"#/$defs/{STATUS_PREFIX}'))}
+    return copies
+
+
 def kind_schema(version: str, definition: str) -> dict[str, Any]:
     """A self-contained strict schema for one kind (``required`` as the server enforces it)."""
     defs = definitions(version)
     root = {k: v for k, v in defs[definition].items() if k not in ("$schema", "$id")}
+    inner = _server_required(closure(defs, [definition]))
+    status = _status_copies(defs, root)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **root,
-            "$defs": _server_required(closure(defs, [definition]))}
+            "$defs": dict(sorted({**inner, **status}.items()))}
 
 
 def object_meta_defs(version: str) -> dict[str, Any]:
