@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from infergate.core import kserve_presets
 from infergate.core.loader import Document
 
 # Kinds that live outside namespaces (the ones this stack meets; unknown kinds count as namespaced).
@@ -579,13 +580,20 @@ class Graph:
         spec = svc.spec
         ns, name = svc.namespace or "default", svc.name
         template = as_dict(spec.get("template"))
-        main, init = containers_of(template, ("spec", "template"))
-        model_name = as_dict(spec.get("model")).get("name")
-        for container in main:
-            if container.name == "main":
-                _apply_workload_preset(container, name, model_name if isinstance(model_name, str) else name)
+        resolution = self.kserve_resolution(svc)
+        if resolution.workload_merged:  # what KServe runs: the presets and baseRefs under the user's template
+            effective = as_dict(resolution.spec.get("template"))
+            main, init = kserve_presets.pod_containers(effective, template, ("spec", "template"))
+        else:  # preset files not synced: the preset's known defaults on the user's fragment
+            effective = template
+            main, init = containers_of(template, ("spec", "template"))
+            model_name = as_dict(spec.get("model")).get("name")
+            for container in main:
+                if container.name == "main":
+                    _apply_workload_preset(container, name,
+                                           model_name if isinstance(model_name, str) else name)
         labels = {**KSERVE_WORKLOAD_LABELS, "app.kubernetes.io/name": name}
-        effective_spec = dict(template)
+        effective_spec = dict(effective)
         effective_spec.setdefault("serviceAccountName", "default")
         self.pods.append(
             PodModel(
@@ -632,6 +640,16 @@ class Graph:
         if managed_scheduler(spec):
             self._kserve_managed_router(svc, spec)
         self._kserve_managed_route(svc, spec)
+
+    def kserve_resolution(self, svc: K8sObject) -> kserve_presets.Resolution:
+        """``svc``'s spec merged with the presets of its served profile and its baseRefs (memoized)."""
+        memo = self.cache.setdefault("kserve.resolutions", {})
+        if id(svc) not in memo:
+            configs = {(o.namespace, o.name): o.spec for o in self.of_kind("LLMInferenceServiceConfig",
+                                                                            KSERVE_GROUP)}
+            memo[id(svc)] = (svc, kserve_presets.resolve(svc.name, svc.namespace or "default", svc.version,
+                                                         svc.spec, self.platform, configs))
+        return memo[id(svc)][1]
 
     def _kserve_managed_route(self, svc: K8sObject, spec: dict[str, Any]) -> None:
         """The HTTPRoute KServe makes when ``router.route`` is set without refs to routes of the user."""
@@ -685,7 +703,13 @@ class Graph:
         scheduler = as_dict(as_dict(spec.get("router")).get("scheduler"))
         sched_template = as_dict(scheduler.get("template"))
         epp_path: tuple[str | int, ...] = ("spec", "router", "scheduler")
-        if as_list(sched_template.get("containers")):
+        resolution = self.kserve_resolution(svc)
+        if "kserve-config-llm-scheduler" in resolution.applied:
+            user_template = sched_template
+            sched_template = as_dict(as_dict(as_dict(resolution.spec.get("router")).get("scheduler")).get(
+                "template"))
+            main, init = kserve_presets.pod_containers(sched_template, user_template, (*epp_path, "template"))
+        elif as_list(sched_template.get("containers")):
             main, init = containers_of(sched_template, (*epp_path, "template"))
         else:
             main, init = (
