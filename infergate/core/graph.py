@@ -660,9 +660,7 @@ class Graph:
         ns, name = svc.namespace or "default", svc.name
         gateways = [g for g in as_list(as_dict(router.get("gateway")).get("refs")) if isinstance(g, dict)]
         if not gateways:
-            default = "opendatahub/inference-gateway"
-            if self.platform is not None and hasattr(self.platform, "fact"):
-                default = str(self.platform.fact("kserve_ingress_gateway", default) or default)
+            default = kserve_presets.default_gateway(self.kserve_resolution(svc).profile, self.platform)
             gw_ns, _, gw_name = default.rpartition("/")
             gateways = [{"name": gw_name, "namespace": gw_ns or ns}]
         scheduler = router.get("scheduler")

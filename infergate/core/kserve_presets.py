@@ -370,6 +370,22 @@ def served_profile(version: str, platform: Any) -> tuple[str, bool]:
     return PROFILE_BY_API_VERSION.get(version, ODH_PROFILE), True
 
 
+# inferenceservice-config ``ingress.kserveIngressGateway`` as each profile installs it: the odh-xks overlay's
+# gateway (the reference deployment), and the kserve Helm chart's default
+# (kserve.controller.gateway.ingressGateway.kserveGateway).
+DEFAULT_GATEWAYS = {ODH_PROFILE: "opendatahub/inference-gateway",
+                    "upstream-2026": "kserve/kserve-ingress-gateway"}
+
+
+def default_gateway(profile: str, platform: Any = None) -> str:
+    """"namespace/name" of the Gateway KServe attaches ``router.gateway: {}`` to: the platform fact
+    ``kserve_ingress_gateway`` (an environment's gateway), else the profile's install default."""
+    fallback = DEFAULT_GATEWAYS.get(profile, DEFAULT_GATEWAYS[ODH_PROFILE])
+    if platform is not None and hasattr(platform, "fact"):
+        return str(platform.fact("kserve_ingress_gateway", fallback) or fallback)
+    return fallback
+
+
 def global_config(platform: Any, namespace: str, profile: str) -> dict[str, Any]:
     """The controller's GlobalConfig values the presets read (ingress gateway, TLS).
 
@@ -377,10 +393,9 @@ def global_config(platform: Any, namespace: str, profile: str) -> dict[str, Any]
     ``ingress.enableLLMInferenceServiceTLS`` is true (unset, i.e. false, by default): platform fact
     ``kserve_enable_tls`` says otherwise.
     """
-    gateway = "opendatahub/inference-gateway"
+    gateway = default_gateway(profile, platform)
     tls = profile == ODH_PROFILE
     if platform is not None and hasattr(platform, "fact"):
-        gateway = str(platform.fact("kserve_ingress_gateway", gateway) or gateway)
         tls = bool(platform.fact("kserve_enable_tls", tls))
     gw_ns, _, gw_name = gateway.rpartition("/")
     return {"IngressGatewayName": gw_name, "IngressGatewayNamespace": gw_ns or namespace, "EnableTLS": tls,

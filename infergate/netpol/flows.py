@@ -118,6 +118,11 @@ def _applies(spec: FlowSpec, src: Endpoint) -> bool:
     return spec.when is None or needs_network((src.attrs or {}).get("model_uri"))
 
 
+def _counts_as_source(e: Endpoint) -> bool:
+    """Workloads of the output, and the pods of a gateway the platform provides (the tree names it)."""
+    return not e.synthetic or bool((e.attrs or {}).get("provided"))
+
+
 def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:
     """Sources (or destinations) of a required flow with no allowed counterpart.
 
@@ -128,7 +133,7 @@ def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]
     """
     ev = cluster.evaluator
     sources = [e for e in cluster.endpoints
-               if e.role in spec.sources and not e.synthetic and _applies(spec, e)]
+               if e.role in spec.sources and _counts_as_source(e) and _applies(spec, e)]
     dests = [e for e in cluster.endpoints if e.role == spec.to]
     if not dests:
         return  # the platform does not say where that role is (e.g. no api_server_cidrs): not checkable
@@ -231,11 +236,21 @@ def _bits(bits: int) -> Iterator[int]:
 
 
 def unchecked(cluster: Cluster, model: SecurityModel) -> list[str]:
-    """Required flows that cannot be checked because no endpoint of the destination role is known."""
+    """Required flows that cannot be checked: no endpoint of the destination role is known, or (for flows
+    every destination needs) no source of it, e.g. EPPs with no gateway in the tree or named by a route."""
     present = {e.role for e in cluster.endpoints}
-    sources = {e.role for e in cluster.endpoints if not e.synthetic}
-    return [f"{spec.id}: no {spec.to} known (platform facts, output)" for spec in model.required
-            if spec.to not in present and spec.to not in OPTIONAL_ROLES and sources & set(spec.sources)]
+    sources = {e.role for e in cluster.endpoints if _counts_as_source(e)}
+    notes = [f"{spec.id}: no {spec.to} known (platform facts, output)" for spec in model.required
+             if spec.to not in present and spec.to not in OPTIONAL_ROLES and sources & set(spec.sources)]
+    for spec in model.required:
+        if "destination" not in spec.each or sources & set(spec.sources):
+            continue
+        dests = sorted(e.key for e in cluster.endpoints if e.role == spec.to and not e.synthetic)
+        if dests:
+            more = f" and {len(dests) - 1} more" if len(dests) > 1 else ""
+            notes.append(f"{spec.id}: no {'/'.join(spec.sources)} known to reach {spec.to} {dests[0]}{more} "
+                         "(no Gateway in the tree, and no route or LLMInferenceService names one)")
+    return notes
 
 
 def violations(cluster: Cluster, model: SecurityModel) -> Iterator[Violation]:
