@@ -612,7 +612,9 @@ class Graph:
                 kind="LLMInferenceService",
             )
         )
-        # the workload Service KServe always creates (appProtocol https is hard-coded)
+        # the workload Service KServe always creates (appProtocol https is hard-coded in release-v0.15;
+        # v0.20 writes http unless inferenceservice-config enables LLMInferenceService TLS: not modelled)
+        protocol = "https"
         self.add_virtual(
             svc,
             {
@@ -627,8 +629,8 @@ class Graph:
                     },
                     "ports": [
                         {
-                            "name": "https",
-                            "appProtocol": "https",
+                            "name": protocol,
+                            "appProtocol": protocol,
                             "port": KSERVE_MODEL_PORT,
                             "targetPort": KSERVE_MODEL_PORT,
                             "protocol": "TCP",

@@ -355,6 +355,7 @@ class Resolution:
     assumed: bool  # the profile came from the apiVersion, not from an environment
     applied: list[str]  # configs merged, in order (presets, then baseRefs)
     missing: list[str]  # configs KServe would merge that are neither in the tree nor known presets
+    tls: bool = True  # GlobalConfig.EnableTLS: the workload Service's appProtocol (https/http) follows it
 
     @property
     def workload_merged(self) -> bool:
@@ -455,7 +456,8 @@ def resolve(
     if isinstance(scheduler_template, dict) and not scheduler_template.get("serviceAccountName"):
         scheduler_template["serviceAccountName"] = child_name(name, "-epp-sa")
     ctx = TemplateContext(name, namespace, merged, global_config(platform, namespace, profile))
-    return Resolution(render_tree(merged, ctx), profile, assumed, applied, missing)
+    return Resolution(render_tree(merged, ctx), profile, assumed, applied, missing,
+                      bool(ctx.global_config["EnableTLS"]))
 
 
 def _kserve_namespace(profile: str) -> str | None:

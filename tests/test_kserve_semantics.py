@@ -1,0 +1,311 @@
+"""KServe semantics (issue 14): presets merged before pod rules, the served API version's presets, and the
+gateway -> EPP flow when the Gateway is not in the tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from infergate.core import kserve_presets
+from infergate.core.graph import Graph
+from infergate.core.loader import load_paths
+from infergate.lint import lint_documents
+from infergate.lint.platform import platform_from
+from infergate.netpol.cluster import build_cluster
+from infergate.netpol.flows import unchecked, violations
+from infergate.netpol.security_model import security_model
+from tests.conftest import REPO
+
+SAMPLES = REPO / "tests" / "fixtures" / "kserve"  # kserve/kserve v0.20.0 samples (SOURCES.md there)
+
+# A scheduler template naming only the image and args: KServe's scheduler preset adds the hardened
+# securityContext, resources, ports and probes (config-llm-scheduler.yaml).
+_SCHEDULER_FRAGMENT = """\
+apiVersion: serving.kserve.io/{version}
+kind: LLMInferenceService
+metadata: {{name: qwen, namespace: llm}}
+spec:
+  model: {{uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}}
+  router:
+    route: {{}}
+    gateway: {{}}
+    scheduler:
+      template:
+        containers:
+        - name: main
+          image: ghcr.io/llm-d/llm-d-inference-scheduler:v0.4.0
+          args: [--pool-name, qwen-inference-pool, --secure-serving, --model-server-metrics-scheme, https]
+  template:
+    containers:
+    - name: main
+      resources: {{requests: {{cpu: "1", memory: 8Gi}}}}
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "model.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _lint(*paths: Path, select: list[str] | None = None, facts: dict | None = None) -> list:
+    docs, problems = load_paths(list(paths))
+    assert not problems
+    findings, _ = lint_documents(docs, platform=platform_from(facts or {}, "test"), select=select or ())
+    return findings
+
+
+def _graph(*paths: Path, facts: dict | None = None) -> Graph:
+    docs, problems = load_paths(list(paths))
+    assert not problems
+    return Graph(docs, platform_from(facts or {}, "test"))
+
+
+@pytest.fixture(autouse=True)
+def _presets_synced() -> None:
+    for profile in ("odh-v0.15", "upstream-2026"):
+        presets = kserve_presets.preset_set(profile)
+        if presets.unavailable:
+            pytest.skip(f"presets not in the cache (run `infergate crds sync`): {presets.unavailable}")
+
+
+# ---- 1. presets merged before pod rules ----------------------------------------------------------------
+@pytest.mark.parametrize("version", ["v1alpha1", "v1alpha2"])
+def test_scheduler_fragment_is_hardened_by_the_preset(tmp_path: Path, version: str) -> None:
+    """Before: SEC602 and SEC603 on the user's EPP fragment (no securityContext, no requests)."""
+    path = _write(tmp_path, _SCHEDULER_FRAGMENT.format(version=version))
+    assert [f.code for f in _lint(path, select=["SEC"])] == []
+    epp = next(p for p in _graph(path).pods if p.role == "epp")
+    main = epp.containers[0]
+    assert main.image == "ghcr.io/llm-d/llm-d-inference-scheduler:v0.4.0"  # the user's field wins
+    assert main.security_context["capabilities"] == {"drop": ["ALL"]}
+    assert main.resources["requests"]["cpu"] in ("256m", 1)  # release-v0.15 / v0.20 preset
+    assert main.args[:2] == ["--pool-name", "qwen-inference-pool"]  # args are replaced whole (atomic list)
+    assert {p.number for p in main.ports} == {9002, 9003, 9090, 5557}
+    assert main.path == ("spec", "router", "scheduler", "template", "containers", 0)
+
+
+def test_user_override_still_reported(tmp_path: Path) -> None:
+    """The merge does not hide what the user breaks: runAsNonRoot false beats the preset's true."""
+    text = _SCHEDULER_FRAGMENT.format(version="v1alpha1").replace(
+        '      resources: {requests: {cpu: "1", memory: 8Gi}}',
+        '      resources: {requests: {cpu: "1", memory: 8Gi}}\n      securityContext: {runAsNonRoot: false}',
+    )
+    findings = _lint(_write(tmp_path, text), select=["SEC602"])
+    assert [(f.code, f.line) for f in findings] == [("SEC602", 19)]
+
+
+def test_strategic_merge_keys() -> None:
+    base = {
+        "template": {
+            "containers": [
+                {
+                    "name": "main",
+                    "env": [{"name": "A", "value": "1"}],
+                    "args": ["a", "b"],
+                    "securityContext": {"runAsNonRoot": True},
+                }
+            ],
+            "volumes": [{"name": "home", "emptyDir": {}}],
+        }
+    }
+    override = {
+        "template": {
+            "containers": [
+                {
+                    "name": "main",
+                    "env": [{"name": "B", "value": "2"}],
+                    "args": ["c"],
+                    "securityContext": {"runAsUser": 1000},
+                },
+                {"name": "sidecar"},
+            ],
+            "volumes": [{"name": "home", "emptyDir": {"medium": "Memory"}}],
+        }
+    }
+    merged = kserve_presets.merge_specs(base, override)["template"]
+    main, sidecar = merged["containers"]
+    assert main["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]  # keyed by name
+    assert main["args"] == ["c"]  # no merge key: replaced
+    assert main["securityContext"] == {"runAsNonRoot": True, "runAsUser": 1000}
+    assert sidecar == {"name": "sidecar"}
+    assert merged["volumes"] == [{"name": "home", "emptyDir": {"medium": "Memory"}}]
+
+
+def test_go_templates_of_the_presets() -> None:
+    ctx = kserve_presets.TemplateContext(
+        "qwen", "llm", {"model": {"name": "Qwen/Q"}, "parallelism": {"tensor": 4}}, {"EnableTLS": False}
+    )
+    render = kserve_presets.render
+    assert render("{{ ChildName .ObjectMeta.Name `-epp-service` }}", ctx) == "qwen-epp-service"
+    assert render('--served-model-name "{{ .Spec.Model.Name }}"', ctx) == '--served-model-name "Qwen/Q"'
+    assert render("{{ if .GlobalConfig.EnableTLS }}--secure-serving{{- end }}", ctx) == ""
+    assert (
+        render(
+            "{{- if .Spec.Parallelism.Tensor }}--tp={{ .Spec.Parallelism.Tensor }}{{ else }}x{{ end }}", ctx
+        )
+        == "--tp=4"
+    )
+    assert render("{{ or .Spec.Parallelism.DataLocal 1 }}", ctx) == "1"
+    long = "x" * 60
+    assert len(kserve_presets.child_name(long, "-epp-service")) == 63  # kmeta.ChildName hashes
+
+
+# ---- 2. the served API version picks the presets ----------------------------------------------------
+def test_version_picks_the_presets(tmp_path: Path) -> None:
+    for version, profile, image in (
+        ("v1alpha1", "odh-v0.15", kserve_presets.ODH_EPP_IMAGE),
+        ("v1alpha2", "upstream-2026", "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.9.0"),
+    ):
+        text = _SCHEDULER_FRAGMENT.format(version=version).replace(
+            "          image: ghcr.io/llm-d/llm-d-inference-scheduler:v0.4.0\n", ""
+        )
+        graph = _graph(_write(tmp_path, text, f"{version}.yaml"))
+        svc = graph.of_kind("LLMInferenceService")[0]
+        resolution = graph.kserve_resolution(svc)
+        assert (resolution.profile, resolution.assumed) == (profile, True)
+        epp = next(p for p in graph.pods if p.role == "epp")
+        assert epp.containers[0].image == image
+        pool = resolution.spec["router"]["scheduler"]["pool"]["spec"]
+        # v1alpha1 presets: the x-k8s v1alpha2 pool shape; v1alpha2 presets: the GA v1 shape
+        assert ("extensionRef" in pool) == (version == "v1alpha1")
+        assert ("endpointPickerRef" in pool) == (version == "v1alpha2")
+
+
+def test_environment_profile_wins_over_the_api_version(tmp_path: Path) -> None:
+    path = _write(tmp_path, _SCHEDULER_FRAGMENT.format(version="v1alpha1"))
+    graph = _graph(path, facts={"profile": "upstream-2026"})
+    resolution = graph.kserve_resolution(graph.of_kind("LLMInferenceService")[0])
+    assert (resolution.profile, resolution.assumed) == ("upstream-2026", False)
+
+
+def test_v1alpha2_sample_with_its_base_ref_in_the_tree() -> None:
+    """kserve v0.20.0 docs/samples/llmisvc/e2e-gpt-oss: the baseRef (in the tree) shapes the EPP and vLLM."""
+    svc_file = SAMPLES / "v0.20.0-e2e-gpt-oss-inference_default.yaml"
+    config_file = SAMPLES / "v0.20.0-e2e-gpt-oss-llmisvc_config_default.yaml"
+    graph = _graph(svc_file, config_file)
+    resolution = graph.kserve_resolution(graph.of_kind("LLMInferenceService")[0])
+    assert resolution.applied == [
+        "kserve-config-llm-scheduler",
+        "kserve-config-llm-template",
+        "llmisvc-intelligent-inference-scheduling",
+    ]
+    epp = next(p for p in graph.pods if p.role == "epp")
+    main = epp.containers[0]
+    assert (
+        main.flag("--cert-path") == "/etc/ssl/certs"
+        and main.flag("--pool-name") == "gpt-oss-20b-inference-pool"
+    )
+    vllm = next(p for p in graph.pods if p.role == "model-server").containers[0]
+    assert vllm.flag("--served-model-name") == "RedHatAI/gpt-oss-20b"  # rendered from {{ .Spec.Model.Name }}
+    assert vllm.image == "ghcr.io/llm-d/llm-d-cuda:v0.8.0"
+    # the pod rules see a hardened, resourced pod: nothing to say. (Not asserted: INF306 reads the workload
+    # Service as https, which v0.20 writes only with LLMInferenceService TLS enabled - not modelled yet.)
+    assert _lint(svc_file, config_file, select=["SEC"]) == []
+
+
+def test_v1alpha2_managed_dra_sample_has_no_pod_findings() -> None:
+    findings = _lint(SAMPLES / "v0.20.0-managed-dra-minimal.yaml", select=["SEC"])
+    assert findings == []
+
+
+# ---- 3. gateway -> EPP when the Gateway is not in the tree ------------------------------------------
+_OUTAGE = """\
+apiVersion: serving.kserve.io/v1alpha1
+kind: LLMInferenceService
+metadata: {name: qwen, namespace: llm}
+spec:
+  model: {uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}
+  router:
+    scheduler: {}
+    route: {}
+    gateway: {}
+  template:
+    containers:
+    - name: main
+      resources: {requests: {cpu: "1", memory: 8Gi}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: llm}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: gateway-to-vllm, namespace: llm}
+spec:
+  podSelector: {matchLabels: {kserve.io/component: workload}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: opendatahub}}
+      podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: inference-gateway}}
+    - podSelector: {matchLabels: {app.kubernetes.io/component: llminferenceservice-router-scheduler}}
+    ports: [{port: 8000}]
+"""
+_EPP_ALLOWED = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: gateway-to-epp, namespace: llm}
+spec:
+  podSelector: {matchLabels: {app.kubernetes.io/component: llminferenceservice-router-scheduler}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: opendatahub}}
+      podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: inference-gateway}}
+    ports: [{port: 9002}]
+"""
+
+
+def test_np105_gateway_to_epp_blocked_without_the_gateway_in_the_tree(tmp_path: Path) -> None:
+    """The reference deployment's outage: default deny over the EPP, the platform's gateway absent."""
+    findings = [f for f in _lint(_write(tmp_path, _OUTAGE), select=["NP105"])]
+    assert [(f.code, f.line) for f in findings] == [("NP105", 17)]
+    assert "gateway-to-epp-grpc" in findings[0].message
+    assert "opendatahub/(gateway inference-gateway, not in the tree)" in findings[0].message
+    assert _lint(_write(tmp_path, _OUTAGE + _EPP_ALLOWED, "fixed.yaml"), select=["NP105"]) == []
+
+
+def test_flows_lists_the_gateway_to_epp_cell(tmp_path: Path) -> None:
+    graph = _graph(_write(tmp_path, _OUTAGE))
+    cluster = build_cluster(graph)
+    found = [v for v in violations(cluster, security_model()) if v.spec.id == "gateway-to-epp-grpc"]
+    assert [(v.source.key, v.destination.key, v.port) for v in found] == [
+        ("opendatahub/(gateway inference-gateway, not in the tree)", "llm/qwen-kserve-router-scheduler", 9002)
+    ]
+
+
+def test_platform_gateway_fact_names_the_gateway(tmp_path: Path) -> None:
+    graph = _graph(
+        _write(tmp_path, _OUTAGE),
+        facts={
+            "kserve_ingress_gateway": "openshift-ingress/openshift-ai-inference",
+            "gateway_pod_labels": {"istio.io/rev": "openshift-gateway"},
+        },
+    )
+    gateways = [e for e in build_cluster(graph).endpoints if e.role == "gateway"]
+    assert [(e.namespace, e.labels) for e in gateways] == [
+        (
+            "openshift-ingress",
+            {
+                "gateway.networking.k8s.io/gateway-name": "openshift-ai-inference",
+                "istio.io/rev": "openshift-gateway",
+            },
+        )
+    ]
+
+
+def test_flows_says_when_no_gateway_is_known(tmp_path: Path) -> None:
+    """A scheduler with no route: nothing names a gateway, so gateway->EPP is "not checked", never hidden."""
+    text = _OUTAGE.replace("    route: {}\n    gateway: {}\n", "")
+    cluster = build_cluster(_graph(_write(tmp_path, text)))
+    notes = unchecked(cluster, security_model())
+    assert any(
+        n.startswith("gateway-to-epp-grpc: no gateway known to reach epp llm/qwen-kserve-router-scheduler")
+        for n in notes
+    )
