@@ -404,6 +404,8 @@ kind: LLMInferenceService
 metadata: {name: qwen, namespace: demo}
 spec:
   model: {uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}
+  template:  # KServe's preset gives vLLM no resources
+    containers: [{name: main, resources: {requests: {cpu: "2", memory: 8Gi}}}]
   baseRefs:
   - {name: kserve-config-llm-tpu}  # <-
   router:
@@ -420,6 +422,8 @@ kind: LLMInferenceService
 metadata: {name: qwen, namespace: demo}
 spec:
   model: {uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}
+  template:
+    containers: [{name: main, resources: {requests: {cpu: "2", memory: 8Gi}}}]
   baseRefs:
   - {name: kserve-config-llm-template}
 """,

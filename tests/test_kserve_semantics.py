@@ -126,7 +126,8 @@ def test_strategic_merge_keys() -> None:
     }
     merged = kserve_presets.merge_specs(base, override)["template"]
     main, sidecar = merged["containers"]
-    assert main["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]  # keyed by name
+    # keyed by name; the override's items first (they keep the user's indexes), then the base's others
+    assert main["env"] == [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]
     assert main["args"] == ["c"]  # no merge key: replaced
     assert main["securityContext"] == {"runAsNonRoot": True, "runAsUser": 1000}
     assert sidecar == {"name": "sidecar"}

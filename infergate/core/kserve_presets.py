@@ -198,16 +198,19 @@ def _merge(base: Any, patch: Any, context: str, path: str) -> Any:
 
 
 def _merge_list(base: list[Any], patch: list[Any], key: str, context: str, path: str) -> list[Any]:
-    """Lists with a patch merge key: items with the same key merge, new ones are appended (the patch's
-    ``$setElementOrder`` may reorder them; order does not change what rules see)."""
-    out = [copy.deepcopy(item) for item in base]
-    index = {item.get(key): i for i, item in enumerate(out) if isinstance(item, dict) and key in item}
+    """Lists with a patch merge key: items with the same key merge. The patch's items come first, in its
+    order (SMP's ``$setElementOrder``), then the base's other items: an item the user wrote keeps its index,
+    so findings point at the user's line."""
+    by_key = {item.get(key): item for item in base if isinstance(item, dict) and key in item}
+    out, used = [], set()
     for item in patch:
-        if isinstance(item, dict) and item.get(key) in index:
-            i = index[item[key]]
-            out[i] = _merge(out[i], item, context, path)
+        if isinstance(item, dict) and item.get(key) in by_key:
+            used.add(item[key])
+            out.append(_merge(by_key[item[key]], item, context, path))
         else:
             out.append(copy.deepcopy(item))
+    out += [copy.deepcopy(item) for item in base
+            if not (isinstance(item, dict) and item.get(key) in used)]
     return out
 
 
