@@ -310,3 +310,15 @@ def test_flows_says_when_no_gateway_is_known(tmp_path: Path) -> None:
         n.startswith("gateway-to-epp-grpc: no gateway known to reach epp llm/qwen-kserve-router-scheduler")
         for n in notes
     )
+
+
+def test_pd_sample_reports_what_the_decode_preset_adds() -> None:
+    """kserve v0.20.0 P/D sample (v1alpha1, so the release-v0.15 presets are assumed): the decode preset's
+    routing sidecar has no seccomp profile and no requests; the finding says the preset adds it."""
+    findings = _lint(SAMPLES / "v0.20.0-pd-facebook-opt-125m-cpu.yaml", select=["SEC602", "SEC603"])
+    sidecar = [f for f in findings if f.message.startswith("llm-d-routing-sidecar")]
+    assert sorted(f.code for f in sidecar) == ["SEC602", "SEC603"]
+    assert all("KServe's preset adds it: override it by name under spec.template.initContainers" in f.message
+               for f in sidecar)
+    # and the user's own runAsNonRoot: false on main is still reported
+    assert [f.code for f in findings if f.message.startswith("main ")] == ["SEC602"]
