@@ -172,6 +172,16 @@ def test_version_picks_the_presets(tmp_path: Path) -> None:
         # v1alpha1 presets: the x-k8s v1alpha2 pool shape; v1alpha2 presets: the GA v1 shape
         assert ("extensionRef" in pool) == (version == "v1alpha1")
         assert ("endpointPickerRef" in pool) == (version == "v1alpha2")
+        # KServe's own route points at the pool group of its release
+        route = graph.get("HTTPRoute", "llm", "qwen-kserve-route", "gateway.networking.k8s.io")
+        assert route is not None and route.virtual
+        group = route.spec["rules"][0]["backendRefs"][0]["group"]
+        v1alpha1 = version == "v1alpha1"
+        assert group == ("inference.networking.x-k8s.io" if v1alpha1 else "inference.networking.k8s.io")
+        # and attaches to its release's default gateway (odh-xks overlay / kserve Helm chart)
+        parent = route.spec["parentRefs"][0]
+        assert (parent["namespace"], parent["name"]) == (
+            ("opendatahub", "inference-gateway") if v1alpha1 else ("kserve", "kserve-ingress-gateway"))
 
 
 def test_environment_profile_wins_over_the_api_version(tmp_path: Path) -> None:

@@ -653,6 +653,15 @@ class Graph:
                                                          svc.spec, self.platform, configs))
         return memo[id(svc)][1]
 
+    def _kserve_route_pool_group(self, svc: K8sObject) -> str:
+        """The pool group the served version's route preset points at (release-v0.15: x-k8s; v0.20: GA)."""
+        rules = dig(self.kserve_resolution(svc).spec, ("router", "route", "http", "spec", "rules"))
+        for rule in as_list(rules):
+            for ref in as_list(as_dict(rule).get("backendRefs")):
+                if as_dict(ref).get("kind") == "InferencePool" and as_dict(ref).get("group") in POOL_GROUPS:
+                    return str(ref["group"])
+        return POOL_GROUPS[0]
+
     def _kserve_managed_route(self, svc: K8sObject, spec: dict[str, Any]) -> None:
         """The HTTPRoute KServe makes when ``router.route`` is set without refs to routes of the user."""
         router = as_dict(spec.get("router"))
@@ -669,7 +678,7 @@ class Graph:
         if isinstance(scheduler, dict):
             pool = as_dict(as_dict(scheduler.get("pool")).get("ref")).get("name") or f"{name}-inference-pool"
             backend = {
-                "group": POOL_GROUPS[0],
+                "group": self._kserve_route_pool_group(svc),
                 "kind": "InferencePool",
                 "name": pool,
                 "port": KSERVE_MODEL_PORT,
