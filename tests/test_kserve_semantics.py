@@ -332,3 +332,26 @@ def test_pd_sample_reports_what_the_decode_preset_adds() -> None:
                for f in sidecar)
     # and the user's own runAsNonRoot: false on main is still reported
     assert [f.code for f in findings if f.message.startswith("main ")] == ["SEC602"]
+
+
+_GATEWAY_EGRESS = """\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: gateway-egress, namespace: opendatahub}
+spec:
+  podSelector: {matchLabels: {gateway.networking.k8s.io/gateway-name: inference-gateway}}
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: llm}}
+    ports: [{port: 8000}]
+"""
+
+
+def test_policy_of_the_platform_gateway_selects_its_pods(tmp_path: Path) -> None:
+    """A policy for the gateway's pods, the Gateway not in the tree: it selects pods (no NP104), and its
+    egress is judged (gateway -> EPP on 9002 is denied by it, DNS too)."""
+    findings = _lint(_write(tmp_path, _OUTAGE + _EPP_ALLOWED + _GATEWAY_EGRESS), select=["NP104", "NP105"])
+    assert sorted((f.code, f.message.split(" is ")[0]) for f in findings) == [
+        ("NP105", "required flow gateway-to-epp-grpc"), ("NP105", "required flow pods-to-dns")]
