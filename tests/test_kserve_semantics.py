@@ -211,14 +211,37 @@ def test_v1alpha2_sample_with_its_base_ref_in_the_tree() -> None:
     vllm = next(p for p in graph.pods if p.role == "model-server").containers[0]
     assert vllm.flag("--served-model-name") == "RedHatAI/gpt-oss-20b"  # rendered from {{ .Spec.Model.Name }}
     assert vllm.image == "ghcr.io/llm-d/llm-d-cuda:v0.8.0"
-    # the pod rules see a hardened, resourced pod: nothing to say. (Not asserted: INF306 reads the workload
-    # Service as https, which v0.20 writes only with LLMInferenceService TLS enabled - not modelled yet.)
-    assert _lint(svc_file, config_file, select=["SEC"]) == []
+    # the pod rules see a hardened, resourced pod, and KServe v0.20 (TLS off by default) writes an http
+    # workload Service for this plain-HTTP vLLM: only INF307 (a scheduler without a route) is left
+    assert sorted(f.code for f in _lint(svc_file, config_file)) == ["INF307"]
 
 
-def test_v1alpha2_managed_dra_sample_has_no_pod_findings() -> None:
-    findings = _lint(SAMPLES / "v0.20.0-managed-dra-minimal.yaml", select=["SEC"])
-    assert findings == []
+def test_v1alpha2_managed_dra_sample_and_the_tls_setting() -> None:
+    """The sample probes vLLM over HTTPS: right when the install enables LLMInferenceService TLS (platform
+    fact kserve_enable_tls), wrong under v0.20's default (TLS off: the preset runs vLLM without certs)."""
+    sample = SAMPLES / "v0.20.0-managed-dra-minimal.yaml"
+    assert _lint(sample, select=["SEC"]) == []
+    assert [(f.code, f.line) for f in _lint(sample, select=["INF306"])] == [("INF306", 31)]
+    assert _lint(sample, select=["INF306"], facts={"kserve_enable_tls": True}) == []
+
+
+@pytest.mark.parametrize(("version", "codes"), [("v1alpha2", []), ("v1alpha1", ["INF307"])])
+def test_base_ref_to_a_preset_of_the_served_release(tmp_path: Path, version: str, codes: list[str]) -> None:
+    """kserve-config-llm-tracing is a well-known preset of v0.20 only."""
+    text = f"""\
+apiVersion: serving.kserve.io/{version}
+kind: LLMInferenceService
+metadata: {{name: qwen, namespace: llm}}
+spec:
+  model: {{uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}}
+  baseRefs:
+  - {{name: kserve-config-llm-tracing}}
+  template:
+    containers:
+    - name: main
+      resources: {{requests: {{cpu: "1", memory: 8Gi}}}}
+"""
+    assert [f.code for f in _lint(_write(tmp_path, text))] == codes
 
 
 # ---- 3. gateway -> EPP when the Gateway is not in the tree ------------------------------------------

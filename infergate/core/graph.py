@@ -612,9 +612,9 @@ class Graph:
                 kind="LLMInferenceService",
             )
         )
-        # the workload Service KServe always creates (appProtocol https is hard-coded in release-v0.15;
-        # v0.20 writes http unless inferenceservice-config enables LLMInferenceService TLS: not modelled)
-        protocol = "https"
+        # the workload Service KServe always creates: appProtocol https (hard-coded in release-v0.15; v0.20
+        # writes http unless inferenceservice-config enables LLMInferenceService TLS)
+        protocol = "https" if resolution.tls else "http"
         self.add_virtual(
             svc,
             {
