@@ -378,3 +378,21 @@ def test_policy_of_the_platform_gateway_selects_its_pods(tmp_path: Path) -> None
     findings = _lint(_write(tmp_path, _OUTAGE + _EPP_ALLOWED + _GATEWAY_EGRESS), select=["NP104", "NP105"])
     assert sorted((f.code, f.message.split(" is ")[0]) for f in findings) == [
         ("NP105", "required flow gateway-to-epp-grpc"), ("NP105", "required flow pods-to-dns")]
+
+
+@pytest.mark.parametrize(("key", "value", "problem"), [
+    ("gateway-pod-labels", ["istio=x"], "must be a table"),
+    ("kserve-enable-tls", "false", "true or false"),
+    ("kserve-ingress-gateway", "inference-gateway", "NAMESPACE/NAME"),
+    ("profile", "odh-v9", "no platform profile"),
+])
+def test_new_platform_facts_are_checked(key: str, value: object, problem: str) -> None:
+    from infergate.core.errors import ConfigError
+    from infergate.lint.config import config_from_table
+
+    with pytest.raises(ConfigError, match=problem):
+        config_from_table({"platform": {key: value}}, "infergate.toml")
+    good = {"gateway-pod-labels": {"istio.io/rev": "x"}, "kserve-enable-tls": True,
+            "kserve-ingress-gateway": "ns/gw", "profile": "upstream-2026"}[key]
+    platform = config_from_table({"platform": {key: good}}, "infergate.toml").platform
+    assert platform.fact(key.replace("-", "_")) == good

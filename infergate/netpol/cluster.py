@@ -99,6 +99,21 @@ PORT_FACTS = ("api_server_ports", "metadata_server_ports")
 def fact_problem(key: str, value: Any) -> str | None:
     """Why a NetworkPolicy platform fact (snake_case key) is unusable, or None: the config is checked with
     this, so a typo is a config error instead of a crash of every NP rule."""
+    if key == "gateway_pod_labels":
+        ok = isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in value.items())
+        return None if ok else "must be a table of label = value strings"
+    if key == "kserve_enable_tls":
+        return None if isinstance(value, bool) else "must be true or false"
+    if key == "kserve_ingress_gateway":
+        ns, _, name = str(value).partition("/")
+        ok = isinstance(value, str) and bool(ns) and bool(name) and "/" not in name
+        return None if ok else 'must be "NAMESPACE/NAME"'
+    if key == "profile":
+        from infergate.synth import profiles
+
+        known = profiles.names()
+        return None if value in known else f"{value!r} is no platform profile (known: {', '.join(known)})"
     if key not in CIDR_FACTS + PORT_FACTS:
         return None
     if not isinstance(value, list | tuple):
