@@ -396,3 +396,17 @@ def test_new_platform_facts_are_checked(key: str, value: object, problem: str) -
             "kserve-ingress-gateway": "ns/gw", "profile": "upstream-2026"}[key]
     platform = config_from_table({"platform": {key: good}}, "infergate.toml").platform
     assert platform.fact(key.replace("-", "_")) == good
+
+
+def test_pd_sample_models_the_prefill_pods() -> None:
+    """KServe runs <name>-kserve-prefill pods (llm-d.ai/role: prefill) and the main pods decode."""
+    graph = _graph(SAMPLES / "v0.20.0-pd-facebook-opt-125m-cpu.yaml")
+    pods = {p.name: p for p in graph.pods if p.origin == "kserve"}
+    assert pods["facebook-opt-125m-pd-kserve"].labels["llm-d.ai/role"] == "decode"
+    prefill = pods["facebook-opt-125m-pd-kserve-prefill"]
+    assert prefill.labels["llm-d.ai/role"] == "prefill"
+    assert prefill.spec_path == ("spec", "prefill", "template")
+    main = prefill.containers[0]
+    assert main.image == "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.19.0"
+    assert main.security_context["capabilities"] == {"drop": ["ALL"]}  # the prefill preset's
+    assert main.path == ("spec", "prefill", "template", "containers", 0)

@@ -593,6 +593,10 @@ class Graph:
                     _apply_workload_preset(container, name,
                                            model_name if isinstance(model_name, str) else name)
         labels = {**KSERVE_WORKLOAD_LABELS, "app.kubernetes.io/name": name}
+        prefill = as_dict(resolution.spec.get("prefill")) if resolution.workload_merged else {}
+        if prefill:
+            labels["llm-d.ai/role"] = "decode"  # with a prefill side, the main pods decode
+            self._kserve_prefill_pod(svc, prefill)
         effective_spec = dict(effective)
         effective_spec.setdefault("serviceAccountName", "default")
         self.pods.append(
@@ -642,6 +646,38 @@ class Graph:
         if managed_scheduler(spec):
             self._kserve_managed_router(svc, spec)
         self._kserve_managed_route(svc, spec)
+
+    def _kserve_prefill_pod(self, svc: K8sObject, prefill: dict[str, Any]) -> None:
+        """The prefill pods of a prefill/decode service (KServe's ``<name>-kserve-prefill`` workload)."""
+        ns, name = svc.namespace or "default", svc.name
+        effective = as_dict(prefill.get("template"))
+        user = as_dict(as_dict(svc.spec.get("prefill")).get("template"))
+        path: tuple[str | int, ...] = ("spec", "prefill", "template")
+        main, init = kserve_presets.pod_containers(effective, user, path)
+        spec = {"serviceAccountName": "default", **effective}
+        self.pods.append(
+            PodModel(
+                namespace=ns,
+                name=kserve_presets.child_name(name, "-kserve-prefill"),
+                labels={
+                    "app.kubernetes.io/component": "llminferenceservice-workload-prefill",
+                    "app.kubernetes.io/name": name,
+                    "app.kubernetes.io/part-of": "llminferenceservice",
+                    "kserve.io/component": "workload",
+                    "llm-d.ai/role": "prefill",
+                },
+                annotations={},
+                containers=main,
+                init_containers=init,
+                spec=spec,
+                origin="kserve",
+                source=svc,
+                role="model-server",
+                spec_path=path,
+                service_account=str(spec["serviceAccountName"]),
+                kind="LLMInferenceService",
+            )
+        )
 
     def kserve_resolution(self, svc: K8sObject) -> kserve_presets.Resolution:
         """``svc``'s spec merged with the presets of its served profile and its baseRefs (memoized)."""

@@ -216,6 +216,10 @@ def _role(pod_model: Any) -> str:
         return "smoke"
     if labels.get("app.kubernetes.io/component") == BBR_COMPONENT:
         return "bbr"
+    if labels.get("llm-d.ai/role") == "prefill" and pod_model.origin == "kserve":
+        # the security model has no prefill/decode flows yet (decode -> prefill is needed, gateway -> prefill
+        # is not): KServe's prefill pods are judged as any other workload
+        return "other"
     return _GRAPH_ROLES.get(pod_model.role, "other")
 
 
