@@ -410,3 +410,17 @@ def test_pd_sample_models_the_prefill_pods() -> None:
     assert main.image == "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.19.0"
     assert main.security_context["capabilities"] == {"drop": ["ALL"]}  # the prefill preset's
     assert main.path == ("spec", "prefill", "template", "containers", 0)
+
+
+def test_resolutions_share_presets_without_changing_them() -> None:
+    """Two services, one preset tree: each gets its own names; the cached presets keep their templates."""
+    spec = {"model": {"uri": "hf://a/b"}, "router": {"scheduler": {}, "route": {}}}
+    a = kserve_presets.resolve("a", "ns", "v1alpha1", spec)
+    b = kserve_presets.resolve("b", "ns", "v1alpha1", spec)
+    assert a.spec["router"]["scheduler"]["template"]["serviceAccountName"] == "a-epp-sa"
+    assert b.spec["router"]["scheduler"]["template"]["serviceAccountName"] == "b-epp-sa"
+    assert b.spec["model"]["name"] == "b"  # defaulted to the object's name, as KServe does
+    preset = kserve_presets.preset_set("odh-v0.15").configs["kserve-config-llm-scheduler"]
+    assert "serviceAccountName" not in preset["router"]["scheduler"]["template"]
+    assert "{{" in preset["router"]["scheduler"]["template"]["containers"][0]["args"][1]
+    assert spec == {"model": {"uri": "hf://a/b"}, "router": {"scheduler": {}, "route": {}}}

@@ -94,12 +94,14 @@ def preset_set(profile: str) -> PresetSet:
             unavailable.append(name)
             continue
         try:
-            doc = yaml.safe_load(lockfile.cached_file(entry).read_text(encoding="utf-8"))
+            doc = yaml.load(lockfile.cached_file(entry).read_text(encoding="utf-8"),  # C loader: safe, fast
+                            Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except (OSError, yaml.YAMLError):
             unavailable.append(name)
             continue
         if isinstance(doc, dict) and isinstance(doc.get("spec"), dict):
-            configs[str(doc.get("metadata", {}).get("name", ""))] = doc["spec"]
+            spec = _odh_overlay(doc["spec"]) if profile == ODH_PROFILE else doc["spec"]
+            configs[str(doc.get("metadata", {}).get("name", ""))] = spec
     return PresetSet(profile, configs, tuple(unavailable))
 
 
@@ -179,8 +181,10 @@ def _child_context(context: str, path: str, name: str) -> tuple[str, str]:
 
 
 def _merge(base: Any, patch: Any, context: str, path: str) -> Any:
+    """New dicts/lists along merged paths; untouched subtrees are shared with the inputs, which are never
+    mutated (treat the result as read-only: ``render_tree`` makes the copy callers get)."""
     if not isinstance(patch, dict) or not isinstance(base, dict):
-        return copy.deepcopy(patch)
+        return patch
     out = dict(base)
     for key, value in patch.items():
         if value is None:
@@ -193,7 +197,7 @@ def _merge(base: Any, patch: Any, context: str, path: str) -> Any:
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value, ctx, child)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = value
     return out
 
 
@@ -208,9 +212,8 @@ def _merge_list(base: list[Any], patch: list[Any], key: str, context: str, path:
             used.add(item[key])
             out.append(_merge(by_key[item[key]], item, context, path))
         else:
-            out.append(copy.deepcopy(item))
-    out += [copy.deepcopy(item) for item in base
-            if not (isinstance(item, dict) and item.get(key) in used)]
+            out.append(item)
+    out += [item for item in base if not (isinstance(item, dict) and item.get(key) in used)]
     return out
 
 
@@ -339,19 +342,30 @@ def render(text: str, ctx: TemplateContext) -> str:
 
 
 def render_tree(value: Any, ctx: TemplateContext) -> Any:
+    """``value`` with every template string rendered; subtrees without templates are shared, not copied
+    (a resolution is read-only)."""
     if isinstance(value, str):
-        return render(value, ctx)
+        return render(value, ctx) if "{{" in value else value
     if isinstance(value, dict):
-        return {k: render_tree(v, ctx) for k, v in value.items()}
+        out: dict[str, Any] | None = None
+        for k, v in value.items():
+            r = render_tree(v, ctx)
+            if r is not v:
+                if out is None:
+                    out = dict(value)
+                out[k] = r
+        return value if out is None else out
     if isinstance(value, list):
-        return [render_tree(v, ctx) for v in value]
+        items = [render_tree(v, ctx) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 
 # ---- resolution ---------------------------------------------------------------------------------
 @dataclass(slots=True)
 class Resolution:
-    """The effective spec of one LLMInferenceService and how it was obtained."""
+    """The effective spec of one LLMInferenceService and how it was obtained (``spec`` shares subtrees with
+    the presets and the object: read it, never change it)."""
 
     spec: dict[str, Any]
     profile: str
@@ -440,6 +454,30 @@ def resolve(
         if cfg is not None:
             resolved = merge_specs(resolved, cfg)
     refs = [*well_known_names(resolved, version), *base_refs]
+    if any(ref in user_configs for ref in refs):
+        merged, applied, missing = _merge_configs(tuple(refs), config)
+    else:  # presets only: the same few combinations for every service of a run
+        merged, applied, missing = _preset_base(profile, tuple(refs))
+    merged = merge_specs(merged, spec)
+    model = merged.get("model") if isinstance(merged.get("model"), dict) else {}
+    if not model.get("name"):
+        merged["model"] = {**model, "name": name}  # KServe defaults the model name to the object's
+    ctx = TemplateContext(name, namespace, merged, global_config(platform, namespace, profile))
+    rendered = render_tree(merged, ctx)
+    scheduler_template = _dig(rendered, "router.scheduler.template")
+    if isinstance(scheduler_template, dict) and not scheduler_template.get("serviceAccountName"):
+        # new dicts along the path: the rest of the tree is shared with the presets
+        router, scheduler = rendered["router"], rendered["router"]["scheduler"]
+        template = {**scheduler_template, "serviceAccountName": child_name(name, "-epp-sa")}
+        rendered = {**rendered, "router": {**router, "scheduler": {**scheduler, "template": template}}}
+    return Resolution(rendered, profile, assumed, list(applied), list(missing),
+                      bool(ctx.global_config["EnableTLS"]))
+
+
+def _merge_configs(
+    refs: tuple[str, ...], config: Callable[[str], Mapping[str, Any] | None]
+) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
+    """The configs named ``refs`` merged in order: (spec, names applied, names not found)."""
     merged: dict[str, Any] = {}
     applied, missing = [], []
     for ref in refs:
@@ -447,20 +485,16 @@ def resolve(
         if cfg is None:
             missing.append(ref)
             continue
-        if profile == ODH_PROFILE and ref not in user_configs:
-            cfg = _odh_overlay(cfg)
         merged = merge_specs(merged, cfg)
         applied.append(ref)
-    merged = merge_specs(merged, spec)
-    model = merged.get("model") if isinstance(merged.get("model"), dict) else {}
-    if not model.get("name"):
-        merged["model"] = {**model, "name": name}  # KServe defaults the model name to the object's
-    scheduler_template = _dig(merged, "router.scheduler.template")
-    if isinstance(scheduler_template, dict) and not scheduler_template.get("serviceAccountName"):
-        scheduler_template["serviceAccountName"] = child_name(name, "-epp-sa")
-    ctx = TemplateContext(name, namespace, merged, global_config(platform, namespace, profile))
-    return Resolution(render_tree(merged, ctx), profile, assumed, applied, missing,
-                      bool(ctx.global_config["EnableTLS"]))
+    return merged, tuple(applied), tuple(missing)
+
+
+@lru_cache(maxsize=64)
+def _preset_base(
+    profile: str, refs: tuple[str, ...]
+) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
+    return _merge_configs(refs, preset_set(profile).configs.get)
 
 
 def _kserve_namespace(profile: str) -> str | None:
