@@ -424,3 +424,19 @@ def test_resolutions_share_presets_without_changing_them() -> None:
     assert "serviceAccountName" not in preset["router"]["scheduler"]["template"]
     assert "{{" in preset["router"]["scheduler"]["template"]["containers"][0]["args"][1]
     assert spec == {"model": {"uri": "hf://a/b"}, "router": {"scheduler": {}, "route": {}}}
+
+
+def test_flows_golden_of_a_tree_without_its_gateway() -> None:
+    """`infergate flows` on the outage tree: the gateway -> EPP cells are listed (denied) and the security
+    model names the violation. Regenerate with INFERGATE_UPDATE_GOLDEN=1."""
+    import os
+
+    from infergate.netpol.command import run_flows
+
+    output = run_flows(SAMPLES / "gateway-not-in-tree", "table")
+    golden = REPO / "tests" / "golden" / "flows" / "gateway-not-in-tree.txt"
+    if os.environ.get("INFERGATE_UPDATE_GOLDEN"):
+        golden.write_text(output, encoding="utf-8")
+    assert output == golden.read_text(encoding="utf-8")
+    assert any(line.startswith("gateway") and " epp " in line and "TCP/9002" in line and "denied" in line
+               for line in output.splitlines())
