@@ -440,3 +440,22 @@ def test_flows_golden_of_a_tree_without_its_gateway() -> None:
     assert output == golden.read_text(encoding="utf-8")
     assert any(line.startswith("gateway") and " epp " in line and "TCP/9002" in line and "denied" in line
                for line in output.splitlines())
+
+
+@pytest.mark.parametrize("value", [None, "x", 1, [1], [{"name": ["unhashable"]}],
+                                   [{"name": "main", "env": 3, "ports": "x"}], "{{ if .X }}unclosed"])
+@pytest.mark.parametrize("where", ["template.containers", "router.scheduler.template.containers",
+                                   "prefill.template.initContainers", "baseRefs", "router.scheduler"])
+def test_malformed_specs_never_crash_the_merge(value: object, where: str) -> None:
+    from infergate.core.loader import Document
+
+    spec: dict = {"model": {"uri": "hf://a/b"}, "router": {"scheduler": {}, "route": {}, "gateway": {}}}
+    node = spec
+    *parents, last = where.split(".")
+    for step in parents:
+        node = node.setdefault(step, {})
+    node[last] = value
+    for version in ("v1alpha1", "v1alpha2"):
+        obj = {"apiVersion": f"serving.kserve.io/{version}", "kind": "LLMInferenceService",
+               "metadata": {"name": "a", "namespace": "n"}, "spec": spec}
+        lint_documents([Document("x.yaml", 0, 1, obj, "", 1)])

@@ -66,6 +66,19 @@ _CONTAINER_LIST_KEYS = {
 POD_SPEC_PATHS = ("template", "worker", "prefill.template", "prefill.worker", "router.scheduler.template")
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _key(value: Any) -> Any:
+    """A merge key as a dict key (user input: an unhashable key matches nothing)."""
+    try:
+        hash(value)
+    except TypeError:
+        return None
+    return value
+
+
 # ---- preset files ---------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PresetSet:
@@ -205,15 +218,17 @@ def _merge_list(base: list[Any], patch: list[Any], key: str, context: str, path:
     """Lists with a patch merge key: items with the same key merge. The patch's items come first, in its
     order (SMP's ``$setElementOrder``), then the base's other items: an item the user wrote keeps its index,
     so findings point at the user's line."""
-    by_key = {item.get(key): item for item in base if isinstance(item, dict) and key in item}
+    by_key = {_key(item.get(key)): item for item in base if isinstance(item, dict) and key in item}
+    by_key.pop(None, None)
     out, used = [], set()
     for item in patch:
-        if isinstance(item, dict) and item.get(key) in by_key:
-            used.add(item[key])
-            out.append(_merge(by_key[item[key]], item, context, path))
+        k = _key(item.get(key)) if isinstance(item, dict) else None
+        if k is not None and k in by_key:
+            used.add(k)
+            out.append(_merge(by_key[k], item, context, path))
         else:
             out.append(item)
-    out += [item for item in base if not (isinstance(item, dict) and item.get(key) in used)]
+    out += [item for item in base if not (isinstance(item, dict) and _key(item.get(key)) in used)]
     return out
 
 
@@ -446,7 +461,7 @@ def resolve(
             return user_configs[config_name]
         return presets.configs.get(config_name)
 
-    base_refs = [str(r.get("name")) for r in spec.get("baseRefs") or ()
+    base_refs = [str(r.get("name")) for r in _list(spec.get("baseRefs"))
                  if isinstance(r, dict) and r.get("name")]
     resolved: dict[str, Any] = dict(spec)
     for ref in base_refs:
@@ -513,7 +528,7 @@ def _odh_overlay(cfg: Mapping[str, Any]) -> dict[str, Any]:
         pod = _dig(out, where)
         if not isinstance(pod, dict):
             continue
-        for c in [*(pod.get("containers") or ()), *(pod.get("initContainers") or ())]:
+        for c in [*_list(pod.get("containers")), *_list(pod.get("initContainers"))]:
             if not isinstance(c, dict) or "image" not in c:
                 continue
             if where == "router.scheduler.template":
@@ -535,9 +550,10 @@ def pod_containers(
 
     out: tuple[list[Any], list[Any]] = ([], [])
     for key, init, bucket in (("containers", False, out[0]), ("initContainers", True, out[1])):
-        mine = {c.get("name"): i for i, c in enumerate(user.get(key) or ()) if isinstance(c, dict)}
-        for c in effective.get(key) or ():
+        mine = {_key(c.get("name")): i for i, c in enumerate(_list(user.get(key))) if isinstance(c, dict)}
+        for c in _list(effective.get(key)):
             if isinstance(c, dict):
-                where = (*path, key, mine[c.get("name")]) if c.get("name") in mine else path
+                name = _key(c.get("name"))
+                where = (*path, key, mine[name]) if name in mine else path
                 bucket.append(container_from(c, where, init=init))
     return out
