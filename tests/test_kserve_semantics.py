@@ -213,16 +213,38 @@ def test_v1alpha2_sample_with_its_base_ref_in_the_tree() -> None:
     assert vllm.image == "ghcr.io/llm-d/llm-d-cuda:v0.8.0"
     # the pod rules see a hardened, resourced pod, and KServe v0.20 (TLS off by default) writes an http
     # workload Service for this plain-HTTP vLLM: only INF307 (a scheduler without a route) is left
-    assert sorted(f.code for f in _lint(svc_file, config_file)) == ["INF307"]
+    assert sorted(f.code for f in _lint(svc_file, config_file) if f.code[:3] in ("SEC", "INF")) == ["INF307"]
 
 
 def test_v1alpha2_managed_dra_sample_and_the_tls_setting() -> None:
-    """The sample probes vLLM over HTTPS: right when the install enables LLMInferenceService TLS (platform
-    fact kserve_enable_tls), wrong under v0.20's default (TLS off: the preset runs vLLM without certs)."""
+    """The sample probes vLLM over HTTPS: KServe v0.20 serves TLS only when inferenceservice-config enables
+    it (off by default). Unsaid, the tree's own HTTPS probe says the install enables it; a platform fact or
+    the tree's inferenceservice-config that says otherwise makes the probe wrong (vLLM then serves HTTP)."""
     sample = SAMPLES / "v0.20.0-managed-dra-minimal.yaml"
-    assert _lint(sample, select=["SEC"]) == []
-    assert [(f.code, f.line) for f in _lint(sample, select=["INF306"])] == [("INF306", 31)]
-    assert _lint(sample, select=["INF306"], facts={"kserve_enable_tls": True}) == []
+    graph = _graph(sample)
+    resolution = graph.kserve_resolution(graph.of_kind("LLMInferenceService")[0])
+    assert (resolution.tls, resolution.tls_source) == (True, "assumed: the tree's vLLM serves TLS")
+    assert _lint(sample, select=["SEC", "INF306"]) == []
+    off = [(f.code, f.line) for f in _lint(sample, select=["INF306"], facts={"kserve_enable_tls": False})]
+    assert off == [("INF306", 31)]
+
+
+def test_tree_inferenceservice_config_sets_tls_and_gateway(tmp_path: Path) -> None:
+    config = """\
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: inferenceservice-config, namespace: kserve}
+data:
+  ingress: '{"enableLLMInferenceServiceTLS": false, "kserveIngressGateway": "edge/public"}'
+"""
+    sample = (SAMPLES / "v0.20.0-managed-dra-minimal.yaml").read_text(encoding="utf-8")
+    path = _write(tmp_path, sample + config)
+    graph = _graph(path)
+    resolution = graph.kserve_resolution(graph.of_kind("LLMInferenceService")[0])
+    assert (resolution.tls, resolution.tls_source, resolution.gateway) == (
+        False, "inferenceservice-config", "edge/public")
+    assert [(f.code, f.line) for f in _lint(path, select=["INF306"])] == [("INF306", 31)]
 
 
 @pytest.mark.parametrize(("version", "codes"), [("v1alpha2", []), ("v1alpha1", ["INF307"])])
@@ -459,3 +481,15 @@ def test_malformed_specs_never_crash_the_merge(value: object, where: str) -> Non
         obj = {"apiVersion": f"serving.kserve.io/{version}", "kind": "LLMInferenceService",
                "metadata": {"name": "a", "namespace": "n"}, "spec": spec}
         lint_documents([Document("x.yaml", 0, 1, obj, "", 1)])
+
+
+def test_data_parallel_sample_gets_the_worker_preset() -> None:
+    """Multi-node data parallel (kserve v0.20.0 dp-ep sample): the worker-data-parallel preset's vLLM runs
+    --data-parallel-size 16 over pods of --data-parallel-size-local 8; GPU412 counts the pod's own ranks."""
+    sample = SAMPLES / "v0.20.0-dp-ep-deepseek-r1-gpu-naive.yaml"
+    graph = _graph(sample)
+    resolution = graph.kserve_resolution(graph.of_kind("LLMInferenceService")[0])
+    assert "kserve-config-llm-worker-data-parallel" in resolution.applied
+    main = next(p for p in graph.pods if p.role == "model-server").containers[0]
+    assert (main.flag("--data-parallel-size"), main.flag("--data-parallel-size-local")) == ("16", "8")
+    assert _lint(sample, select=["GPU412"]) == []

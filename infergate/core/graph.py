@@ -685,8 +685,12 @@ class Graph:
         if id(svc) not in memo:
             configs = {(o.namespace, o.name): o.spec for o in self.of_kind("LLMInferenceServiceConfig",
                                                                             KSERVE_GROUP)}
+            controller = self.cache.get("kserve.controller")
+            if controller is None:  # the tree's inferenceservice-config, if it holds one
+                controller = self.cache["kserve.controller"] = kserve_presets.controller_config(
+                    [o.obj for o in self.of_kind("ConfigMap", "") if o.name == "inferenceservice-config"])
             memo[id(svc)] = (svc, kserve_presets.resolve(svc.name, svc.namespace or "default", svc.version,
-                                                         svc.spec, self.platform, configs))
+                                                         svc.spec, self.platform, configs, controller))
         return memo[id(svc)][1]
 
     def _kserve_route_pool_group(self, svc: K8sObject) -> str:
@@ -707,8 +711,7 @@ class Graph:
         ns, name = svc.namespace or "default", svc.name
         gateways = [g for g in as_list(as_dict(router.get("gateway")).get("refs")) if isinstance(g, dict)]
         if not gateways:
-            default = kserve_presets.default_gateway(self.kserve_resolution(svc).profile, self.platform)
-            gw_ns, _, gw_name = default.rpartition("/")
+            gw_ns, _, gw_name = self.kserve_resolution(svc).gateway.rpartition("/")
             gateways = [{"name": gw_name, "namespace": gw_ns or ns}]
         scheduler = router.get("scheduler")
         if isinstance(scheduler, dict):

@@ -388,6 +388,8 @@ class Resolution:
     applied: list[str]  # configs merged, in order (presets, then baseRefs)
     missing: list[str]  # configs KServe would merge that are neither in the tree nor known presets
     tls: bool = True  # GlobalConfig.EnableTLS: the workload Service's appProtocol (https/http) follows it
+    tls_source: str = ""  # where ``tls`` came from (see ``global_config``)
+    gateway: str = ""  # "namespace/name" of the gateway ``router.gateway: {}`` attaches to
 
     @property
     def workload_merged(self) -> bool:
@@ -410,29 +412,82 @@ DEFAULT_GATEWAYS = {ODH_PROFILE: "opendatahub/inference-gateway",
                     "upstream-2026": "kserve/kserve-ingress-gateway"}
 
 
-def default_gateway(profile: str, platform: Any = None) -> str:
+def default_gateway(profile: str, platform: Any = None, controller: Mapping[str, Any] | None = None) -> str:
     """"namespace/name" of the Gateway KServe attaches ``router.gateway: {}`` to: the platform fact
-    ``kserve_ingress_gateway`` (an environment's gateway), else the profile's install default."""
+    ``kserve_ingress_gateway`` (an environment's gateway), else the tree's inferenceservice-config
+    (``ingress.kserveIngressGateway``), else the profile's install default."""
     fallback = DEFAULT_GATEWAYS.get(profile, DEFAULT_GATEWAYS[ODH_PROFILE])
+    configured = (controller or {}).get("kserveIngressGateway")
+    if isinstance(configured, str) and configured:
+        # "name" alone means the controller's own namespace (config_loader.go NewConfig)
+        fallback = configured if "/" in configured else f"{fallback.partition('/')[0]}/{configured}"
     if platform is not None and hasattr(platform, "fact"):
         return str(platform.fact("kserve_ingress_gateway", fallback) or fallback)
     return fallback
 
 
-def global_config(platform: Any, namespace: str, profile: str) -> dict[str, Any]:
-    """The controller's GlobalConfig values the presets read (ingress gateway, TLS).
+def controller_config(configmaps: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """The ``ingress`` settings of an ``inferenceservice-config`` ConfigMap of the tree (KServe reads its
+    GlobalConfig from there): the JSON object, or {} when absent or unreadable."""
+    import json
 
-    TLS: the release-v0.15 presets always serve it; v0.20 renders it only when inferenceservice-config's
-    ``ingress.enableLLMInferenceServiceTLS`` is true (unset, i.e. false, by default): platform fact
-    ``kserve_enable_tls`` says otherwise.
+    for cm in configmaps:
+        data = cm.get("data") if isinstance(cm.get("data"), dict) else {}
+        try:
+            ingress = json.loads(data.get("ingress") or "{}")
+        except (TypeError, ValueError):
+            continue
+        if isinstance(ingress, dict):
+            return ingress
+    return {}
+
+
+def _serves_tls(spec: Mapping[str, Any]) -> bool:
+    """Whether what the user wrote (spec and baseRefs) makes vLLM serve TLS: its certificate flags, or
+    HTTPS probes of the main container."""
+    for where in ("template", "prefill.template", "worker"):
+        for c in _list(_dig(spec, f"{where}.containers")):
+            if not isinstance(c, dict) or c.get("name") != "main":
+                continue
+            words = " ".join(str(w) for w in [*_list(c.get("command")), *_list(c.get("args"))])
+            if "--ssl-certfile" in words:
+                return True
+            for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+                get = _dig(c, f"{kind}.httpGet")
+                if isinstance(get, dict) and str(get.get("scheme", "")).upper() == "HTTPS":
+                    return True
+    return False
+
+
+def global_config(
+    platform: Any, namespace: str, profile: str, controller: Mapping[str, Any] | None = None,
+    spec: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """The controller's GlobalConfig values the presets read (ingress gateway, TLS), and where TLS came from.
+
+    TLS: the release-v0.15 presets always serve it. v0.20 renders it only when inferenceservice-config's
+    ``ingress.enableLLMInferenceServiceTLS`` is true (false when unset). A cluster setting no manifest of a
+    service shows: the platform fact ``kserve_enable_tls`` says it, else the tree's inferenceservice-config,
+    else the tree's own vLLM (certificate flags or HTTPS probes: the install must match it), else the
+    release's default.
     """
-    gateway = default_gateway(profile, platform)
-    tls = profile == ODH_PROFILE
-    if platform is not None and hasattr(platform, "fact"):
-        tls = bool(platform.fact("kserve_enable_tls", tls))
+    controller = controller or {}
+    gateway = default_gateway(profile, platform, controller)
+    fact = platform.fact("kserve_enable_tls") if platform is not None and hasattr(platform, "fact") else None
+    if profile == ODH_PROFILE:
+        tls, source = True, "release-v0.15 presets"
+    elif isinstance(fact, bool):
+        tls, source = fact, "platform fact kserve_enable_tls"
+    elif isinstance(controller.get("enableLLMInferenceServiceTLS"), bool):
+        tls, source = controller["enableLLMInferenceServiceTLS"], "inferenceservice-config"
+    elif spec is not None and _serves_tls(spec):
+        tls, source = True, "assumed: the tree's vLLM serves TLS"
+    else:
+        tls, source = False, "v0.20 default"
     gw_ns, _, gw_name = gateway.rpartition("/")
-    return {"IngressGatewayName": gw_name, "IngressGatewayNamespace": gw_ns or namespace, "EnableTLS": tls,
-            "ModelBasedRoutingHeaderName": "X-Gateway-Model-Name", "InferencePoolNamespacedName": ""}
+    config = {"IngressGatewayName": gw_name, "IngressGatewayNamespace": gw_ns or namespace, "EnableTLS": tls,
+              "ModelBasedRoutingHeaderName": "X-Gateway-Model-Name", "InferencePoolNamespacedName": ""}
+    return config, source
 
 
 def resolve(
@@ -442,6 +497,7 @@ def resolve(
     spec: Mapping[str, Any],
     platform: Any = None,
     tree_configs: Mapping[tuple[str | None, str], Mapping[str, Any]] | None = None,
+    controller: Mapping[str, Any] | None = None,
 ) -> Resolution:
     """Merge ``spec`` over the presets of its served profile and its baseRefs; render the templates.
 
@@ -477,7 +533,8 @@ def resolve(
     model = merged.get("model") if isinstance(merged.get("model"), dict) else {}
     if not model.get("name"):
         merged["model"] = {**model, "name": name}  # KServe defaults the model name to the object's
-    ctx = TemplateContext(name, namespace, merged, global_config(platform, namespace, profile))
+    config, tls_source = global_config(platform, namespace, profile, controller, resolved)
+    ctx = TemplateContext(name, namespace, merged, config)
     rendered = render_tree(merged, ctx)
     scheduler_template = _dig(rendered, "router.scheduler.template")
     if isinstance(scheduler_template, dict) and not scheduler_template.get("serviceAccountName"):
@@ -486,7 +543,8 @@ def resolve(
         template = {**scheduler_template, "serviceAccountName": child_name(name, "-epp-sa")}
         rendered = {**rendered, "router": {**router, "scheduler": {**scheduler, "template": template}}}
     return Resolution(rendered, profile, assumed, list(applied), list(missing),
-                      bool(ctx.global_config["EnableTLS"]))
+                      bool(config["EnableTLS"]), tls_source, f"{config['IngressGatewayNamespace']}/"
+                      f"{config['IngressGatewayName']}")
 
 
 def _merge_configs(
