@@ -493,3 +493,18 @@ def test_data_parallel_sample_gets_the_worker_preset() -> None:
     main = next(p for p in graph.pods if p.role == "model-server").containers[0]
     assert (main.flag("--data-parallel-size"), main.flag("--data-parallel-size-local")) == ("16", "8")
     assert _lint(sample, select=["GPU412"]) == []
+
+
+@pytest.mark.parametrize(("spec", "version", "names"), [
+    ({"router": {"scheduler": {}, "route": {}}}, "v1alpha1",
+     ["scheduler", "router-route", "template"]),
+    ({"router": {"scheduler": {"pool": {"ref": {"name": "p"}}}, "route": {"http": {"refs": [{"name": "r"}]}}}},
+     "v1alpha1", ["template"]),
+    ({"prefill": {"template": {}}, "worker": {}, "parallelism": {"data": 16, "dataLocal": 8}}, "v1alpha1",
+     ["prefill-template", "decode-worker-data-parallel"]),
+    ({"router": {"scheduler": {"config": {"inline": {"plugins": [{"type": "predicted-latency-producer"}]}}}},
+      "tracing": {}}, "v1alpha2", ["scheduler", "scheduler-latency-predictor", "tracing", "template"]),
+    ({"tracing": {}}, "v1alpha1", ["template"]),  # release-v0.15 knows no tracing preset
+])
+def test_well_known_names_follow_config_merge(spec: dict, version: str, names: list[str]) -> None:
+    assert kserve_presets.well_known_names(spec, version) == [f"kserve-config-llm-{n}" for n in names]

@@ -14,10 +14,13 @@ probes, volumes and (for the endpoint picker) resources. Which presets: those of
 serves the object (``dist/<env>``: the environment's profile; elsewhere the object's apiVersion picks it:
 ``v1alpha1`` -> odh-v0.15, ``v1alpha2`` -> upstream-2026, and the resolution says it was assumed).
 
-Not modelled: the ODH overlay's other image substitutions (only the two images the overlay patches into
-the presets this stack uses are applied), pipeline-parallel presets (KServe names them but ships none:
-the controller fails, so nothing is merged), ``shutdownTimeout``/``kvTransferConfig`` template functions
-(rendered as their default / empty), and configs of the controller's namespace other than the presets.
+KServe's GlobalConfig (TLS, default gateway) is a cluster setting: see ``global_config`` for where it is
+read from. Not modelled: the ODH overlay's other patches (only its images of vLLM, the scheduler and the
+routing sidecar are applied), pipeline-parallel presets (KServe names them but ships none: the controller
+fails, so nothing is merged), the ``kserve-config-llm-tokenizer`` preset of later releases,
+``shutdownTimeout``/``kvTransferConfig`` template functions (rendered as their default / empty), the pods
+of ``worker`` (LeaderWorkerSet workers: only the leader, ``template``, is a pod of the graph), and versioned
+config names (``LLM_INFERENCE_SERVICE_VERSIONED_CONFIG``): the presets are looked up by their plain names.
 """
 
 from __future__ import annotations
@@ -169,9 +172,16 @@ def well_known_names(spec: Mapping[str, Any], version: str) -> list[str]:
 
 
 def _latency_producer(spec: Mapping[str, Any]) -> bool:
-    """v0.20 adds the latency-predictor preset when the scheduler config names a latency producer plugin."""
+    """v0.20 adds the latency-predictor preset when the inline scheduler config has a plugin of type
+    ``predicted-latency-producer`` (scheduler_latency_predictor.go hasLatencyProducerInSpec)."""
     config = _dig(spec, "router.scheduler.config.inline")
-    return "latency" in str(config).lower() and "producer" in str(config).lower()
+    if isinstance(config, str):
+        try:
+            config = yaml.safe_load(config)
+        except yaml.YAMLError:
+            return False
+    plugins = config.get("plugins") if isinstance(config, dict) else None
+    return any(isinstance(p, dict) and p.get("type") == "predicted-latency-producer" for p in _list(plugins))
 
 
 # ---- strategic merge ------------------------------------------------------------------------------
