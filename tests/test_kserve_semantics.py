@@ -498,8 +498,8 @@ def test_data_parallel_sample_gets_the_worker_preset() -> None:
 @pytest.mark.parametrize(("spec", "version", "names"), [
     ({"router": {"scheduler": {}, "route": {}}}, "v1alpha1",
      ["scheduler", "router-route", "template"]),
-    ({"router": {"scheduler": {"pool": {"ref": {"name": "p"}}}, "route": {"http": {"refs": [{"name": "r"}]}}}},
-     "v1alpha1", ["template"]),
+    ({"router": {"scheduler": {"pool": {"ref": {"name": "p"}}},
+                 "route": {"http": {"refs": [{"name": "r"}]}}}}, "v1alpha1", ["template"]),
     ({"prefill": {"template": {}}, "worker": {}, "parallelism": {"data": 16, "dataLocal": 8}}, "v1alpha1",
      ["prefill-template", "decode-worker-data-parallel"]),
     ({"router": {"scheduler": {"config": {"inline": {"plugins": [{"type": "predicted-latency-producer"}]}}}},
