@@ -338,7 +338,7 @@ def inf306(graph: Graph) -> Iterator[Hit]:
                     continue
                 expected = _TLS_APP_PROTOCOLS.get(str(port.get("appProtocol", "")).lower())
                 if expected is not None and expected != tls and svc.virtual and any(
-                        (dr_tls_mode(dr) in ("SIMPLE", "MUTUAL")) == tls
+                        dr_tls_mode(dr) is not None and (dr_tls_mode(dr) in ("SIMPLE", "MUTUAL")) == tls
                         for dr in destination_rules_for(graph, svc)):
                     expected = None  # a DestinationRule of the output decides what Envoy speaks to it
                 if expected is not None and expected != tls:
