@@ -508,3 +508,38 @@ def test_data_parallel_sample_gets_the_worker_preset() -> None:
 ])
 def test_well_known_names_follow_config_merge(spec: dict, version: str, names: list[str]) -> None:
     assert kserve_presets.well_known_names(spec, version) == [f"kserve-config-llm-{n}" for n in names]
+
+
+def test_destination_rule_settles_the_workload_service_protocol(tmp_path: Path) -> None:
+    """v0.20 with TLS off writes an http workload Service; a vLLM serving HTTPS behind it is reachable when a
+    DestinationRule originates TLS to that Service (infergate's upstream profile does that)."""
+    svc = """\
+apiVersion: serving.kserve.io/v1alpha2
+kind: LLMInferenceService
+metadata: {name: qwen, namespace: llm}
+spec:
+  model: {uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}
+  template:
+    containers:
+    - name: main
+      args: [--ssl-certfile=/var/run/kserve/tls/tls.crt, --ssl-keyfile=/var/run/kserve/tls/tls.key]
+      resources: {requests: {cpu: "1", memory: 8Gi}}
+"""
+    rule = """\
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: vllm, namespace: llm}
+spec:
+  host: qwen-kserve-workload-svc.llm.svc.cluster.local
+  trafficPolicy: {tls: {mode: SIMPLE}}
+"""
+    off = {"kserve_enable_tls": False}
+
+    def app_protocol(text: str, name: str) -> list[str]:
+        return [f.message for f in _lint(_write(tmp_path, text, name), select=["INF306"], facts=off)
+                if "appProtocol" in f.message]
+
+    assert len(app_protocol(svc, "bare.yaml")) == 1
+    assert app_protocol(svc + rule, "with-rule.yaml") == []
+    assert len(app_protocol(svc + rule.replace("SIMPLE", "DISABLE"), "disable.yaml")) == 1
