@@ -561,14 +561,19 @@ def inf308(graph: Graph) -> Iterator[Hit]:
     for pod in graph.pods:
         if pod.origin != "kserve" or pod.role != "model-server":
             continue
-        wanted = as_dict(pod.source.spec.get("model")).get("name")
+        # the name KServe uses: the service's, else a baseRef's, else the object's own (resolved spec)
+        wanted = as_dict(graph.kserve_resolution(pod.source).spec.get("model")).get("name")
         container = main_container(pod)
         if not isinstance(wanted, str) or container is None:
             continue
         served = served_model_ids(container)
         if served is not None and wanted not in served:
             path = (*container.path, "args") if "args" in container.raw else container.path
-            yield Hit(pod.source, f"vLLM serves {', '.join(served)} but spec.model.name is {wanted!r}", path)
+            own = as_dict(pod.source.spec.get("model")).get("name")
+            how = ("" if own == wanted else " (KServe's default: the object's name)"
+                   if wanted == pod.source.name else " (from a baseRef)")
+            yield Hit(pod.source, f"vLLM serves {', '.join(served)} but spec.model.name is {wanted!r}{how}",
+                      path)
     for im in graph.of_kind("InferenceModel", POOL_GROUPS[0]):
         wanted = im.spec.get("modelName")
         ref = as_dict(im.spec.get("poolRef"))

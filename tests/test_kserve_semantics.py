@@ -543,3 +543,24 @@ spec:
     assert len(app_protocol(svc, "bare.yaml")) == 1
     assert app_protocol(svc + rule, "with-rule.yaml") == []
     assert len(app_protocol(svc + rule.replace("SIMPLE", "DISABLE"), "disable.yaml")) == 1
+
+
+def test_inf308_reads_the_model_name_kserve_uses(tmp_path: Path) -> None:
+    """No spec.model.name: KServe names the model after the object (and the preset serves that name)."""
+    text = """\
+apiVersion: serving.kserve.io/v1alpha1
+kind: LLMInferenceService
+metadata: {name: qwen, namespace: llm}
+spec:
+  model: {uri: "hf://Qwen/Qwen2.5-3B-Instruct"}
+  template:
+    containers:
+    - name: main
+      args: [--served-model-name=Qwen/Qwen2.5-3B-Instruct, --ssl-certfile=/t/c, --ssl-keyfile=/t/k]
+      resources: {requests: {cpu: "1", memory: 8Gi}}
+"""
+    findings = _lint(_write(tmp_path, text), select=["INF308"])
+    assert [f.message for f in findings] == ["vLLM serves Qwen/Qwen2.5-3B-Instruct but spec.model.name is "
+                                             "'qwen' (KServe's default: the object's name)"]
+    preset_args = "\n".join(line for line in text.splitlines() if "args:" not in line) + "\n"
+    assert _lint(_write(tmp_path, preset_args, "preset.yaml"), select=["INF308"]) == []
