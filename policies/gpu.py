@@ -176,9 +176,14 @@ def gpu411(graph: Graph) -> Iterator[Hit]:
 def _world_size(container: Container) -> tuple[int, str] | None:
     """GPUs vLLM will use: tensor x pipeline x data parallel size, and how it was given."""
     sizes = []
+    # data parallel ranks of this pod: --data-parallel-size-local when a multi-node deployment (KServe's
+    # worker-data-parallel presets) spreads --data-parallel-size over several pods
+    local = container.flag("--data-parallel-size-local")
     for flags in (("--tensor-parallel-size", "-tp"), ("--pipeline-parallel-size", "-pp"),
                   ("--data-parallel-size", "-dp")):
         value = next((v for v in (container.flag(f) for f in flags) if v is not None), None)
+        if flags[0] == "--data-parallel-size" and local:
+            value = local
         if value is not None and not value.isdigit():
             return None
         sizes.append((flags[0], int(value) if value is not None else 1))

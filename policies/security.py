@@ -40,6 +40,15 @@ def _deployment(pod: str = _POD_OK, container: str = _CONTAINER_OK, image: str =
     return _DEPLOYMENT.replace("POD", pod).replace("CONTAINER", container).replace("IMAGE", image)
 
 
+def _from_preset(pod: PodModel, container: Container) -> str:
+    """A hint when the container is one only KServe's presets (or a baseRef) add: the user never wrote it,
+    and fixes it by naming it in the template (the merge is keyed by container name)."""
+    if pod.origin == "kserve" and container.path == pod.spec_path:
+        where = ".".join(map(str, (*pod.spec_path, "initContainers" if container.init else "containers")))
+        return f" (KServe's preset adds it: override it by name under {where})"
+    return ""
+
+
 def checked_pods(graph: Graph) -> Iterator[PodModel]:
     """Pods whose spec comes from the output (Istio's gateway pods are the mesh operator's business)."""
     return (p for p in graph.pods if p.origin != "istio")
@@ -155,9 +164,8 @@ def sec602(graph: Graph) -> Iterator[Hit]:
         for container in pod.all_containers:
             gaps = _hardening_gaps(pod, container)
             if gaps:
-                yield Hit(
-                    pod.source, f"{container.name} in {pod.name} lacks {', '.join(gaps)}", _sc_path(container)
-                )
+                yield Hit(pod.source, f"{container.name} in {pod.name} lacks {', '.join(gaps)}"
+                          + _from_preset(pod, container), _sc_path(container))
 
 
 @rule(
@@ -193,9 +201,8 @@ def sec603(graph: Graph) -> Iterator[Hit]:
             path = (*container.path, "resources") if "resources" in container.raw else container.path
             missing = [k for k in ("cpu", "memory") if k not in requests and k not in limits]
             if missing:
-                yield Hit(
-                    pod.source, f"{container.name} in {pod.name} requests no {' or '.join(missing)}", path
-                )
+                yield Hit(pod.source, f"{container.name} in {pod.name} requests no {' or '.join(missing)}"
+                          + _from_preset(pod, container), path)
             for resource in GPU_RESOURCES:
                 if (resource in requests or resource in limits) and str(requests.get(resource)) != str(
                     limits.get(resource)
