@@ -10,6 +10,7 @@ from infergate.policies._examples import mark_line
 from infergate.core import podsecurity
 from infergate.core.findings import Severity
 from infergate.core.graph import Container, Graph, PodModel, as_dict, as_list
+from infergate.synth import accelerators as acc
 
 PSS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 SECCTX = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
@@ -177,7 +178,7 @@ def sec602(graph: Graph) -> Iterator[Hit]:
     "pressure (BestEffort QoS) — a model server that took minutes to load its weights is the "
     "worst pod to lose. Extended resources (GPUs) must have requests equal to limits or the "
     "pod is "
-    "rejected. TPU chips are checked by TPU402.",
+    "rejected. TPU chips are checked by TPU402, NVIDIA GPUs by GPU410.",
     links=("https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",),
     fix="Give every container `resources.requests.cpu` and `.memory`; set accelerator requests equal to "
     "limits.",
@@ -204,6 +205,8 @@ def sec603(graph: Graph) -> Iterator[Hit]:
                 yield Hit(pod.source, f"{container.name} in {pod.name} requests no {' or '.join(missing)}"
                           + _from_preset(pod, container), path)
             for resource in GPU_RESOURCES:
+                if resource == acc.GPU_RESOURCE:  # GPU410's, as google.com/tpu is TPU402's
+                    continue
                 if (resource in requests or resource in limits) and str(requests.get(resource)) != str(
                     limits.get(resource)
                 ):
