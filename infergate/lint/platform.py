@@ -137,6 +137,8 @@ def platform_for_paths(paths: Iterable[str | Path], base: Platform) -> Platform:
             secrets.add(name)
         values["provided_secrets"] = sorted(secrets, key=str)
         values["closed_world"] = True  # infergate rendered the whole tree: what is not in it is missing
+        sizes = _env_model_sizes(env)  # GPU414 weighs a model by the environment's parameter count
+        values["model_parameters_b"] = {**(platform.fact("model_parameters_b") or {}), **sizes}
         platform = platform_from(values, f"environment {getattr(env, 'name', '?')}", platform)
     return platform
 
@@ -152,3 +154,9 @@ def _env_secret_names(env: Any) -> list[str]:
                 if isinstance(item, str):
                     names.append(f"{ns}/{item}" if ns else item)
     return names
+
+
+def _env_model_sizes(env: Any) -> dict[str, float]:
+    """"namespace/name" of each model -> billions of parameters, where the environment knows them (GPU414)."""
+    return {f"{m.namespace}/{m.name}": float(m.parameters_b) for m in getattr(env, "models", None) or ()
+            if getattr(m, "parameters_b", None) is not None}

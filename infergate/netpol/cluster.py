@@ -7,7 +7,7 @@ that no manifest declares but every flow question needs:
   CIDRs minus their exceptions) - NetworkPolicies reach them only through ipBlock;
   (the node metadata server, ``metadata_server_cidrs``, is no endpoint of the matrix: NP108 asks the
   evaluator about its addresses directly)
-- ``monitoring``: an unlabelled scraper pod in the monitoring namespace, if the platform names one;
+- ``monitoring``: the metrics scraper (environment ``monitoring:``): a pod of its namespace, its pod labels;
 - ``istiod``: the control plane a sail-operator ``Istio`` of the output runs (xDS on 15012 for gateways);
 - ``any-pod``: an unlabelled pod in every namespace, plus one in a namespace nobody selects by name:
   what any other workload (or an attacker's pod) would be. Forbidden flows are checked from them.
@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infergate.core.graph import PROBE_LABEL
+from infergate.core.graph import GATEWAY_GROUP, GATEWAY_NAME_LABEL, KSERVE_GROUP, PROBE_LABEL
 from infergate.netpol.evaluate import Evaluator
 from infergate.netpol.model import PROTOCOLS, Endpoint, Namespace, PortSpec, external, pod
 from infergate.netpol.policy import Policy, PolicyError, parse_policy
@@ -59,9 +59,12 @@ DEFAULTS: dict[str, Any] = {
     "model_download_cidrs": ("0.0.0.0/0",),
     "model_download_except": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"),
     "monitoring_namespace": None,
+    "monitoring_pod_labels": {},  # the scraper's pod labels (environment `monitoring.podLabels`)
     # the node's cloud metadata server (GCE/GKE, AWS, Azure): it hands out the node's credentials
     "metadata_server_cidrs": ("169.254.169.254/32",),
     "metadata_server_ports": (80,),
+    # labels of the pods of a Gateway that is not in the tree, besides gateway-name (e.g. istio.io/rev)
+    "gateway_pod_labels": {},
 }
 
 
@@ -97,6 +100,21 @@ PORT_FACTS = ("api_server_ports", "metadata_server_ports")
 def fact_problem(key: str, value: Any) -> str | None:
     """Why a NetworkPolicy platform fact (snake_case key) is unusable, or None: the config is checked with
     this, so a typo is a config error instead of a crash of every NP rule."""
+    if key == "gateway_pod_labels":
+        ok = isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in value.items())
+        return None if ok else "must be a table of label = value strings"
+    if key == "kserve_enable_tls":
+        return None if isinstance(value, bool) else "must be true or false"
+    if key == "kserve_ingress_gateway":
+        ns, _, name = str(value).partition("/")
+        ok = isinstance(value, str) and bool(ns) and bool(name) and "/" not in name
+        return None if ok else 'must be "NAMESPACE/NAME"'
+    if key == "profile":
+        from infergate.synth import profiles
+
+        known = profiles.names()
+        return None if value in known else f"{value!r} is no platform profile (known: {', '.join(known)})"
     if key not in CIDR_FACTS + PORT_FACTS:
         return None
     if not isinstance(value, list | tuple):
@@ -132,6 +150,7 @@ def facts_from(platform: Any) -> dict[str, Any]:
     for key in ("api_server_ports", "metadata_server_ports"):
         out[key] = tuple(int(p) for p in out[key])
     out["dns_pod_labels"] = {str(k): str(v) for k, v in dict(out["dns_pod_labels"]).items()}
+    out["monitoring_pod_labels"] = {str(k): str(v) for k, v in dict(out["monitoring_pod_labels"]).items()}
     return out
 
 
@@ -142,6 +161,13 @@ def model_uri(pod_model: Any) -> str | None:
     model = source.spec.get("model")
     uri = model.get("uri") if isinstance(model, dict) else None
     return uri if isinstance(uri, str) else None
+
+
+def metrics_open(pod_model: Any) -> bool:
+    """An endpoint picker whose metrics port takes scrapes without a token (--metrics-endpoint-auth=false;
+    GIE's default is on, and then no scraper of the security model can read it)."""
+    values = [c.flag("--metrics-endpoint-auth") for c in getattr(pod_model, "containers", [])]
+    return any(v is not None and v.lower() in ("false", "0") for v in values)
 
 
 def needs_network(uri: str | None) -> bool:
@@ -175,7 +201,8 @@ def build_cluster(graph: Any) -> Cluster:
             ports = (PortSpec(KSERVE_MODEL_PORT),)  # no template container: the preset's main serves 8000
         name = _unique(f"{p.namespace}/{p.name}", taken, last)  # two controllers may share a name
         endpoints.append(pod(p.namespace, name, p.labels, ports, role=_role(p),
-                             source=p.source, attrs={"model_uri": uri, "origin": p.origin}))
+                             source=p.source, attrs={"model_uri": uri, "origin": p.origin,
+                                                     "metrics_open": metrics_open(p)}))
     policies: list[Policy] = []
     bad: list[BadPolicy] = []
     for obj in graph.of_kind("NetworkPolicy", NETPOL_GROUP):
@@ -185,6 +212,7 @@ def build_cluster(graph: Any) -> Cluster:
             bad.append(BadPolicy(obj, str(exc), exc.path))
     endpoints.extend(_platform_endpoints(facts, namespaces))
     endpoints.extend(_istiod(graph, namespaces))
+    endpoints.extend(provided_gateways(graph, facts, namespaces))
     for name in [*sorted(namespaces), OTHER_NAMESPACE]:
         namespaces.setdefault(name, Namespace(name))
         endpoints.append(pod(name, PROBE_NAME, {}, (), role="any-pod", synthetic=True))
@@ -199,6 +227,10 @@ def _role(pod_model: Any) -> str:
         return "smoke"
     if labels.get("app.kubernetes.io/component") == BBR_COMPONENT:
         return "bbr"
+    if labels.get("llm-d.ai/role") == "prefill" and pod_model.origin == "kserve":
+        # the security model has no prefill/decode flows yet (decode -> prefill is needed, gateway -> prefill
+        # is not): KServe's prefill pods are judged as any other workload
+        return "other"
     return _GRAPH_ROLES.get(pod_model.role, "other")
 
 
@@ -232,6 +264,52 @@ def _istiod(graph: Any, namespaces: dict[str, Namespace]) -> list[Endpoint]:
     return out
 
 
+def referenced_gateways(graph: Any) -> dict[tuple[str, str], Any]:
+    """Gateways (namespace, name) that routes (KServe-managed ones included) and LLMInferenceService
+    ``router.gateway.refs`` attach to, with the first object naming each."""
+    found: dict[tuple[str, str], Any] = {}
+    for route in graph.of_kind("HTTPRoute", GATEWAY_GROUP, include_virtual=True):
+        for ref in route.spec.get("parentRefs") or ():
+            if not isinstance(ref, dict) or ref.get("kind", "Gateway") != "Gateway" \
+                    or ref.get("group", GATEWAY_GROUP) != GATEWAY_GROUP \
+                    or not isinstance(ref.get("name"), str):
+                continue
+            ns = ref.get("namespace") if isinstance(ref.get("namespace"), str) else route.namespace
+            found.setdefault((ns or "default", ref["name"]), route.owner or route)
+    for svc in graph.of_kind("LLMInferenceService", KSERVE_GROUP):
+        router = svc.spec.get("router") if isinstance(svc.spec.get("router"), dict) else {}
+        gateway = router.get("gateway") if isinstance(router.get("gateway"), dict) else {}
+        for ref in gateway.get("refs") or ():
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                ns = ref.get("namespace") if isinstance(ref.get("namespace"), str) else svc.namespace
+                found.setdefault((ns or "default", ref["name"]), svc)
+    return found
+
+
+def provided_gateways(graph: Any, facts: dict[str, Any], namespaces: dict[str, Namespace]) -> list[Endpoint]:
+    """The pods of every referenced Gateway the tree does not contain (the platform's: KServe's
+    ``router.gateway: {}`` attaches to the controller's default gateway, see ``kserve_ingress_gateway``).
+
+    Their labels are what Istio's gateway deployment controller sets (``gateway.networking.k8s.io/
+    gateway-name``), plus the platform fact ``gateway_pod_labels``; their namespace's labels are the tree's
+    Namespace if it has one, else only ``kubernetes.io/metadata.name``. They are sources of required flows
+    (gateway -> EPP, gateway -> vLLM) but no workload of the output (NP101 does not police their namespace).
+    """
+    out: list[Endpoint] = []
+    extra = {str(k): str(v) for k, v in dict(facts.get("gateway_pod_labels") or {}).items()}
+    for (ns, name), source in sorted(referenced_gateways(graph).items(), key=lambda kv: kv[0]):
+        if graph.get("Gateway", ns, name, GATEWAY_GROUP) is not None:
+            continue
+        namespaces.setdefault(ns, Namespace(ns))
+        labels = {GATEWAY_NAME_LABEL: name, **extra}
+        # listener ports are unknown: the ones clients use (the smoke test calls 443)
+        ports = (PortSpec(80, "TCP", "http"), PortSpec(443, "TCP", "https"),
+                 PortSpec(15021, "TCP", "status-port"))
+        out.append(pod(ns, f"(gateway {name}, not in the tree)", labels, ports, role="gateway",
+                       synthetic=True, source=source, attrs={"origin": "provided", "provided": True}))
+    return out
+
+
 def _platform_endpoints(facts: dict[str, Any], namespaces: dict[str, Namespace]) -> list[Endpoint]:
     out: list[Endpoint] = []
     dns_ns, dns_labels = facts["dns_namespace"], facts["dns_pod_labels"]
@@ -246,5 +324,6 @@ def _platform_endpoints(facts: dict[str, Any], namespaces: dict[str, Namespace])
     monitoring = facts["monitoring_namespace"]
     if monitoring:
         namespaces.setdefault(monitoring, Namespace(monitoring))
-        out.append(pod(monitoring, "(metrics scraper)", {}, (), role="monitoring", synthetic=True))
+        out.append(pod(monitoring, "(metrics scraper)", facts["monitoring_pod_labels"], (), role="monitoring",
+                       synthetic=True))
     return out
