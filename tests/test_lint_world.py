@@ -316,3 +316,19 @@ def test_epp_rbac_bound_to_a_role_outside_the_tree_is_not_guessed(tmp_path: Path
     assert _codes(findings) == ["REF001"] and "ClusterRole chart-epp-reader" in findings[0].message
     closed = LintConfig(platform=platform_from({"closed_world": True}, "test"))
     assert _codes(lint_paths([tree], config=closed, select=["INF304"])[0]) == ["INF304"]
+
+
+def test_the_gateway_kserves_config_names_is_provided(tmp_path: Path) -> None:
+    """router.gateway: {} attaches to the gateway KServe's own config names: it exists where KServe runs."""
+    tree = _tree(tmp_path / "t", {"svc.yaml": """\
+apiVersion: serving.kserve.io/v1alpha1
+kind: LLMInferenceService
+metadata: {name: qwen, namespace: demo}
+spec:
+  model: {uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}
+  router: {route: {}, gateway: {}}
+"""})
+    findings, _ = lint_paths([tree], config=LintConfig(), select=["GW", "INF307"])
+    assert not [f for f in findings if "Gateway opendatahub/inference-gateway" in f.message], findings
+    closed = LintConfig(platform=platform_from({"closed_world": True}, "test"))
+    assert not [f for f in lint_paths([tree], config=closed, select=["GW204"])[0]]

@@ -847,6 +847,8 @@ class Graph:
         if not gateways:
             gw_ns, _, gw_name = self.kserve_resolution(svc).gateway.rpartition("/")
             gateways = [{"name": gw_name, "namespace": gw_ns or ns}]
+            # the gateway KServe's own config names exists wherever KServe runs: the platform provides it
+            self.world = self.world.plus(("gateway", gw_ns or ns, gw_name))
         scheduler = router.get("scheduler")
         if isinstance(scheduler, dict):
             pool = as_dict(as_dict(scheduler.get("pool")).get("ref")).get("name") or f"{name}-inference-pool"

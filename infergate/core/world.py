@@ -107,6 +107,9 @@ class World:
             entries.add(("gateway", ns, name))
         return cls(bool(getattr(platform, "closed_world", False)), frozenset(entries))
 
+    def plus(self, entry: tuple[str, str, str]) -> World:
+        return self if entry in self.provided else World(self.closed, self.provided | {entry})
+
     def provides(self, kind: str, namespace: str | None, name: str) -> bool:
         key, ns = kind_key(kind), namespace or ""
         entries = self.provided
