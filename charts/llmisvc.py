@@ -17,7 +17,9 @@ from typing import Any
 from constructs import Construct
 from infergate.charts.common import labels
 from infergate.charts.resources import LLMInferenceService, LLMInferenceServiceSpec, ModelSpec, RouterSpec
+from infergate.charts.worker import PipelineParallelConfig, add_worker, owns_pipeline_config
 
+from infergate.synth import multihost
 from infergate.synth.config import Environment, Model
 
 MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts spec.model.uri
@@ -118,6 +120,10 @@ class ModelServer(Construct):
             "router": router(model, env),
             "template": template,
         }
+        if multihost.multi_host(model):  # one pod per host of the slice: KServe's LeaderWorkerSet
+            add_worker(spec, model, env)
+            if owns_pipeline_config(model, env):
+                PipelineParallelConfig(self, "pipeline-config", model, env)
         LLMInferenceService(self, model.name, namespace=model.namespace,
                             labels=labels(model.name, "model-server", "infergate"), spec=spec,
                             api_version=env.profile.kserve.llmisvc_api_version)
