@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infergate.core.loader import Document
+from infergate.synth import multihost
 
 # Kinds that live outside namespaces (the ones this stack meets; unknown kinds count as namespaced).
 CLUSTER_SCOPED = frozenset(
@@ -508,6 +509,8 @@ class Graph:
             spec_path = (*path, "spec")
             main, init = containers_of(spec, spec_path)
             labels = str_map(meta.get("labels"))
+            if obj.kind == "LeaderWorkerSet":  # the LWS controller labels every pod of the set
+                labels[multihost.LWS_NAME_LABEL] = obj.name
             self.pods.append(
                 PodModel(
                     namespace=obj.namespace or "default",
@@ -577,10 +580,22 @@ class Graph:
 
     def _kserve_pods(self, svc: K8sObject) -> None:
         spec = svc.spec
-        ns, name = svc.namespace or "default", svc.name
         template = as_dict(spec.get("template"))
+        worker = spec.get("worker")
+        if isinstance(worker, dict):
+            self._kserve_multi_node_pods(svc, template, worker)
+        else:
+            self._kserve_single_node_pod(svc, template)
+        # the workload Service KServe always creates (appProtocol https is hard-coded)
+        self._kserve_workload_service(svc)
+        if managed_scheduler(spec):
+            self._kserve_managed_router(svc, spec)
+        self._kserve_managed_route(svc, spec)
+
+    def _kserve_single_node_pod(self, svc: K8sObject, template: dict[str, Any]) -> None:
+        ns, name = svc.namespace or "default", svc.name
         main, init = containers_of(template, ("spec", "template"))
-        model_name = as_dict(spec.get("model")).get("name")
+        model_name = as_dict(svc.spec.get("model")).get("name")
         for container in main:
             if container.name == "main":
                 _apply_workload_preset(container, name, model_name if isinstance(model_name, str) else name)
@@ -604,7 +619,50 @@ class Graph:
                 kind="LLMInferenceService",
             )
         )
-        # the workload Service KServe always creates (appProtocol https is hard-coded)
+
+    def _kserve_multi_node_pods(
+        self, svc: K8sObject, template: dict[str, Any], worker: dict[str, Any]
+    ) -> None:
+        """The LeaderWorkerSet KServe makes of ``template`` (leader) + ``worker``: its pods, with the labels
+        KServe (workload_multi_node.go) and the LWS controller give them. Without a leader template LWS runs
+        the worker template as leader too, and KServe puts the pool labels on the workers."""
+        ns, name = svc.namespace or "default", svc.name
+        has_leader = bool(template)
+        account = multihost.lws_name(name)  # KServe's multi-node ServiceAccount
+        group = multihost.group_selector(name)
+        leader_spec, leader_path = (
+            (template, ("spec", "template")) if has_leader else (worker, ("spec", "worker"))
+        )
+        leader_labels = (multihost.leader_labels(name) if has_leader
+                         else multihost.worker_labels(name, has_leader_template=False))
+        for role, pod_spec, path, pod_labels, suffix in (
+            ("model-server", leader_spec, leader_path,
+             {**leader_labels, **group, multihost.LWS_WORKER_INDEX_LABEL: "0"}, ""),
+            # worker-index 1..size-1 differs per worker: left out
+            ("model-worker", worker, ("spec", "worker"),
+             {**multihost.worker_labels(name, has_leader), **group}, "-worker"),
+        ):
+            main, init = containers_of(pod_spec, path)
+            self.pods.append(
+                PodModel(
+                    namespace=ns,
+                    name=f"{multihost.lws_name(name)}{suffix}",
+                    labels=pod_labels,
+                    annotations={},
+                    containers=main,
+                    init_containers=init,
+                    spec={**pod_spec, "serviceAccountName": account},
+                    origin="kserve",
+                    source=svc,
+                    role=role,
+                    spec_path=path,
+                    service_account=account,
+                    kind="LLMInferenceService",
+                )
+            )
+
+    def _kserve_workload_service(self, svc: K8sObject) -> None:
+        ns, name = svc.namespace or "default", svc.name
         self.add_virtual(
             svc,
             {
@@ -629,9 +687,6 @@ class Graph:
                 },
             },
         )
-        if managed_scheduler(spec):
-            self._kserve_managed_router(svc, spec)
-        self._kserve_managed_route(svc, spec)
 
     def _kserve_managed_route(self, svc: K8sObject, spec: dict[str, Any]) -> None:
         """The HTTPRoute KServe makes when ``router.route`` is set without refs to routes of the user."""
