@@ -75,7 +75,8 @@ def _flow(entry: Any, kind: str, index: int) -> FlowSpec:
         raise ConfigError(f"{where}: match is all|any, each is [source, destination]", file=str(MODEL_PATH))
     if entry.get("scope") not in (None, *_SCOPES) or entry.get("when") not in (None, *_CONDITIONS) \
             or entry.get("exempt") not in (None, "group"):
-        raise ConfigError(f"{where}: unknown scope, when or exempt", file=str(MODEL_PATH))
+        raise ConfigError(f"{where}: unknown scope or when, or an exempt other than group",
+                          file=str(MODEL_PATH))
     return FlowSpec(entry["id"], tuple(r for r in sources if r not in excluded), to, ports,
                     str(entry.get("why", "")).strip(), match, each, entry.get("scope"), entry.get("when"),
                     entry.get("exempt"))

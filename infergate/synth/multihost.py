@@ -118,9 +118,14 @@ GROUP_PORTS: tuple[GroupPort, ...] = (
 
 
 def container_ports(leader: bool) -> list[dict[str, Any]]:
-    """The fixed group ports a pod declares (a range is no containerPort; the policies still allow it)."""
-    return [{"name": p.name, "containerPort": p.number, "protocol": "TCP"} for p in GROUP_PORTS
-            if p.end is None and (leader or not p.leader_only)]
+    """The group ports a pod declares; a range by its two bounds (the policies admit all of it), so that
+    readers and `infergate flows` see it."""
+    out: list[dict[str, Any]] = []
+    for p in GROUP_PORTS:
+        if leader or not p.leader_only:
+            bounds = ((p.number, f"{p.name}-lo"), (p.end, f"{p.name}-hi")) if p.end else ((p.number, p.name),)
+            out += [{"name": name, "containerPort": n, "protocol": "TCP"} for n, name in bounds]
+    return out
 
 
 # --- the runtime's command lines -----------------------------------------------------------------------
