@@ -182,3 +182,40 @@ def runtime_env(tpu: accelerators.TpuSlice) -> list[dict[str, Any]]:
     env = [{"name": k, "value": v} for k, v in tpu.env().items()]
     env.append({"name": "TPU_PROCESS_PORT", "value": str(TPU_PROCESS_PORT)})
     return env
+
+
+def group_size(parallelism: dict[str, Any]) -> int:
+    """KServe's ParallelismSpec.GetSize() (both releases): data / dataLocal with data parallelism, else
+    pipeline; unset (None there) leaves the LeaderWorkerSet's default size, 1: the leader alone."""
+    def positive(key: str) -> int | None:
+        value = parallelism.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    data, local = positive("data"), positive("dataLocal")
+    if data or local:
+        return max((data or 1) // (local or 1), 1)
+    return positive("pipeline") or 1
+
+
+def kserve_leader_worker_set(service: dict[str, Any]) -> dict[str, Any]:
+    """The LeaderWorkerSet KServe's expectedMainMultiNodeLWS builds from an LLMInferenceService with
+    ``worker`` (before its storage initializer and routing sidecar are attached): what tests validate
+    against the pinned LWS CRD."""
+    meta, spec = service["metadata"], service["spec"]
+    name = meta["name"]
+    has_leader = isinstance(spec.get("template"), dict)
+    account = lws_name(name)
+    template: dict[str, Any] = {
+        "size": group_size(spec.get("parallelism") or {}),
+        "restartPolicy": "RecreateGroupOnPodRestart",
+        "workerTemplate": {"metadata": {"labels": worker_labels(name, has_leader)},
+                           "spec": {**spec["worker"], "serviceAccountName": account}},
+    }
+    if has_leader:
+        template["leaderTemplate"] = {"metadata": {"labels": leader_labels(name)},
+                                      "spec": {**spec["template"], "serviceAccountName": account}}
+    return {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet",
+            "metadata": {"name": lws_name(name), "namespace": meta["namespace"],
+                         "labels": worker_labels(name, has_leader)},
+            "spec": {"replicas": spec.get("replicas", 1), "leaderWorkerTemplate": template,
+                     "rolloutStrategy": {"type": "RollingUpdate"}, "startupPolicy": "LeaderCreated"}}

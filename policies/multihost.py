@@ -1,0 +1,115 @@
+"""TPU404: a multi-host TPU slice whose LeaderWorkerSet KServe would size wrong (infergate.synth.multihost).
+
+Kept apart from tpu.py (TPU401-403, per-pod checks): this rule reads the LLMInferenceService as KServe does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from infergate.policies import Hit, rule
+from infergate.policies._examples import mark_line
+
+from infergate.core.findings import Severity
+from infergate.core.graph import KSERVE_GROUP, Graph, as_dict
+from infergate.synth import accelerators as tpu
+from infergate.synth import multihost
+
+KSERVE_MULTI_NODE = "https://github.com/kserve/kserve/blob/v0.20.0/pkg/controller/v1alpha2/llmisvc/workload_multi_node.go"
+GKE_TPU = "https://cloud.google.com/kubernetes-engine/docs/concepts/plan-tpus"
+
+_SERVICE = """\
+apiVersion: serving.kserve.io/v1alpha1
+kind: LLMInferenceService
+metadata: {name: llama, namespace: demo}
+spec:
+  model: {uri: "hf://meta-llama/Llama-3.3-70B-Instruct", name: meta-llama/Llama-3.3-70B-Instruct}
+  parallelism: PARALLELISM
+  template:
+    nodeSelector:
+      cloud.google.com/gke-tpu-accelerator: tpu-v6e-slice
+      cloud.google.com/gke-tpu-topology: 4x4
+    tolerations: [{key: google.com/tpu, operator: Equal, value: present, effect: NoSchedule}]
+    containers:
+    - name: main
+      image: vllm/vllm-tpu:v0.10.1
+      args: [--model=/mnt/models, --served-model-name=meta-llama/Llama-3.3-70B-Instruct,
+             --tensor-parallel-size=4, --ssl-certfile=/var/run/kserve/tls/tls.crt,
+             --ssl-keyfile=/var/run/kserve/tls/tls.key]
+      readinessProbe: {httpGet: {path: /health, port: 8000, scheme: HTTPS}}
+      securityContext: {allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: {drop: [ALL]},
+                        seccompProfile: {type: RuntimeDefault}}
+      resources: {requests: {cpu: "8", memory: 64Gi, google.com/tpu: "4"}, limits: {google.com/tpu: "4"}}
+  worker:
+    nodeSelector:
+      cloud.google.com/gke-tpu-accelerator: tpu-v6e-slice
+      cloud.google.com/gke-tpu-topology: 4x4
+    tolerations: [{key: google.com/tpu, operator: Equal, value: present, effect: NoSchedule}]
+    containers:
+    - name: main
+      image: vllm/vllm-tpu:v0.10.1
+      command: [/bin/bash, -c]
+      args: ['exec ray start --block --address="$LWS_LEADER_ADDRESS:6379"']
+      securityContext: {allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: {drop: [ALL]},
+                        seccompProfile: {type: RuntimeDefault}}
+      resources: {requests: {cpu: "8", memory: 64Gi, google.com/tpu: "4"}, limits: {google.com/tpu: "4"}}
+"""
+
+
+def _service(parallelism: str = "{tensor: 4, pipeline: 4}") -> str:
+    return _SERVICE.replace("PARALLELISM", parallelism)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+@rule(
+    "TPU404",
+    "tpu-multi-host-group-size",
+    Severity.ERROR,
+    summary="an LLMInferenceService with `worker` on a multi-host TPU topology whose `parallelism` gives a "
+    "LeaderWorkerSet of another size than the slice's host count, or tensor x pipeline != the slice's chips",
+    rationale="KServe runs `template` + `worker` as a LeaderWorkerSet of `parallelism.GetSize()` pods: "
+    "`data / dataLocal` with data parallelism, else `pipeline`, else unset (LWS then runs the leader alone). "
+    "A multi-host TPU slice is one unit of `hostBounds` hosts (GKE provisions and repairs them together; "
+    "the TPU runtime waits for every host of TPU_HOST_BOUNDS): a smaller group never initializes the slice, "
+    "a larger one leaves pods Pending. vLLM shards over tensor x pipeline chips, which must be all chips of "
+    "the slice (tensor = one host's chips, pipeline = hosts).",
+    links=(KSERVE_MULTI_NODE, GKE_TPU),
+    fix="Set `parallelism: {tensor: <chips per host>, pipeline: <hosts>}` from the TPU table "
+    "(v6e 4x4: tensor 4, pipeline 4); infergate generates it for a multi-host `topology`.",
+    bad=(
+        mark_line(_service("{tensor: 16}"), "parallelism:"),
+        mark_line(_service("{tensor: 2, pipeline: 4}"), "parallelism:"),
+    ),
+    good=(_service(),),
+)
+def tpu404(graph: Graph) -> Iterator[Hit]:
+    for svc in graph.of_kind("LLMInferenceService", KSERVE_GROUP):
+        spec = svc.spec
+        if not isinstance(spec.get("worker"), dict):
+            continue
+        pod = as_dict(spec.get("template")) or as_dict(spec.get("worker"))
+        selector = as_dict(pod.get("nodeSelector"))
+        try:
+            slice_ = tpu.lookup(str(selector.get(tpu.ACCELERATOR_LABEL)),
+                                str(selector.get(tpu.TOPOLOGY_LABEL)))
+        except tpu.UnknownTpu:
+            continue  # TPU401/TPU403 report unknown or missing selectors
+        if slice_.single_host:
+            continue
+        parallelism = as_dict(spec.get("parallelism"))
+        path = ("spec", "parallelism") if "parallelism" in spec else ("spec", "worker")
+        size = multihost.group_size(parallelism)
+        if size != slice_.hosts:
+            yield Hit(svc, f"{svc.name}: KServe's LeaderWorkerSet would run {size} pod(s) for a "
+                      f"{slice_.accelerator} {slice_.topology} slice of {slice_.hosts} hosts (parallelism "
+                      f"{parallelism or 'unset'}: pipeline sizes the group); set pipeline: {slice_.hosts}",
+                      path)
+            continue
+        tensor, pipeline = _int(parallelism.get("tensor")), _int(parallelism.get("pipeline"))
+        if tensor and pipeline and tensor * pipeline != slice_.chips:
+            yield Hit(svc, f"{svc.name}: tensor {tensor} x pipeline {pipeline} = {tensor * pipeline} "
+                      f"chips, but the {slice_.topology} slice has {slice_.chips} "
+                      f"({slice_.chips_per_host} per host)", path)
