@@ -49,7 +49,8 @@ def _model(acc: str, topo: str) -> str:
 @pytest.fixture(scope="module")
 def every_topology(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One upstream-2026 environment with a model on every multi-host topology."""
-    base = UPSTREAM.split("models:\n")[0].replace("  http: serve\n", "  http: redirect\n")  # no plaintext route
+    # http: redirect: no plaintext route (GW203); the models are the point here
+    base = UPSTREAM.split("models:\n")[0].replace("  http: serve\n", "  http: redirect\n")
     env = base + "models:\n" + "".join(_model(a, t) for a, t in MULTI_HOST)
     root = make_project(tmp_path_factory.mktemp("topologies") / "proj", {"every": env})
     synthesize(require_project(root), None, root / "dist")
@@ -268,3 +269,19 @@ def test_security_model_forbids_other_pods_into_a_slice(fixture_dist: Path, tmp_
     assert result.returncode == 1
     assert "forbidden flow model-worker-from-others is allowed: model-server" in result.stdout
     assert "qwen2-3b-pattern1-kserve -> model-worker" in result.stdout
+
+
+def test_worker_egress_is_held_to_the_model_server_rules(fixture_dist: Path, tmp_path: Path) -> None:
+    """A worker runs vLLM's model code (Ray workers): NP107-NP109 guard its egress like the leader's (here
+    NP109: an HTTPS rule to 0.0.0.0/0 contains the API server)."""
+    copy = tmp_path / "proj"
+    shutil.copytree(fixture_dist.parents[1], copy)
+    dist = copy / "dist" / "multihost"
+    policy = dist / f"networkpolicies-{NS}" / f"NetworkPolicy.{SERVICE}-slice-egress.yaml"
+    doc = yaml.safe_load(policy.read_text(encoding="utf-8"))
+    doc["spec"]["egress"][2]["to"] = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
+    policy.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    result = run_infergate("lint", str(dist))
+    assert result.returncode == 1
+    (line,) = [x for x in result.stdout.splitlines() if " NP109 " in x]
+    assert "llama-70b-mh-kserve-mn-worker" in line and "reach the API server" in line
