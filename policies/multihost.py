@@ -11,7 +11,7 @@ from infergate.policies import Hit, rule
 from infergate.policies._examples import mark_line
 
 from infergate.core.findings import Severity
-from infergate.core.graph import KSERVE_GROUP, Graph, as_dict
+from infergate.core.graph import KSERVE_GROUP, Graph, PodModel, as_dict
 from infergate.synth import accelerators as tpu
 from infergate.synth import multihost
 
@@ -113,3 +113,59 @@ def tpu404(graph: Graph) -> Iterator[Hit]:
             yield Hit(svc, f"{svc.name}: tensor {tensor} x pipeline {pipeline} = {tensor * pipeline} "
                       f"chips, but the {slice_.topology} slice has {slice_.chips} "
                       f"({slice_.chips_per_host} per host)", path)
+
+
+LWS_TPU = "https://github.com/kubernetes-sigs/lws/blob/v0.10.0/pkg/utils/accelerators/tpu.go"
+LWS_INJECTED = ("TPU_WORKER_HOSTNAMES", "TPU_WORKER_ID")
+
+
+def _in_leader_worker_set(pod: PodModel) -> bool:
+    if pod.kind == "LeaderWorkerSet":
+        return True
+    return pod.kind == "LLMInferenceService" and isinstance(pod.source.spec.get("worker"), dict)
+
+
+@rule(
+    "TPU405",
+    "tpu-worker-id-hard-coded",
+    Severity.ERROR,
+    summary="a TPU container of a LeaderWorkerSet (or an LLMInferenceService with `worker`) that sets "
+    "TPU_WORKER_ID or TPU_WORKER_HOSTNAMES itself",
+    rationale="LeaderWorkerSet's pod webhook gives every host of a multi-host TPU slice its own "
+    "TPU_WORKER_ID (0 on the leader) and the slice's TPU_WORKER_HOSTNAMES / TPU_PROCESS_ADDRESSES, computed "
+    "from the pod's index, but skips a container that already sets TPU_WORKER_ID or TPU_WORKER_HOSTNAMES "
+    "(`addTPUVariables`: 'the assumption is that other env vars are added as well'). A value in the "
+    "template is the same on every host: the TPU runtime sees several hosts claim one id and the slice "
+    "never comes up.",
+    links=(LWS_TPU, KSERVE_MULTI_NODE),
+    fix="Remove TPU_WORKER_ID / TPU_WORKER_HOSTNAMES from the template and let LWS inject them per host; set "
+    "only TPU_PROCESS_PORT if the default 8476 does not suit.",
+    bad=(
+        mark_line(
+            _service().replace(
+                "      args: ['exec ray start",
+                "      env: [{name: TPU_WORKER_ID, value: \"1\"}]\n      args: ['exec ray start",
+            ),
+            "name: TPU_WORKER_ID",
+        ),
+    ),
+    good=(
+        _service().replace(
+            "      args: ['exec ray start",
+            "      env: [{name: TPU_PROCESS_PORT, value: \"8476\"}]\n      args: ['exec ray start",
+        ),
+    ),
+)
+def tpu405(graph: Graph) -> Iterator[Hit]:
+    for pod in graph.pods:
+        if not _in_leader_worker_set(pod):
+            continue
+        for container in pod.all_containers:
+            wants = any(tpu.RESOURCE in as_dict(container.resources.get(k)) for k in ("requests", "limits"))
+            if not wants:
+                continue
+            for i, item in enumerate(container.env):
+                if item.get("name") in LWS_INJECTED:
+                    yield Hit(pod.source, f"{container.name} in {pod.name} sets {item['name']}: LWS then "
+                              "injects no per-host TPU variables: every host of the slice gets this value",
+                              (*container.path, "env", i, "name"))
