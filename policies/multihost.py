@@ -54,10 +54,18 @@ spec:
                         seccompProfile: {type: RuntimeDefault}}
       resources: {requests: {cpu: "8", memory: 64Gi, google.com/tpu: "4"}, limits: {google.com/tpu: "4"}}
 """
+# KServe looks this config up for `worker` + pipeline parallelism (INF320); no release ships it
+_PIPELINE_CONFIG = """\
+---
+apiVersion: serving.kserve.io/v1alpha1
+kind: LLMInferenceServiceConfig
+metadata: {name: kserve-config-llm-worker-pipeline-parallel, namespace: demo}
+spec: {}
+"""
 
 
-def _service(parallelism: str = "{tensor: 4, pipeline: 4}") -> str:
-    return _SERVICE.replace("PARALLELISM", parallelism)
+def _service(parallelism: str = "{tensor: 4, pipeline: 4}", config: bool = True) -> str:
+    return _SERVICE.replace("PARALLELISM", parallelism) + (_PIPELINE_CONFIG if config else "")
 
 
 def _int(value: object) -> int | None:
@@ -169,3 +177,59 @@ def tpu405(graph: Graph) -> Iterator[Hit]:
                     yield Hit(pod.source, f"{container.name} in {pod.name} sets {item['name']}: LWS then "
                               "injects no per-host TPU variables: every host of the slice gets this value",
                               (*container.path, "env", i, "name"))
+
+
+KSERVE_CONFIG_MERGE = "https://github.com/kserve/kserve/blob/v0.20.0/pkg/controller/v1alpha2/llmisvc/config_merge.go"
+
+
+def _workload_config(side: dict, role: str) -> str:
+    """The well-known config KServe merges for one side (config_merge.go: the same switch in ODH
+    release-v0.15 and kserve v0.20.0); ``role`` is "" (no P/D), "prefill-" or "decode-"."""
+    parallelism = as_dict(side.get("parallelism"))
+    if not isinstance(side.get("worker"), dict):
+        return f"kserve-config-llm-{role or ''}template"
+    if _int(parallelism.get("data")) or _int(parallelism.get("dataLocal")):
+        return f"kserve-config-llm-{role}worker-data-parallel"
+    if _int(parallelism.get("pipeline")):
+        return f"kserve-config-llm-{role}worker-pipeline-parallel"
+    return ""  # worker without data or pipeline parallelism: no workload config at all (TPU404 covers TPUs)
+
+
+@rule(
+    "INF320",
+    "llmisvc-workload-config-missing",
+    Severity.ERROR,
+    summary="an LLMInferenceService whose shape makes KServe look up a well-known workload config "
+    "(e.g. kserve-config-llm-worker-pipeline-parallel) that neither the output nor the platform provides",
+    rationale="KServe picks one well-known LLMInferenceServiceConfig per workload by the service's shape: "
+    "`...-llm-template` without `worker`, `...-worker-data-parallel` with worker + data parallelism, "
+    "`...-worker-pipeline-parallel` with worker + pipeline parallelism (`prefill-`/`decode-` variants with "
+    "`spec.prefill`), looked up in the service's namespace, then the controller's. A missing one stops the "
+    "reconcile (`PresetsCombined` False, reason ConfigNotFound) before any pod exists. No KServe release "
+    "ships the pipeline-parallel configs, so a multi-host service that sizes its LeaderWorkerSet by "
+    "`pipeline` needs one of its own.",
+    links=(KSERVE_CONFIG_MERGE,),
+    fix="Add the named LLMInferenceServiceConfig to the service's namespace (an empty `spec: {}` is enough "
+    "when the service states its pods itself; infergate emits it for multi-host models), or list it in the "
+    "lint config's `[platform] provided-configs` if the platform installs it.",
+    bad=(mark_line(_service(config=False), "  worker:"),),
+    good=(_service(),),
+)
+def inf320(graph: Graph) -> Iterator[Hit]:
+    provided = getattr(graph.platform, "provided_configs", frozenset())
+    configs = {c.name for c in graph.of_kind("LLMInferenceServiceConfig", KSERVE_GROUP)}
+    for svc in graph.of_kind("LLMInferenceService", KSERVE_GROUP):
+        spec = svc.spec
+        if spec.get("baseRefs"):
+            continue  # base configs may change the shape: not knowable from here
+        prefill = spec.get("prefill")
+        sides = [(spec, "decode-" if isinstance(prefill, dict) else "", ("spec", "worker"))]
+        if isinstance(prefill, dict):
+            sides.append((prefill, "prefill-", ("spec", "prefill", "worker")))
+        for side, role, path in sides:
+            name = _workload_config(side, role)
+            if name and name not in configs and name not in provided:
+                where = path if isinstance(side.get("worker"), dict) else path[:-1]
+                yield Hit(svc, f"{svc.name}: KServe merges LLMInferenceServiceConfig {name} into this "
+                          "service and stops with ConfigNotFound: it is neither in the output nor provided "
+                          "by the platform", where)
