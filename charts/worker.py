@@ -13,6 +13,7 @@ config the controller looks up (an empty overlay: everything the pods need is in
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from constructs import Construct
@@ -52,6 +53,9 @@ def leader_template(template: dict[str, Any], model: Model, env: Environment) ->
     main = template["containers"][0]
     vllm = [*main["command"], *main["args"], *multihost.vllm_flags(model.accelerator)]
     _runtime(main, model, multihost.leader_script(vllm), leader=True)
+    # the leader waits up to JOIN_TIMEOUT_S for every host before vLLM starts loading: startup time, too
+    probe = main["startupProbe"]
+    probe["failureThreshold"] += math.ceil(multihost.JOIN_TIMEOUT_S / probe["periodSeconds"])
     if model.vllm.tls:
         # no preset mounts KServe's certificate on a multi-node leader: state the mount (and, unless infergate
         # issues the certificate, KServe's own secret by the name its presets give it)

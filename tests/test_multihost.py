@@ -6,6 +6,7 @@ the hosts of a slice talk on the runtime's ports, and the security model notices
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from infergate.crds import lockfile as lock
 from infergate.netpol.command import cluster_from_path
 from infergate.project.discovery import require_project
 from infergate.synth import accelerators, multihost, profiles
+from infergate.synth.config import startup_budget
 from infergate.synth.run import synthesize
 from infergate.validate import core_schema, crd_schema
 from tests.conftest import FIXTURE_ENVS, make_project, run_infergate
@@ -119,6 +121,11 @@ def test_every_multi_host_topology_becomes_one_pod_per_host(every_topology: Path
         assert f"--pipeline-parallel-size={tpu.hosts}" in leader, where
         assert "--distributed-executor-backend=ray" in leader and "ray start --head" in leader, where
         assert "$LWS_LEADER_ADDRESS:6379" in spec["worker"]["containers"][0]["args"][0], where
+        # the startup budget of the model (70B) plus the time the leader waits for every host to join
+        probe = spec["template"]["containers"][0]["startupProbe"]
+        assert probe["failureThreshold"] * probe["periodSeconds"] == \
+            math.ceil(startup_budget(70) / 10) * 10 + multihost.JOIN_TIMEOUT_S, where
+        assert not any(k.endswith("Probe") for k in spec["worker"]["containers"][0]), where
 
 
 def test_ray_is_started_on_exactly_the_ports_the_policies_admit() -> None:

@@ -164,7 +164,8 @@ def worker_script() -> str:
 
 # --- what the model's spec says --------------------------------------------------------------------------
 def multi_host(model: Model) -> bool:
-    return not model.accelerator.single_host
+    """A TPU slice of several hosts (other accelerator shapes are served by one pod)."""
+    return isinstance(model.accelerator, accelerators.TpuSlice) and not model.accelerator.single_host
 
 
 def parallelism(tpu: accelerators.TpuSlice) -> dict[str, int]:
