@@ -205,7 +205,8 @@ def _workload_config(side: dict, role: str) -> str:
     "`...-llm-template` without `worker`, `...-worker-data-parallel` with worker + data parallelism, "
     "`...-worker-pipeline-parallel` with worker + pipeline parallelism (`prefill-`/`decode-` variants with "
     "`spec.prefill`), looked up in the service's namespace, then the controller's. A missing one stops the "
-    "reconcile (`PresetsCombined` False, reason ConfigNotFound) before any pod exists. No KServe release "
+    "reconcile before any pod exists (v0.20: `PresetsCombined` False, reason ConfigNotFound; ODH "
+    "release-v0.15: a reconcile error). No KServe release "
     "ships the pipeline-parallel configs, so a multi-host service that sizes its LeaderWorkerSet by "
     "`pipeline` needs one of its own.",
     links=(KSERVE_CONFIG_MERGE,),

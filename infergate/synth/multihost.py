@@ -12,9 +12,10 @@ How KServe (ODH release-v0.15 ``pkg/controller/llmisvc`` and kserve/kserve v0.20
   worker pods carry ``llminferenceservice-workload-worker`` and, because a leader template exists, neither
   of the two pool labels: workers never receive requests;
 - with ``worker`` + pipeline parallelism it merges the well-known config
-  ``kserve-config-llm-worker-pipeline-parallel``, and fails (``ConfigNotFound``) when that config exists
-  neither in the service's namespace nor in the controller's: no release ships it, so infergate emits it
-  (``PIPELINE_CONFIG``) and does not inherit ``kserve-config-llm-template`` (which KServe then skips).
+  ``kserve-config-llm-worker-pipeline-parallel`` instead of ``kserve-config-llm-template``, and stops when
+  that config exists neither in the service's namespace nor in the controller's (v0.20: PresetsCombined
+  False, reason ConfigNotFound; ODH v0.15: a reconcile error). No release ships it, so infergate emits it
+  (``PIPELINE_CONFIG``) and states in the service what the skipped template preset would have given.
 
 LeaderWorkerSet v0.10.0 (``api/leaderworkerset/v1``, ``pkg/utils/accelerators/tpu.go``) labels every pod
 with ``leaderworkerset.sigs.k8s.io/name`` (and ``worker-index``, ``0`` on the leader), sets
@@ -107,8 +108,8 @@ GROUP_PORTS: tuple[GroupPort, ...] = (
               "default), which Ray lists among the ports every node opens"),
     GroupPort(6383, "ray-env-agent", "Ray runtime-env agent (`--runtime-env-agent-port`, random by default)"),
     GroupPort(6384, "ray-agent-http", "Ray dashboard agent HTTP (`--dashboard-agent-listen-port`)"),
-    GroupPort(8471, "tpu-runtime", "the TPU runtime's multi-host slice port (GKE's multi-host TPU workload "
-              "examples and xpk declare containerPort 8471 on every host)"),
+    GroupPort(8471, "tpu-runtime", "the TPU runtime's multi-host slice port (xpk's 'slice builder' port; "
+              "GKE's multi-host TPU workload examples declare containerPort 8471 on every host)"),
     GroupPort(TPU_PROCESS_PORT, "tpu-process", "TPU_PROCESS_PORT: the host address LWS puts into "
               "TPU_PROCESS_ADDRESSES for the TPU runtime's processes to find each other (LWS default 8476)"),
     GroupPort(RAY_MIN_WORKER_PORT, "ray-workers", "Ray worker processes (`--min-worker-port` / "
