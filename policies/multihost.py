@@ -79,7 +79,8 @@ def _int(value: object) -> int | None:
     summary="an LLMInferenceService with `worker` on a multi-host TPU topology whose `parallelism` gives a "
     "LeaderWorkerSet of another size than the slice's host count, or tensor x pipeline != the slice's chips",
     rationale="KServe runs `template` + `worker` as a LeaderWorkerSet of `parallelism.GetSize()` pods: "
-    "`data / dataLocal` with data parallelism, else `pipeline`, else unset (LWS then runs the leader alone). "
+    "`data / dataLocal` with data parallelism, else `pipeline` (its admission webhook rejects a `worker` "
+    "with neither, and any later change of that size: delete and recreate the service to resize). "
     "A multi-host TPU slice is one unit of `hostBounds` hosts (GKE provisions and repairs them together; "
     "the TPU runtime waits for every host of TPU_HOST_BOUNDS): a smaller group never initializes the slice, "
     "a larger one leaves pods Pending. vLLM shards over tensor x pipeline chips, which must be all chips of "
