@@ -121,7 +121,7 @@ class ModelServer(Construct):
             "template": template,
         }
         if multihost.multi_host(model):  # one pod per host of the slice: KServe's LeaderWorkerSet
-            add_worker(spec, model, env)
+            add_worker(spec, model)
             if owns_pipeline_config(model, env):
                 PipelineParallelConfig(self, "pipeline-config", model, env)
         LLMInferenceService(self, model.name, namespace=model.namespace,

@@ -48,7 +48,7 @@ def _runtime(container: dict[str, Any], model: Model, script: str, leader: bool)
     container["ports"] = [*(container["ports"] if leader else []), *multihost.container_ports(leader)]
 
 
-def leader_template(template: dict[str, Any], model: Model, env: Environment) -> None:
+def leader_template(template: dict[str, Any], model: Model) -> None:
     """Turn the single-host template (built by llmisvc.ModelServer) into the leader's, in place."""
     main = template["containers"][0]
     vllm = [*main["command"], *main["args"], *multihost.vllm_flags(model.accelerator)]
@@ -80,9 +80,9 @@ def worker_spec(template: dict[str, Any], model: Model) -> dict[str, Any]:
     return worker
 
 
-def add_worker(spec: LLMInferenceServiceSpec, model: Model, env: Environment) -> None:
+def add_worker(spec: LLMInferenceServiceSpec, model: Model) -> None:
     """Make ``spec`` (an LLMInferenceService spec with its single-host template) multi-host, in place."""
-    leader_template(spec["template"], model, env)
+    leader_template(spec["template"], model)
     spec["worker"] = worker_spec(spec["template"], model)
     spec["parallelism"] = multihost.parallelism(model.accelerator)
 
