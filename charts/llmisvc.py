@@ -19,7 +19,7 @@ from infergate.charts.common import labels
 from infergate.charts.resources import LLMInferenceService, LLMInferenceServiceSpec, ModelSpec, RouterSpec
 from infergate.charts.worker import PipelineParallelConfig, add_worker, owns_pipeline_config
 
-from infergate.synth import multihost
+from infergate.synth import multihost, scaling
 from infergate.synth.config import Environment, Model
 
 MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts spec.model.uri
@@ -124,6 +124,10 @@ class ModelServer(Construct):
             add_worker(spec, model)
             if owns_pipeline_config(model, env):
                 PipelineParallelConfig(self, "pipeline-config", model, env)
+        if model.autoscaling:  # KServe's CEL rule: spec.scaling or spec.replicas, never both
+            del spec["replicas"]
+            spec["scaling"] = model.autoscaling.spec()
+            spec["labels"] = scaling.workload_labels(model.accelerator.accelerator)
         LLMInferenceService(self, model.name, namespace=model.namespace,
                             labels=labels(model.name, "model-server", "infergate"), spec=spec,
                             api_version=env.profile.kserve.llmisvc_api_version)

@@ -20,7 +20,7 @@ from typing import Any
 from infergate.core.errors import ConfigError
 from infergate.core.loader import Document, line_of
 from infergate.project.discovery import env_file_for_dist, find_project
-from infergate.synth import accelerators, profiles
+from infergate.synth import accelerators, profiles, scaling
 from infergate.synth.envfiles import chain
 from infergate.synth.profiles import Profile
 
@@ -240,6 +240,7 @@ class Model:
     hostnames: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # other model ids clients may send (InferenceModelRewrite)
     parameters_b: float | None = None  # billions of parameters (sizes the startup probe)
+    autoscaling: scaling.Autoscaling | None = None  # spec.scaling instead of spec.replicas
 
     # Names and labels KServe's controller derives from the LLMInferenceService.
     @property
@@ -862,13 +863,14 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
             raise errors.fail(key, f"{host} matches no gateway listener hostname "
                               f"({', '.join(gateway.hostnames)}): the route would not attach")
     hf = s.get("hfToken")
+    autoscaling = scaling.parse(raw, here, profile, errors.fail)
     return Model(name=name, namespace=namespace, uri=raw["uri"], served_name=raw["servedName"],
                  criticality=raw.get("criticality", "Critical"), replicas=raw.get("replicas", 1),
                  image=raw["image"], accelerator=tpu_slice, path_prefix=prefix, router=router,
                  port=KSERVE_MODEL_PORT, vllm=vllm, epp=epp,
                  hf_token_secret=hf["name"] if hf else None, hf_token_key=(hf or {}).get("key", "HF_TOKEN"),
                  image_pull_secrets=tuple(s.get("imagePull", [])), hostnames=hostnames, aliases=aliases,
-                 parameters_b=parameters)
+                 parameters_b=parameters, autoscaling=autoscaling)
 
 
 def host_matches(listener: str, host: str) -> bool:

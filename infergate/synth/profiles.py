@@ -30,6 +30,7 @@ class KServeInstall:
     revision: str | None = None  # kustomize
     path: str | None = None  # kustomize
     version: str | None = None  # helm
+    scaling: bool = False  # LLMInferenceService spec.scaling (WVA + HPA/KEDA) is served: synth/scaling.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,8 @@ def _kserve(raw: dict[str, Any]) -> KServeInstall:
                          model_criticality=bool(raw["modelCriticality"]),
                          signing_ca=(ca["secret"], ca["namespace"]) if ca else None,
                          workload_destination_rules=bool(raw["workloadDestinationRules"]),
-                         revision=raw.get("revision"), path=raw.get("path"), version=raw.get("version"))
+                         revision=raw.get("revision"), path=raw.get("path"), version=raw.get("version"),
+                         scaling=bool(raw.get("scaling", False)))
 
 
 def _profile(name: str, raw: dict[str, Any]) -> Profile:
