@@ -1,11 +1,13 @@
-"""Benchmark `infergate synth`: wall time and peak RSS for pattern1 and a generated 50-model environment.
+"""Benchmark `infergate synth`: wall time and peak RSS for pattern1 and generated 50-model environments.
 
 Each run is a fresh `infergate synth --project TMP --env NAME --out TMP` process (what a user pays: Python,
 jsii, Node), on a throwaway project holding examples/pattern1's environment and the generated one.
 Peak RSS is measured two ways: the largest single process (getrusage RUSAGE_CHILDREN of a fresh wrapper)
 and the whole process tree (Python + the jsii Node runtime), sampled from /proc every 10 ms in one extra
 run (sampling is not free on 2 cores, so the timed runs do not sample).
-Targets for pattern1 (the design budget): <= 2 s wall, <= 300 MB.
+Targets for pattern1 (the design budget): <= 2 s wall, <= 300 MB; for the 50-model mixed GPU/TPU
+environment (every GPU accelerator of the table, pinned and unpinned machine types, single-host TPU slices of
+every generation, vLLM images from vllm.images per family): <= 3 s wall, <= 400 MB (process tree).
 
     .venv/bin/python bench/synth.py [--runs N]
 """
@@ -128,6 +130,45 @@ def generated_environment(env_dir: Path, models: int) -> str:
     return name
 
 
+# (accelerator, count, machineType or None) for GPU models, (accelerator, topology) for TPU models
+MIXED_GPU = [("nvidia-l4", 1, None), ("nvidia-l4", 2, None), ("nvidia-l4", 4, "g2-standard-48"),
+             ("nvidia-tesla-a100", 4, None), ("nvidia-a100-80gb", 8, "a2-ultragpu-8g"),
+             ("nvidia-h100-80gb", 2, "a3-highgpu-2g"), ("nvidia-h100-80gb", 8, None),
+             ("nvidia-h100-mega-80gb", 8, None), ("nvidia-h200-141gb", 8, "a3-ultragpu-8g")]
+MIXED_TPU = [("tpu-v6e-slice", "1x1"), ("tpu-v6e-slice", "2x2"), ("tpu-v6e-slice", "2x4"),
+             ("tpu-v5-lite-podslice", "2x2"), ("tpu-v5-lite-podslice", "2x4"), ("tpu-v5p-slice", "2x2x1")]
+
+
+def generated_mixed_environment(env_dir: Path, models: int) -> str:
+    """``models`` models on pattern1's platform, every other one on GPUs (images from vllm.images)."""
+    base = yaml.safe_load(REFERENCE.read_text(encoding="utf-8"))
+    template = base["models"][0]
+    entries = []
+    for i in range(models):
+        model = {k: v for k, v in template.items() if k not in ("pathPrefix", "epp", "image", "accelerator",
+                                                                 "topology")}
+        model.update(name=f"mixed-{i:03d}", namespace=f"llm-ns-{i % 5}",
+                     router="explicit" if i % 4 < 2 else "managed")
+        if i % 2 == 0:
+            accelerator, count, machine = MIXED_GPU[(i // 2) % len(MIXED_GPU)]
+            model.update(accelerator=accelerator, count=count)
+            if machine:
+                model["machineType"] = machine
+        else:
+            accelerator, topology = MIXED_TPU[(i // 2) % len(MIXED_TPU)]
+            model.update(accelerator=accelerator, topology=topology)
+        if model["router"] == "explicit":
+            model["epp"] = template["epp"]
+        entries.append(model)
+    name = f"mixed-{models}"
+    doc = {"base": "_pattern1", "models": entries,
+           "vllm": {"images": {"gpu": "registry.redhat.io/rhaiis/vllm-cuda-rhel9:3.2.5",
+                               "tpu": template["image"]}},
+           "gateway": {"tls": {"dnsNames": [f"*.llm-ns-{n}.svc.cluster.local" for n in range(5)]}}}
+    (env_dir / f"{name}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return name
+
+
 def measure(env: str, project: Path, runs: int) -> dict[str, float]:
     results = [run_once(env, project, sample=False) for _ in range(runs)]
     sampled = run_once(env, project, sample=True)
@@ -146,17 +187,19 @@ def main() -> None:
         env_dir.mkdir()
         (env_dir / "pattern1.yaml").write_text(REFERENCE.read_text())
         big = generated_environment(env_dir, 50)
+        mixed = generated_mixed_environment(env_dir, 50)
         rows = [("pattern1 (1 model)", 1, measure("pattern1", project, args.runs)),
-                (f"{big} (50 models)", 50, measure(big, project, args.runs))]
+                (f"{big} (50 models)", 50, measure(big, project, args.runs)),
+                (f"{mixed} (25 GPU + 25 TPU)", 50, measure(mixed, project, args.runs))]
         split = [(label, phases(env_dir / f"{name}.yaml", args.runs))
-                 for label, name in (("pattern1", "pattern1"), (big, big))]
+                 for label, name in (("pattern1", "pattern1"), (big, big), (mixed, mixed))]
     load = os.getloadavg()[0]
     print(f"infergate synth, median of {args.runs} runs, {os.cpu_count()} cores, load average {load:.1f}")
-    print(f"{'environment':<26} {'wall s':>7} {'CPU s':>6} {'peak MB (largest proc)':>23} "
+    print(f"{'environment':<30} {'wall s':>7} {'CPU s':>6} {'peak MB (largest proc)':>23} "
           f"{'peak MB (process tree)':>23}")
     for label, _, m in rows:
-        print(f"{label:<26} {m['wall']:>7.2f} {m['cpu']:>6.2f} {m['largest']:>23.0f} {m['tree']:>23.0f}")
-    (_, one, small), (_, fifty, large) = rows
+        print(f"{label:<30} {m['wall']:>7.2f} {m['cpu']:>6.2f} {m['largest']:>23.0f} {m['tree']:>23.0f}")
+    (_, one, small), (_, fifty, large), (_, _, mix) = rows
     per_model = (large["wall"] - small["wall"]) / (fifty - one)
     cpu_per_model = (large["cpu"] - small["cpu"]) / (fifty - one)
     print(f"per-model cost: {per_model * 1000:.0f} ms wall, {cpu_per_model * 1000:.0f} ms CPU, "
@@ -167,6 +210,8 @@ def main() -> None:
         print(f"  {label:<24} {load:6.2f} s | {jsii:6.2f} s | {synth:6.2f} s")
     ok = small["wall"] <= 2.0 and small["tree"] <= 300
     print(f"pattern1 target (<= 2 s, <= 300 MB): {'met' if ok else 'MISSED'}")
+    ok = mix["wall"] <= 3.0 and mix["tree"] <= 400
+    print(f"{mixed} target (<= 3 s, <= 400 MB): {'met' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from infergate.charts.common import Chart, ExtensionChart
 from infergate.charts.gateway import GatewayChart
 from infergate.charts.mesh import MeshChart
 from infergate.charts.model import ModelChart
+from infergate.charts.monitoring import MetricsChart
 from infergate.charts.namespaces import NamespacesChart
 from infergate.charts.netpol import NetworkPoliciesChart, policed_namespaces
 from infergate.charts.pki import PkiChart
@@ -55,6 +56,8 @@ def add_environment(app: cdk8s.App, env: Environment, components: Sequence[Compo
         add(NetworkPoliciesChart(app, f"networkpolicies-{ns}", ns, env))
     for model in env.models:
         add(ModelChart(app, f"model-{model.name}", model, env))
+    if env.monitoring.enabled:
+        add(MetricsChart(app, MetricsChart.FOLDER, env))
     if env.probes.enabled:
         add(ProbesChart(app, "probes", env))
     # last: the namespaces' Pod Security levels follow the pods every other chart defines

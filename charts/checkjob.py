@@ -8,6 +8,7 @@ isolation probes (charts/probes.py) share this.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 
 from cdk8s_plus_33 import k8s
@@ -20,6 +21,11 @@ HOOK_ANNOTATIONS = {"argocd.argoproj.io/hook": "PostSync",
                     "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation,HookSucceeded"}
 SCRIPT_DIR = "/opt/infergate"
 NON_ROOT = 65532  # the python image's default user is root: runAsNonRoot needs a numeric non-root user
+
+
+@cache  # one jsii round trip per value and synth, not four per model (bench/synth.py)
+def _quantity(value: str) -> k8s.Quantity:
+    return k8s.Quantity.from_string(value)
 
 
 def package_script(name: str) -> str:
@@ -57,8 +63,8 @@ def add_check_job(scope: Construct, id_: str, job: CheckJob, volumes: list[k8s.V
         command=["python", f"{SCRIPT_DIR}/{job.script_key}", *job.args],
         env=[k8s.EnvVar(name="PYTHONDONTWRITEBYTECODE", value="1")],
         resources=k8s.ResourceRequirements(
-            requests={"cpu": k8s.Quantity.from_string("50m"), "memory": k8s.Quantity.from_string("64Mi")},
-            limits={"cpu": k8s.Quantity.from_string("500m"), "memory": k8s.Quantity.from_string("128Mi")}),
+            requests={"cpu": _quantity("50m"), "memory": _quantity("64Mi")},
+            limits={"cpu": _quantity("500m"), "memory": _quantity("128Mi")}),
         security_context=k8s.SecurityContext(
             allow_privilege_escalation=False, read_only_root_filesystem=True, run_as_non_root=True,
             run_as_user=NON_ROOT, run_as_group=NON_ROOT, capabilities=k8s.Capabilities(drop=["ALL"]),

@@ -64,6 +64,12 @@ def epp_args(model: Model, profile: Profile) -> list[str]:
     return args
 
 
+def metrics_auth_args(env: Environment) -> list[str]:
+    """With monitoring on, the metrics port serves without a token (neither GMP's collector nor infergate's
+    PodMonitor sends one); the NetworkPolicies admit only the scraper there (charts/monitoring.py)."""
+    return ["--metrics-endpoint-auth=false"] if env.monitoring.enabled else []
+
+
 def _grpc_probe(initial: int, service: str = EXT_PROC_SERVICE) -> k8s.Probe:
     return k8s.Probe(grpc=k8s.GrpcAction(port=HEALTH_PORT, service=service),
                      initial_delay_seconds=initial, period_seconds=10, timeout_seconds=1, failure_threshold=3)
@@ -132,7 +138,7 @@ class EndpointPicker(Construct):
         requests = {k: k8s.Quantity.from_string(v) for k, v in sorted(model.epp.requests.items())}
         elected = leader_election(model)
         container = k8s.Container(
-            name="epp", image=model.epp.image, args=epp_args(model, profile),
+            name="epp", image=model.epp.image, args=[*epp_args(model, profile), *metrics_auth_args(env)],
             ports=[k8s.ContainerPort(name="grpc", container_port=GRPC_PORT, protocol="TCP"),
                    k8s.ContainerPort(name="grpc-health", container_port=HEALTH_PORT, protocol="TCP"),
                    k8s.ContainerPort(name="metrics", container_port=METRICS_PORT, protocol="TCP")],

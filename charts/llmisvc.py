@@ -1,8 +1,9 @@
-"""The KServe LLMInferenceService for one model on a single-host TPU slice.
+"""The KServe LLMInferenceService for one model on a single-host TPU slice or on GPUs of one node.
 
 The controller merges `spec.template` over its `kserve-config-llm-template` preset (container `main`).
 infergate states every field it depends on instead of inheriting it, so what the model server runs is
-readable in dist/: the vLLM command line, TPU scheduling and resources (all from the TPU table), probes
+readable in dist/: the vLLM command line, accelerator scheduling and resources (all from the accelerator
+table: google.com/tpu + TPU_*_BOUNDS for a TPU slice, nvidia.com/gpu and no TPU env for GPUs), probes
 whose scheme follows vLLM's TLS mode (a startupProbe sized from the model, so loading and XLA compilation
 never count against liveness), and the served model name clients send. The apiVersion and the fields
 follow the environment's platform profile; where that profile's KServe signs vLLM's certificate itself
@@ -60,16 +61,20 @@ def main_container(model: Model) -> dict[str, Any]:
     if model.hf_token_secret:
         env.append({"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
             "name": model.hf_token_secret, "key": model.hf_token_key}}})
-    tpu = model.accelerator.resources()  # GKE requires TPU requests == limits
-    return {
+    # GKE requires TPU requests == limits; Kubernetes requires it of every extended resource (nvidia.com/gpu)
+    accel = model.accelerator.resources()
+    container: dict[str, Any] = {
         "name": "main",
         "image": model.image,
         "command": ["python3", "-m", "vllm.entrypoints.openai.api_server"],
         "args": vllm_args(model),
-        "env": env,
+    }
+    if env:  # a GPU model without an HF token has none (the device plugin exposes the GPUs)
+        container["env"] = env
+    return container | {
         "ports": [{"name": "https" if model.vllm.tls else "http", "containerPort": model.port,
                    "protocol": "TCP"}],
-        "resources": {"requests": {**model.vllm.requests, **tpu}, "limits": dict(tpu)},
+        "resources": {"requests": {**model.vllm.requests, **accel}, "limits": dict(accel)},
         # model loading and TPU compilation take minutes: the startupProbe holds the other two back
         "startupProbe": startup_probe(model),
         "livenessProbe": _probe("/health", model, 0, 30, 30, 5),

@@ -9,12 +9,14 @@ ipBlock (a namespaceSelector never matches the internet or GKE's API server). No
 from __future__ import annotations
 
 import ipaddress
+from functools import cache
 
 from cdk8s_plus_33 import k8s
 from constructs import Construct
 from infergate.charts.bbr import BBR_GRPC_PORT
 from infergate.charts.common import Chart, labels, meta
-from infergate.charts.epp import GRPC_PORT, METRICS_PORT
+from infergate.charts.epp import GRPC_PORT
+from infergate.charts.monitoring import scraper_ports
 
 from infergate.netpol.cluster import SMOKE_POD_LABELS
 from infergate.synth import multihost
@@ -23,6 +25,7 @@ from infergate.synth.config import Environment, Model
 NS_LABEL = "kubernetes.io/metadata.name"
 
 
+@cache  # one jsii round trip per port (range) and synth, not one per rule (bench/synth.py)
 def _port(number: int, protocol: str = "TCP", end: int | None = None) -> k8s.NetworkPolicyPort:
     return k8s.NetworkPolicyPort(port=k8s.IntOrString.from_number(number), protocol=protocol, end_port=end)
 
@@ -132,8 +135,9 @@ class NetworkPoliciesChart(Chart):
             k8s.NetworkPolicyIngressRule(from_=_ip_blocks(plat.api_server_cidrs),
                                          ports=[_port(ISTIOD_WEBHOOK_PORT)]),
         ]
-        if plat.monitoring_namespace:
-            ingress.append(k8s.NetworkPolicyIngressRule(from_=[_ns_pods(plat.monitoring_namespace, None)],
+        scraper = scraper_peer(env)
+        if scraper is not None:
+            ingress.append(k8s.NetworkPolicyIngressRule(from_=[scraper],
                                                         ports=[_port(ISTIOD_MONITORING_PORT)]))
         self._policy("istiod-ingress", ISTIOD_LABELS, component="mesh", ingress=ingress)
         self._policy("istiod-egress", ISTIOD_LABELS, component="mesh", egress=[k8s.NetworkPolicyEgressRule(
@@ -160,19 +164,16 @@ class NetworkPoliciesChart(Chart):
             pod_selector=k8s.LabelSelector(match_labels=model.workload_labels))
         port = _port(model.port)
         vllm_from = [gateway_pods, epp_pods]  # requests from the gateway; metrics scrapes from the EPP
-        if plat.monitoring_namespace:
-            vllm_from.append(_ns_pods(plat.monitoring_namespace, None))
         self._policy(f"{model.name}-vllm-ingress", model.workload_labels, component="model-server",
-                     ingress=[k8s.NetworkPolicyIngressRule(from_=vllm_from, ports=[port])])
+                     ingress=[k8s.NetworkPolicyIngressRule(from_=vllm_from, ports=[port]),
+                              *scrape_rules(env, model, "vllm")])
         # model download (storage initializer and vLLM) over HTTPS only
         self._policy(f"{model.name}-vllm-egress", model.workload_labels, component="model-server",
                      egress=[k8s.NetworkPolicyEgressRule(
                          to=_ip_blocks(plat.model_download_cidrs, plat.model_download_except),
                          ports=[_port(443)])])
-        epp_in = [k8s.NetworkPolicyIngressRule(from_=[gateway_pods], ports=[_port(GRPC_PORT)])]
-        if plat.monitoring_namespace:
-            epp_in.append(k8s.NetworkPolicyIngressRule(from_=[_ns_pods(plat.monitoring_namespace, None)],
-                                                       ports=[_port(METRICS_PORT)]))
+        epp_in = [k8s.NetworkPolicyIngressRule(from_=[gateway_pods], ports=[_port(GRPC_PORT)]),
+                  *scrape_rules(env, model, "epp")]
         self._policy(f"{model.name}-epp-ingress", model.scheduler_pod_labels, component="endpoint-picker",
                      ingress=epp_in)
         self._policy(f"{model.name}-epp-egress", model.scheduler_pod_labels, component="endpoint-picker",
@@ -209,3 +210,20 @@ class NetworkPoliciesChart(Chart):
             k8s.NetworkPolicyEgressRule(to=_ip_blocks(plat.model_download_cidrs, plat.model_download_except),
                                         ports=[_port(443)]),
         ])
+
+
+# --- metrics scraping (environment `monitoring:`) ---------------------------------------------------------
+def scraper_peer(env: Environment) -> k8s.NetworkPolicyPeer | None:
+    """The scraper's pods (namespace AND pod labels), or None when monitoring is off."""
+    mon = env.monitoring
+    if not mon.enabled or mon.namespace is None:
+        return None
+    return _ns_pods(mon.namespace, mon.pod_labels)
+
+
+def scrape_rules(env: Environment, model: Model, target: str) -> list[k8s.NetworkPolicyIngressRule]:
+    """The scraper in, on exactly the ports a monitor of charts/monitoring.py scrapes on ``target``'s pods."""
+    peer, ports = scraper_peer(env), scraper_ports(env, model)[target]
+    if peer is None or not ports:
+        return []
+    return [k8s.NetworkPolicyIngressRule(from_=[peer], ports=[_port(p) for p in ports])]

@@ -2,9 +2,10 @@
 
 How to add a rule
 -----------------
-1. Pick the family module (``gateway.py`` GW2xx, ``inference.py`` INF3xx, ``tpu.py`` TPU4xx, ``argocd.py``
-   CD5xx, ``security.py`` SEC6xx, ``deprecations.py`` DEP7xx, ``netpol.py`` NP1xx) or create a new
-   ``policies/<family>.py``: every module of this package is discovered automatically (``all_rules``).
+1. Pick the family module (``gateway.py`` GW2xx, ``inference.py`` INF3xx, ``tpu.py`` TPU40x, ``gpu.py``
+   GPU41x, ``argocd.py`` CD5xx, ``security.py`` SEC6xx, ``deprecations.py`` DEP7xx, ``monitoring.py`` MON8xx,
+   ``scaling.py`` SCL9xx, ``netpol.py`` NP1xx) or create a new ``policies/<family>.py``: every module of this
+   package is discovered automatically (``all_rules``).
 2. Write a check function ``check(graph: Graph) -> Iterable[Hit]`` and decorate it::
 
        @rule("GW299", "short-slug", Severity.ERROR,

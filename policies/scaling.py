@@ -356,9 +356,13 @@ def scl902(graph: Graph) -> Iterator[Hit]:
     "in `scraped-namespaces` when the platform scrapes it.",
     bad=(
         _svc(_HPA).replace("  scaling:", "  scaling:  # <-"),
-        _monitored(_svc(_HPA), port="9090").replace("  scaling:", "  scaling:  # <-"),
+        # (the monitor's own mistake is MON801/MON803's finding: suppressed, so the example shows SCL903)
+        _monitored(_svc(_HPA), port="9090").replace("  scaling:", "  scaling:  # <-")
+        .replace("{name: vllm, namespace: demo}", "{name: vllm, namespace: demo, annotations: "
+                 "{ignore-check.infergate.io/MON801: the wrong port is the point}}"),
         # a PodMonitoring only sees pods of its own namespace
-        _monitored(_svc(_HPA)).replace("{name: vllm, namespace: demo}", "{name: vllm, namespace: monitoring}")
+        _monitored(_svc(_HPA)).replace("{name: vllm, namespace: demo}", "{name: vllm, namespace: monitoring, "
+                                       "annotations: {ignore-check.infergate.io/MON803: the point}}")
         .replace("  scaling:", "  scaling:  # <-"),
     ),
     good=(

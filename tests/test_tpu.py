@@ -55,3 +55,11 @@ def test_every_row_is_self_consistent() -> None:
             dims = [int(d) for d in topology.split("x")]
             assert math.prod(dims) == s.chips, (accelerator, topology)
             assert s.chips_per_host in (1, 4, 8), (accelerator, topology)
+
+
+def test_tpu_rows_are_family_tpu_and_gpu_names_are_not_tpu_slices() -> None:
+    assert tpu.lookup("tpu-v6e-slice", "2x2").family == "tpu"
+    assert set(tpu.accelerators("tpu")) == {"tpu-v6e-slice", "tpu-v5-lite-podslice", "tpu-v5p-slice"}
+    assert all(tpu.family(name) == "tpu" for name in tpu.accelerators("tpu"))
+    with pytest.raises(tpu.UnknownTpu, match="unknown TPU accelerator 'nvidia-l4'"):
+        tpu.lookup("nvidia-l4", "2x2")

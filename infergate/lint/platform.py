@@ -124,6 +124,8 @@ def platform_for_paths(paths: Iterable[str | Path], base: Platform) -> Platform:
         for name in _env_secret_names(env):
             secrets.add(name)
         values["provided_secrets"] = sorted(secrets, key=str)
+        sizes = _env_model_sizes(env)  # GPU414 weighs a model by the environment's parameter count
+        values["model_parameters_b"] = {**(platform.fact("model_parameters_b") or {}), **sizes}
         platform = platform_from(values, f"environment {getattr(env, 'name', '?')}", platform)
     return platform
 
@@ -139,3 +141,9 @@ def _env_secret_names(env: Any) -> list[str]:
                 if isinstance(item, str):
                     names.append(f"{ns}/{item}" if ns else item)
     return names
+
+
+def _env_model_sizes(env: Any) -> dict[str, float]:
+    """"namespace/name" of each model -> billions of parameters, where the environment knows them (GPU414)."""
+    return {f"{m.namespace}/{m.name}": float(m.parameters_b) for m in getattr(env, "models", None) or ()
+            if getattr(m, "parameters_b", None) is not None}

@@ -7,7 +7,7 @@ that no manifest declares but every flow question needs:
   CIDRs minus their exceptions) - NetworkPolicies reach them only through ipBlock;
   (the node metadata server, ``metadata_server_cidrs``, is no endpoint of the matrix: NP108 asks the
   evaluator about its addresses directly)
-- ``monitoring``: an unlabelled scraper pod in the monitoring namespace, if the platform names one;
+- ``monitoring``: the metrics scraper (environment ``monitoring:``): a pod of its namespace, its pod labels;
 - ``istiod``: the control plane a sail-operator ``Istio`` of the output runs (xDS on 15012 for gateways);
 - ``any-pod``: an unlabelled pod in every namespace, plus one in a namespace nobody selects by name:
   what any other workload (or an attacker's pod) would be. Forbidden flows are checked from them.
@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
     "model_download_cidrs": ("0.0.0.0/0",),
     "model_download_except": ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"),
     "monitoring_namespace": None,
+    "monitoring_pod_labels": {},  # the scraper's pod labels (environment `monitoring.podLabels`)
     # the node's cloud metadata server (GCE/GKE, AWS, Azure): it hands out the node's credentials
     "metadata_server_cidrs": ("169.254.169.254/32",),
     "metadata_server_ports": (80,),
@@ -136,6 +137,7 @@ def facts_from(platform: Any) -> dict[str, Any]:
     for key in ("api_server_ports", "metadata_server_ports"):
         out[key] = tuple(int(p) for p in out[key])
     out["dns_pod_labels"] = {str(k): str(v) for k, v in dict(out["dns_pod_labels"]).items()}
+    out["monitoring_pod_labels"] = {str(k): str(v) for k, v in dict(out["monitoring_pod_labels"]).items()}
     return out
 
 
@@ -146,6 +148,13 @@ def model_uri(pod_model: Any) -> str | None:
     model = source.spec.get("model")
     uri = model.get("uri") if isinstance(model, dict) else None
     return uri if isinstance(uri, str) else None
+
+
+def metrics_open(pod_model: Any) -> bool:
+    """An endpoint picker whose metrics port takes scrapes without a token (--metrics-endpoint-auth=false;
+    GIE's default is on, and then no scraper of the security model can read it)."""
+    values = [c.flag("--metrics-endpoint-auth") for c in getattr(pod_model, "containers", [])]
+    return any(v is not None and v.lower() in ("false", "0") for v in values)
 
 
 def needs_network(uri: str | None) -> bool:
@@ -179,6 +188,7 @@ def build_cluster(graph: Any) -> Cluster:
         name = _unique(f"{p.namespace}/{p.name}", taken)  # two controllers may share a name (kinds differ)
         endpoints.append(pod(p.namespace, name, p.labels, ports, role=_role(p),
                              source=p.source, attrs={"model_uri": uri, "origin": p.origin,
+                                                     "metrics_open": metrics_open(p),
                                                      # one LeaderWorkerSet: the pods of one slice
                                                      "group": p.labels.get(LWS_NAME_LABEL)}))
     policies: list[Policy] = []
@@ -245,5 +255,6 @@ def _platform_endpoints(facts: dict[str, Any], namespaces: dict[str, Namespace])
     monitoring = facts["monitoring_namespace"]
     if monitoring:
         namespaces.setdefault(monitoring, Namespace(monitoring))
-        out.append(pod(monitoring, "(metrics scraper)", {}, (), role="monitoring", synthetic=True))
+        out.append(pod(monitoring, "(metrics scraper)", facts["monitoring_pod_labels"], (), role="monitoring",
+                       synthetic=True))
     return out

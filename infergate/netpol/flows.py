@@ -115,7 +115,19 @@ def _ports_of(spec: FlowSpec, dst: Endpoint) -> list[tuple[int, str]]:
 
 
 def _applies(spec: FlowSpec, src: Endpoint) -> bool:
+    if spec.when == "metrics-open":  # a condition on the destination (see _dest_applies)
+        return True
     return spec.when is None or needs_network((src.attrs or {}).get("model_uri"))
+
+
+def _dest_applies(spec: FlowSpec, dst: Endpoint) -> bool:
+    """metrics-open: only destinations whose metrics port takes scrapes without a token need the scraper."""
+    return spec.when != "metrics-open" or bool((dst.attrs or {}).get("metrics_open"))
+
+
+# Platform endpoints that stand for a pod the environment declares (the scraper): they count as sources
+# of required flows, unlike the hypothetical any-pod.
+DECLARED_SOURCES = ("monitoring",)
 
 
 def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:
@@ -127,9 +139,9 @@ def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]
     bit test. Only a violation's pair is explained.
     """
     ev = cluster.evaluator
-    sources = [e for e in cluster.endpoints
-               if e.role in spec.sources and not e.synthetic and _applies(spec, e)]
-    dests = [e for e in cluster.endpoints if e.role == spec.to]
+    sources = [e for e in cluster.endpoints if e.role in spec.sources
+               and (not e.synthetic or e.role in DECLARED_SOURCES) and _applies(spec, e)]
+    dests = [e for e in cluster.endpoints if e.role == spec.to and _dest_applies(spec, e)]
     if not dests:
         return  # the platform does not say where that role is (e.g. no api_server_cidrs): not checkable
 

@@ -140,8 +140,9 @@ def plan(env: Environment, model: SecurityModel) -> list[Probe]:
         for spec in specs:
             for role in (r for r in SOURCE_ROLES if r in spec.sources):
                 for source in found.get(role, []):
-                    if spec.when and not needs_network(source.model.uri if source.model else None):
-                        continue  # (only `when: model-uri-needs-network` exists)
+                    if spec.when == "model-uri-needs-network" \
+                            and not needs_network(source.model.uri if source.model else None):
+                        continue  # (metrics-open concerns the scraper, which no probe imitates)
                     dests = _download(source) if spec.to == "internet" else found.get(spec.to, [])
                     add(spec.id, kind, source, _targets(spec, source, dests))
     metadata = _single_address(tuple(DEFAULTS["metadata_server_cidrs"]))

@@ -16,7 +16,7 @@ from infergate.netpol.model import PROTOCOLS
 
 MODEL_PATH = Path(infergate.policies.__file__).resolve().parent / "data" / "security-model.yaml"
 ANY_PORT = "*"
-_CONDITIONS = ("model-uri-needs-network",)
+_CONDITIONS = ("model-uri-needs-network", "metrics-open")  # the second: on destinations (flows.py)
 _SCOPES = ("namespace", "group")  # group: the pods of one LeaderWorkerSet (endpoint attr "group")
 
 

@@ -47,7 +47,8 @@ GATEWAY_API_REPO = "https://github.com/kubernetes-sigs/gateway-api.git"
 GATEWAY_API_VERSION = "v1.2.1"
 # Folders of dist/<env>/ and Application names (<env>-<name>) infergate generates: an extra folder or a
 # user chart may not take one (tests/test_extensions.py keeps this in step with charts/).
-GENERATED_FOLDERS = frozenset({"argocd", "bootstrap", "namespaces", "pki", "mesh", "gateway", "probes"})
+GENERATED_FOLDERS = frozenset({"argocd", "bootstrap", "namespaces", "pki", "mesh", "gateway", "probes",
+                               "metrics"})
 GENERATED_PREFIXES = ("model-", "networkpolicies-")
 OPERATOR_APPLICATIONS = frozenset({"cert-manager", "sail-operator", "kserve", "kserve-crds", "kserve-presets",
                                    "inference-extension-crds", "gateway-api", "root"})
@@ -73,6 +74,8 @@ class PlatformFacts:
     profile: str = ""  # the platform profile's name (data/profiles.yaml)
     # issuers known to be ACME, as "ClusterIssuer/<name>" or "<namespace>/<name>" (an Issuer)
     acme_issuers: frozenset[str] = frozenset()
+    # labels of the metrics scraper's pods in monitoring_namespace (empty: any pod there)
+    monitoring_pod_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +231,7 @@ class Model:
     criticality: str
     replicas: int
     image: str
-    accelerator: accelerators.TpuSlice
+    accelerator: accelerators.TpuSlice | accelerators.GpuShape
     path_prefix: str
     router: str  # explicit | managed
     port: int
@@ -331,6 +334,49 @@ class InClusterCheck:
 
 
 @dataclass(frozen=True, slots=True)
+class Monitoring:
+    """monitoring: who scrapes vLLM and the endpoint pickers (kind none: nobody; no monitors emitted)."""
+
+    kind: str  # gmp | prometheus-operator | none
+    namespace: str | None = None  # the scraper pods' namespace
+    pod_labels: dict[str, str] = field(default_factory=dict)
+    monitor_labels: dict[str, str] = field(default_factory=dict)
+    interval: str = "30s"
+
+    @property
+    def enabled(self) -> bool:
+        return self.kind != "none"
+
+
+# GMP's managed collectors: DaemonSet pods of gmp-system labelled so (prometheus-engine's own PodMonitoring of
+# the collectors selects them by it); prometheus-operator labels every Prometheus pod with the second.
+MONITORING_DEFAULTS = {"gmp": ("gmp-system", {"app.kubernetes.io/name": "collector"}),
+                       "prometheus-operator": (None, {"app.kubernetes.io/name": "prometheus"})}
+
+
+def _monitoring(raw: dict[str, Any], errors: _Errors) -> Monitoring:
+    plat = raw["platform"]
+    if plat.get("monitoringNamespace"):
+        raise errors.fail(["platform", "monitoringNamespace"], "replaced by `monitoring: {kind: gmp | "
+                          "prometheus-operator, namespace, podLabels}` (the scraper is admitted by pod, "
+                          "on the metrics ports only)")
+    body = raw.get("monitoring", {"kind": "none"})
+    kind = body["kind"]
+    if kind == "none":
+        extra = sorted(set(body) - {"kind"})
+        if extra:
+            raise errors.fail(["monitoring", extra[0]], "kind none scrapes nothing: drop it or pick a kind")
+        return Monitoring(kind="none")
+    namespace, labels_ = MONITORING_DEFAULTS[kind]
+    namespace = body.get("namespace", namespace)
+    if namespace is None:
+        raise errors.fail(["monitoring", "kind"], f"{kind} needs `namespace`: where the Prometheus pods run")
+    return Monitoring(kind=kind, namespace=namespace, pod_labels=dict(body.get("podLabels", labels_)),
+                      monitor_labels=dict(body.get("monitorLabels", {})),
+                      interval=body.get("interval", "30s"))
+
+
+@dataclass(frozen=True, slots=True)
 class Environment:
     name: str
     file: str
@@ -351,6 +397,7 @@ class Environment:
     smoke: InClusterCheck = InClusterCheck(enabled=True)
     probes: InClusterCheck = InClusterCheck(enabled=False)
     pod_security: dict[str, str] = field(default_factory=dict)  # namespace -> Pod Security level override
+    monitoring: Monitoring = Monitoring(kind="none")
     files: tuple[str, ...] = ()  # this file and its bases, most derived first
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -506,7 +553,8 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
     _check_versions(profile, mesh, operators, errors)
     gateway = _gateway(raw["gateway"], profile, errors)
     pki = _pki(raw, gateway, profile, errors)
-    models = tuple(_model(i, m, profile, gateway, errors) for i, m in enumerate(raw["models"]))
+    images = _vllm_images(raw, errors)
+    models = tuple(_model(i, m, profile, gateway, errors, images) for i, m in enumerate(raw["models"]))
     _check_models(models, errors)
     plat = raw["platform"]
     _check_cidrs(plat, errors)
@@ -525,6 +573,14 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
                               f"the internal certificates of {model.name} in {model.namespace} need a "
                               f"ClusterIssuer; the internal issuer {pki.issuer.name} is an Issuer of "
                               f"namespace {gateway.namespace}")
+    monitoring = _monitoring(raw, errors)
+    for i, model in enumerate(models):  # the scrape trusts the internal CA through a certificate of its own
+        if monitoring.enabled and model.vllm.tls and pki.issuer.kind == "Issuer" \
+                and model.namespace != gateway.namespace:
+            raise errors.fail(["models", i, "namespace"], f"monitoring trusts vLLM's certificate through a "
+                              f"certificate of the internal CA in {model.namespace}: the internal issuer "
+                              f"{pki.issuer.name} is an Issuer of namespace {gateway.namespace}, not a "
+                              "ClusterIssuer")
     provided = {(s["namespace"], s["name"]) for s in plat.get("providedSecrets", [])}
     for model in models:
         if model.hf_token_secret:
@@ -541,7 +597,7 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
         dns_pod_labels=dict(dns.get("podLabels", {"k8s-app": "kube-dns"})),
         model_download_cidrs=tuple(plat["modelDownload"]["cidrs"]),
         model_download_except=tuple(plat["modelDownload"].get("except", [])),
-        monitoring_namespace=plat.get("monitoringNamespace"),
+        monitoring_namespace=monitoring.namespace, monitoring_pod_labels=dict(monitoring.pod_labels),
         provided_secrets=frozenset(provided), istio_version=mesh.version,
         kserve_ingress_gateway=kserve_gw, profile=profile.name, acme_issuers=frozenset(acme))
     gw_api = plat.get("gatewayAPI", {})
@@ -557,7 +613,8 @@ def _build(path: Path, raw: dict[str, Any], errors: _Errors, files: tuple[str, .
                        smoke=InClusterCheck(smoke.get("enabled", True), smoke.get("image")),
                        probes=InClusterCheck(probes.get("enabled", False),
                                              probes.get("image", smoke.get("image"))),
-                       pod_security=dict(plat.get("podSecurity", {})), files=files, raw=raw)
+                       pod_security=dict(plat.get("podSecurity", {})), files=files, raw=raw,
+                       monitoring=monitoring)
 
 
 def _issuer_ref(issuer: Issuer, namespace: str) -> str:
@@ -788,7 +845,71 @@ def _pki(raw: dict[str, Any], gateway: Gateway, profile: Profile, errors: _Error
 _DERIVED_SERVICE_SUFFIXES = ("-kserve-workload-svc", "-epp-service", "-inference-pool")
 
 
-def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, errors: _Errors) -> Model:
+def _vllm_images(raw: dict[str, Any], errors: _Errors) -> dict[str, str]:
+    """vllm.images: the environment's vLLM image per accelerator family; each must be a build for it."""
+    images = dict(raw.get("vllm", {}).get("images", {}))
+    for family, image in images.items():
+        built_for = accelerators.image_family(image)
+        if built_for not in (None, family):
+            raise errors.fail(["vllm", "images", family], f"{image} is a {built_for.upper()} build of vLLM "
+                              f"({accelerators.IMAGE_FAMILY_RULE}); vllm.images.{family} serves "
+                              f"{family.upper()} models")
+    return images
+
+
+def _accelerator(raw: dict[str, Any], here: list[str | int],
+                 errors: _Errors) -> accelerators.TpuSlice | accelerators.GpuShape:
+    """accelerator + topology (a TPU slice) or accelerator + count [+ machineType] (GPUs on one node)."""
+    name = raw["accelerator"]
+    family = accelerators.family(name)
+    if family is None:
+        kind = "GPU" if name.startswith("nvidia-") else "TPU"  # what the user meant, for the message
+        raise errors.fail([*here, "accelerator"], f"unknown {kind} accelerator {name!r}; TPUs: "
+                          f"{', '.join(accelerators.accelerators('tpu'))}; GPUs: "
+                          f"{', '.join(accelerators.accelerators('gpu'))}")
+    if family == "gpu":
+        if "topology" in raw:
+            raise errors.fail([*here, "topology"], f"{name} is a GPU: give count (GPUs per replica, "
+                              "optionally machineType), not a TPU topology")
+        if "count" not in raw:
+            raise errors.fail([*here, "accelerator"], f"{name} is a GPU: count (GPUs per replica) is "
+                              "required")
+        try:
+            return accelerators.lookup_gpu(name, raw["count"], raw.get("machineType"))
+        except accelerators.UnknownGpu as exc:
+            raise errors.fail([*here, "machineType" if "machineType" in raw else "count"], str(exc)) from None
+    for key in ("count", "machineType"):
+        if key in raw:
+            raise errors.fail([*here, key], f"{name} is a TPU slice: its topology sets the chips and machine "
+                              f"type; drop {key}")
+    if "topology" not in raw:
+        raise errors.fail([*here, "accelerator"], f"{name} is a TPU slice: topology is required (one of "
+                          f"{', '.join(accelerators.topologies(name))})")
+    try:
+        return accelerators.lookup(name, raw["topology"])
+    except accelerators.UnknownTpu as exc:
+        raise errors.fail([*here, "topology"], str(exc)) from None
+
+
+def _model_image(raw: dict[str, Any], accel: accelerators.TpuSlice | accelerators.GpuShape,
+                 images: dict[str, str], here: list[str | int], errors: _Errors) -> str:
+    """The model's own image, else the environment's for its family; never a build for the other family."""
+    family = accel.family
+    if "image" not in raw:
+        if family not in images:
+            raise errors.fail([*here, "accelerator"], f"no vLLM image for {accel.accelerator} "
+                              f"({family.upper()}): set vllm.images.{family} or this model's image")
+        return images[family]
+    built_for = accelerators.image_family(raw["image"])
+    if built_for not in (None, family):
+        raise errors.fail([*here, "image"], f"{raw['image']} is a {built_for.upper()} build of vLLM "
+                          f"({accelerators.IMAGE_FAMILY_RULE}), but {accel.accelerator} is a "
+                          f"{family.upper()}: use a {family.upper()} image")
+    return raw["image"]
+
+
+def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, errors: _Errors,
+           images: dict[str, str] | None = None) -> Model:
     here: list[str | int] = ["models", index]
     name, namespace = raw["name"], raw["namespace"]
     longest = max(_DERIVED_SERVICE_SUFFIXES, key=len)
@@ -796,11 +917,8 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
         raise errors.fail([*here, "name"], f"{name!r} is too long for an LLMInferenceService: KServe names "
                           f"its Service {name}{longest} ({len(name) + len(longest)} > {SERVICE_NAME_MAX} "
                           f"characters); use at most {SERVICE_NAME_MAX - len(longest)}")
-    try:
-        tpu_slice = accelerators.lookup(raw["accelerator"], raw["topology"])
-    except accelerators.UnknownTpu as exc:
-        key = "accelerator" if raw["accelerator"] not in accelerators.accelerators() else "topology"
-        raise errors.fail([*here, key], str(exc)) from None
+    tpu_slice = _accelerator(raw, here, errors)
+    image = _model_image(raw, tpu_slice, images or {}, here, errors)
     router = raw.get("router", "explicit")
     default_prefix = f"/{namespace}/{name}"
     prefix = raw.get("pathPrefix", default_prefix).rstrip("/") or "/"
@@ -866,7 +984,7 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
     autoscaling = scaling.parse(raw, here, profile, errors.fail)
     return Model(name=name, namespace=namespace, uri=raw["uri"], served_name=raw["servedName"],
                  criticality=raw.get("criticality", "Critical"), replicas=raw.get("replicas", 1),
-                 image=raw["image"], accelerator=tpu_slice, path_prefix=prefix, router=router,
+                 image=image, accelerator=tpu_slice, path_prefix=prefix, router=router,
                  port=KSERVE_MODEL_PORT, vllm=vllm, epp=epp,
                  hf_token_secret=hf["name"] if hf else None, hf_token_key=(hf or {}).get("key", "HF_TOKEN"),
                  image_pull_secrets=tuple(s.get("imagePull", [])), hostnames=hostnames, aliases=aliases,
@@ -910,7 +1028,7 @@ def startup_budget(parameters_b: float | None) -> int:
 
 _OWNED_VLLM_FLAGS = {
     "--model": "uri", "--served-model-name": "servedName", "--port": "KServe's fixed port 8000",
-    "--tensor-parallel-size": "the TPU table", "--ssl-certfile": "vllm.tls", "--ssl-keyfile": "vllm.tls",
+    "--tensor-parallel-size": "the TPU/GPU table", "--ssl-certfile": "vllm.tls", "--ssl-keyfile": "vllm.tls",
     "--enable-prefix-caching": "vllm.prefixCaching", "--dtype": "vllm.dtype",
     "--max-model-len": "vllm.maxModelLen",
     # multi-host slices (infergate/synth/multihost.py)
