@@ -130,6 +130,35 @@ def _arg_path(container: Container, flag: str) -> tuple[str | int, ...]:
 
 
 @rule(
+    "GPU410",
+    "gpu-requests-not-limits",
+    Severity.ERROR,
+    summary="nvidia.com/gpu requests != limits (or only requests)",
+    rationale="GPUs are an extended resource: Kubernetes cannot overcommit them, so a container must either "
+    "set only the limit (the request defaults to it) or set both to the same whole number. The API server "
+    "rejects `requests: 2, limits: 4` and a request without a limit (pkg/apis/core/validation "
+    "ValidateResourceRequirements), and Argo CD's sync fails on it. TPUs have their own rule, TPU402.",
+    links=(K8S_EXTENDED, GKE_GPU),
+    fix="Set `nvidia.com/gpu` limits, and requests equal to them (infergate: `count` sets both).",
+    bad=(
+        mark_line(_pod(req="2"), "limits: {nvidia.com/gpu"),
+        mark_line(_pod().replace('          limits: {nvidia.com/gpu: "4"}\n', ""), "requests: {cpu"),
+    ),
+    good=(_pod(), _pod().replace(', nvidia.com/gpu: "4"}', "}")),  # the limit alone: requests default to it
+)
+def gpu410(graph: Graph) -> Iterator[Hit]:
+    for pod in gpu_pods(graph):
+        for container in pod.containers:
+            req, lim = _gpu_count(container)
+            if req is None or req == lim:
+                continue
+            where = "limits" if lim is not None else "requests"
+            yield Hit(pod.source, f"{container.name} in {pod.name}: nvidia.com/gpu requests {req} != limits "
+                      f"{lim if lim is not None else '(none)'}",
+                      (*container.path, "resources", where, acc.GPU_RESOURCE))
+
+
+@rule(
     "GPU411",
     "gpu-count-exceeds-node",
     Severity.ERROR,
@@ -139,8 +168,7 @@ def _arg_path(container: Container, flag: str) -> tuple[str | int, ...]:
     "count (g2-standard-48: 4 x L4, a2-highgpu-4g: 4 x A100, a3-highgpu-8g: 8 x H100; the accelerator "
     "table). 8 GPUs on an a2-highgpu-4g node, or 16 L4s anywhere, stay Pending forever; so does a pod "
     "pinning a machine type that carries another GPU than its `cloud.google.com/gke-accelerator`. "
-    "(nvidia.com/gpu requests != limits, which Kubernetes rejects for extended resources, is SEC603's: one "
-    "finding, not two.)",
+    "(nvidia.com/gpu requests != limits is GPU410's.)",
     links=(K8S_EXTENDED, GCE_GPU_TYPES, GKE_GPU),
     fix="Request at most the GPUs of one node of the machine type (or pin a larger machine type: "
     "a2-highgpu-8g), and pin a machine type of the selected accelerator "
@@ -176,9 +204,14 @@ def gpu411(graph: Graph) -> Iterator[Hit]:
 def _world_size(container: Container) -> tuple[int, str] | None:
     """GPUs vLLM will use: tensor x pipeline x data parallel size, and how it was given."""
     sizes = []
+    # data parallel ranks of this pod: --data-parallel-size-local when a multi-node deployment (KServe's
+    # worker-data-parallel presets) spreads --data-parallel-size over several pods
+    local = container.flag("--data-parallel-size-local")
     for flags in (("--tensor-parallel-size", "-tp"), ("--pipeline-parallel-size", "-pp"),
                   ("--data-parallel-size", "-dp")):
         value = next((v for v in (container.flag(f) for f in flags) if v is not None), None)
+        if flags[0] == "--data-parallel-size" and local:
+            value = local
         if value is not None and not value.isdigit():
             return None
         sizes.append((flags[0], int(value) if value is not None else 1))

@@ -130,7 +130,7 @@ def _pod_monitor_scrapes(graph: Graph, monitor: K8sObject, pod: PodModel) -> boo
     return False
 
 
-def _service_labels(svc: K8sObject) -> dict[str, str]:
+def service_labels(svc: K8sObject) -> dict[str, str]:
     if svc.virtual and svc.owner is not None and svc.owner.kind == "LLMInferenceService":
         # the graph's stand-in carries no labels; KServe's real Service does (plus spec.labels)
         return {**WORKLOAD_SERVICE_LABELS, "app.kubernetes.io/name": svc.owner.name,
@@ -145,7 +145,7 @@ def _service_monitor_scrapes(graph: Graph, monitor: K8sObject, pod: PodModel) ->
     selector = as_dict(monitor.spec.get("selector"))
     endpoints = [e for e in map(as_dict, as_list(monitor.spec.get("endpoints"))) if _metrics_path(e)]
     for svc in graph.in_namespace("Service", pod.namespace, "", include_virtual=True):
-        if not graph.selector_matches(selector, _service_labels(svc)):
+        if not graph.selector_matches(selector, service_labels(svc)):
             continue
         pod_selector = str_map(svc.spec.get("selector"))
         if not pod_selector or not graph.selector_matches({"matchLabels": pod_selector}, pod.labels):

@@ -10,6 +10,7 @@ from infergate.policies._examples import mark_line
 from infergate.core import podsecurity
 from infergate.core.findings import Severity
 from infergate.core.graph import Container, Graph, PodModel, as_dict, as_list
+from infergate.synth import accelerators as acc
 
 PSS = "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 SECCTX = "https://kubernetes.io/docs/tasks/configure-pod-container/security-context/"
@@ -38,6 +39,15 @@ _CONTAINER_OK = """\
 
 def _deployment(pod: str = _POD_OK, container: str = _CONTAINER_OK, image: str = "busybox:1.37") -> str:
     return _DEPLOYMENT.replace("POD", pod).replace("CONTAINER", container).replace("IMAGE", image)
+
+
+def _from_preset(pod: PodModel, container: Container) -> str:
+    """A hint when the container is one only KServe's presets (or a baseRef) add: the user never wrote it,
+    and fixes it by naming it in the template (the merge is keyed by container name)."""
+    if pod.origin == "kserve" and container.path == pod.spec_path:
+        where = ".".join(map(str, (*pod.spec_path, "initContainers" if container.init else "containers")))
+        return f" (KServe's preset adds it: override it by name under {where})"
+    return ""
 
 
 def checked_pods(graph: Graph) -> Iterator[PodModel]:
@@ -155,9 +165,8 @@ def sec602(graph: Graph) -> Iterator[Hit]:
         for container in pod.all_containers:
             gaps = _hardening_gaps(pod, container)
             if gaps:
-                yield Hit(
-                    pod.source, f"{container.name} in {pod.name} lacks {', '.join(gaps)}", _sc_path(container)
-                )
+                yield Hit(pod.source, f"{container.name} in {pod.name} lacks {', '.join(gaps)}"
+                          + _from_preset(pod, container), _sc_path(container))
 
 
 @rule(
@@ -169,7 +178,7 @@ def sec602(graph: Graph) -> Iterator[Hit]:
     "pressure (BestEffort QoS) — a model server that took minutes to load its weights is the "
     "worst pod to lose. Extended resources (GPUs) must have requests equal to limits or the "
     "pod is "
-    "rejected. TPU chips are checked by TPU402.",
+    "rejected. TPU chips are checked by TPU402, NVIDIA GPUs by GPU410.",
     links=("https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/",),
     fix="Give every container `resources.requests.cpu` and `.memory`; set accelerator requests equal to "
     "limits.",
@@ -193,10 +202,11 @@ def sec603(graph: Graph) -> Iterator[Hit]:
             path = (*container.path, "resources") if "resources" in container.raw else container.path
             missing = [k for k in ("cpu", "memory") if k not in requests and k not in limits]
             if missing:
-                yield Hit(
-                    pod.source, f"{container.name} in {pod.name} requests no {' or '.join(missing)}", path
-                )
+                yield Hit(pod.source, f"{container.name} in {pod.name} requests no {' or '.join(missing)}"
+                          + _from_preset(pod, container), path)
             for resource in GPU_RESOURCES:
+                if resource == acc.GPU_RESOURCE:  # GPU410's, as google.com/tpu is TPU402's
+                    continue
                 if (resource in requests or resource in limits) and str(requests.get(resource)) != str(
                     limits.get(resource)
                 ):

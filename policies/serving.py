@@ -22,6 +22,7 @@ from infergate.policies._inference import (
     services_selecting,
 )
 
+from infergate.core import kserve_presets
 from infergate.core.findings import Severity
 from infergate.core.graph import (
     GATEWAY_GROUP,
@@ -336,13 +337,18 @@ def inf306(graph: Graph) -> Iterator[Hit]:
                 if port.get("targetPort", port.get("port")) not in ports:
                     continue
                 expected = _TLS_APP_PROTOCOLS.get(str(port.get("appProtocol", "")).lower())
+                if expected is not None and expected != tls and svc.virtual and any(
+                        dr_tls_mode(dr) is not None and (dr_tls_mode(dr) in ("SIMPLE", "MUTUAL")) == tls
+                        for dr in destination_rules_for(graph, svc)):
+                    expected = None  # a DestinationRule of the output decides what Envoy speaks to it
                 if expected is not None and expected != tls:
                     yield from once(
                         svc,
                         f"Service {svc.name} declares appProtocol "
                         f"{port.get('appProtocol')} for "
                         f"vLLM in {pod.name}, which serves {mode}"
-                        + (" (KServe hard-codes https: serve TLS)" if svc.virtual else ""),
+                        + (f" (KServe writes {port.get('appProtocol')} for this release and TLS setting: "
+                           "make vLLM match, or set TLS with a DestinationRule)" if svc.virtual else ""),
                         ("spec", "ports", i, "appProtocol"),
                     )
             if svc.virtual:
@@ -404,6 +410,8 @@ kind: LLMInferenceService
 metadata: {name: qwen, namespace: demo}
 spec:
   model: {uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}
+  template:  # KServe's preset gives vLLM no resources
+    containers: [{name: main, resources: {requests: {cpu: "2", memory: 8Gi}}}]
   baseRefs:
   - {name: kserve-config-llm-tpu}  # <-
   router:
@@ -420,6 +428,8 @@ kind: LLMInferenceService
 metadata: {name: qwen, namespace: demo}
 spec:
   model: {uri: "hf://Qwen/Qwen2.5-3B-Instruct", name: Qwen/Qwen2.5-3B-Instruct}
+  template:
+    containers: [{name: main, resources: {requests: {cpu: "2", memory: 8Gi}}}]
   baseRefs:
   - {name: kserve-config-llm-template}
 """,
@@ -431,9 +441,11 @@ def inf307(graph: Graph) -> Iterator[Hit]:
     configs = {c.name for c in graph.of_kind("LLMInferenceServiceConfig", KSERVE_GROUP)}
     for svc in graph.of_kind("LLMInferenceService", KSERVE_GROUP):
         spec, ns = svc.spec, svc.namespace
+        # the well-known presets of the release serving this version (v0.20 adds tracing, latency predictor)
+        presets = kserve_presets.preset_set(graph.kserve_resolution(svc).profile).configs
         for i, ref in enumerate(as_list(spec.get("baseRefs"))):
             name = str(as_dict(ref).get("name", ""))
-            if name not in configs and name not in provided:
+            if name not in configs and name not in provided and name not in presets:
                 yield Hit(
                     svc,
                     f"baseRef {name!r} is neither an LLMInferenceServiceConfig in the "
@@ -549,14 +561,19 @@ def inf308(graph: Graph) -> Iterator[Hit]:
     for pod in graph.pods:
         if pod.origin != "kserve" or pod.role != "model-server":
             continue
-        wanted = as_dict(pod.source.spec.get("model")).get("name")
+        # the name KServe uses: the service's, else a baseRef's, else the object's own (resolved spec)
+        wanted = as_dict(graph.kserve_resolution(pod.source).spec.get("model")).get("name")
         container = main_container(pod)
         if not isinstance(wanted, str) or container is None:
             continue
         served = served_model_ids(container)
         if served is not None and wanted not in served:
             path = (*container.path, "args") if "args" in container.raw else container.path
-            yield Hit(pod.source, f"vLLM serves {', '.join(served)} but spec.model.name is {wanted!r}", path)
+            own = as_dict(pod.source.spec.get("model")).get("name")
+            how = ("" if own == wanted else " (KServe's default: the object's name)"
+                   if wanted == pod.source.name else " (from a baseRef)")
+            yield Hit(pod.source, f"vLLM serves {', '.join(served)} but spec.model.name is {wanted!r}{how}",
+                      path)
     for im in graph.of_kind("InferenceModel", POOL_GROUPS[0]):
         wanted = im.spec.get("modelName")
         ref = as_dict(im.spec.get("poolRef"))

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from infergate.core import kserve_presets
 from infergate.core.loader import Document
 from infergate.synth import multihost
 
@@ -580,27 +581,66 @@ class Graph:
 
     def _kserve_pods(self, svc: K8sObject) -> None:
         spec = svc.spec
+        ns, name = svc.namespace or "default", svc.name
         template = as_dict(spec.get("template"))
-        worker = spec.get("worker")
-        if isinstance(worker, dict):
-            self._kserve_multi_node_pods(svc, template, worker)
+        resolution = self.kserve_resolution(svc)
+        if isinstance(spec.get("worker"), dict):
+            self._kserve_multi_node_pods(svc, resolution)
         else:
-            self._kserve_single_node_pod(svc, template)
-        # the workload Service KServe always creates (appProtocol https is hard-coded)
-        self._kserve_workload_service(svc)
+            self._kserve_single_node_pod(svc, template, resolution)
+        # the workload Service KServe always creates: appProtocol https (hard-coded in release-v0.15; v0.20
+        # writes http unless inferenceservice-config enables LLMInferenceService TLS)
+        protocol = "https" if resolution.tls else "http"
+        self.add_virtual(
+            svc,
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": f"{name}-kserve-workload-svc", "namespace": ns},
+                "spec": {
+                    "selector": {
+                        "app.kubernetes.io/part-of": "llminferenceservice",
+                        "app.kubernetes.io/name": name,
+                        "kserve.io/component": "workload",
+                    },
+                    "ports": [
+                        {
+                            "name": protocol,
+                            "appProtocol": protocol,
+                            "port": KSERVE_MODEL_PORT,
+                            "targetPort": KSERVE_MODEL_PORT,
+                            "protocol": "TCP",
+                        }
+                    ],
+                },
+            },
+        )
         if managed_scheduler(spec):
             self._kserve_managed_router(svc, spec)
         self._kserve_managed_route(svc, spec)
 
-    def _kserve_single_node_pod(self, svc: K8sObject, template: dict[str, Any]) -> None:
+    def _kserve_single_node_pod(
+        self, svc: K8sObject, template: dict[str, Any], resolution: kserve_presets.Resolution
+    ) -> None:
+        spec = svc.spec
         ns, name = svc.namespace or "default", svc.name
-        main, init = containers_of(template, ("spec", "template"))
-        model_name = as_dict(svc.spec.get("model")).get("name")
-        for container in main:
-            if container.name == "main":
-                _apply_workload_preset(container, name, model_name if isinstance(model_name, str) else name)
+        if resolution.workload_merged:  # what KServe runs: the presets and baseRefs under the user's template
+            effective = as_dict(resolution.spec.get("template"))
+            main, init = kserve_presets.pod_containers(effective, template, ("spec", "template"))
+        else:  # preset files not synced: the preset's known defaults on the user's fragment
+            effective = template
+            main, init = containers_of(template, ("spec", "template"))
+            model_name = as_dict(spec.get("model")).get("name")
+            for container in main:
+                if container.name == "main":
+                    _apply_workload_preset(container, name,
+                                           model_name if isinstance(model_name, str) else name)
         labels = {**KSERVE_WORKLOAD_LABELS, "app.kubernetes.io/name": name}
-        effective_spec = dict(template)
+        prefill = as_dict(resolution.spec.get("prefill")) if resolution.workload_merged else {}
+        if prefill:
+            labels["llm-d.ai/role"] = "decode"  # with a prefill side, the main pods decode
+            self._kserve_prefill_pod(svc, prefill)
+        effective_spec = dict(effective)
         effective_spec.setdefault("serviceAccountName", "default")
         self.pods.append(
             PodModel(
@@ -620,29 +660,33 @@ class Graph:
             )
         )
 
-    def _kserve_multi_node_pods(
-        self, svc: K8sObject, template: dict[str, Any], worker: dict[str, Any]
-    ) -> None:
+    def _kserve_multi_node_pods(self, svc: K8sObject, resolution: kserve_presets.Resolution) -> None:
         """The LeaderWorkerSet KServe makes of ``template`` (leader) + ``worker``: its pods, with the labels
-        KServe (workload_multi_node.go) and the LWS controller give them. Without a leader template LWS runs
-        the worker template as leader too, and KServe puts the pool labels on the workers."""
+        KServe (workload_multi_node.go) and the LWS controller give them, each over what the merged configs
+        (the tree's pipeline-parallel config, baseRefs) add. Without a leader template LWS runs the worker
+        template as leader too, and KServe puts the pool labels on the workers."""
         ns, name = svc.namespace or "default", svc.name
+        merged = resolution.spec if resolution.workload_merged else svc.spec
+        user_template, user_worker = as_dict(svc.spec.get("template")), as_dict(svc.spec.get("worker"))
+        template = as_dict(merged.get("template")) or user_template
+        worker = as_dict(merged.get("worker")) or user_worker
         has_leader = bool(template)
         account = multihost.lws_name(name)  # KServe's multi-node ServiceAccount
         group = multihost.group_selector(name)
-        leader_spec, leader_path = (
-            (template, ("spec", "template")) if has_leader else (worker, ("spec", "worker"))
-        )
         leader_labels = (multihost.leader_labels(name) if has_leader
                          else multihost.worker_labels(name, has_leader_template=False))
-        for role, pod_spec, path, pod_labels, suffix in (
-            ("model-server", leader_spec, leader_path,
-             {**leader_labels, **group, multihost.LWS_WORKER_INDEX_LABEL: "0"}, ""),
+        leader = ((template, user_template, ("spec", "template")) if has_leader
+                  else (worker, user_worker, ("spec", "worker")))
+        for role, (pod_spec, user, path), pod_labels, suffix in (
+            ("model-server", leader, {**leader_labels, **group, multihost.LWS_WORKER_INDEX_LABEL: "0"}, ""),
             # worker-index 1..size-1 differs per worker: left out
-            ("model-worker", worker, ("spec", "worker"),
+            ("model-worker", (worker, user_worker, ("spec", "worker")),
              {**multihost.worker_labels(name, has_leader), **group}, "-worker"),
         ):
-            main, init = containers_of(pod_spec, path)
+            if resolution.workload_merged:
+                main, init = kserve_presets.pod_containers(pod_spec, user, path)
+            else:
+                main, init = containers_of(pod_spec, path)
             self.pods.append(
                 PodModel(
                     namespace=ns,
@@ -661,32 +705,60 @@ class Graph:
                 )
             )
 
-    def _kserve_workload_service(self, svc: K8sObject) -> None:
+    def _kserve_prefill_pod(self, svc: K8sObject, prefill: dict[str, Any]) -> None:
+        """The prefill pods of a prefill/decode service (KServe's ``<name>-kserve-prefill`` workload)."""
         ns, name = svc.namespace or "default", svc.name
-        self.add_virtual(
-            svc,
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": f"{name}-kserve-workload-svc", "namespace": ns},
-                "spec": {
-                    "selector": {
-                        "app.kubernetes.io/part-of": "llminferenceservice",
-                        "app.kubernetes.io/name": name,
-                        "kserve.io/component": "workload",
-                    },
-                    "ports": [
-                        {
-                            "name": "https",
-                            "appProtocol": "https",
-                            "port": KSERVE_MODEL_PORT,
-                            "targetPort": KSERVE_MODEL_PORT,
-                            "protocol": "TCP",
-                        }
-                    ],
+        effective = as_dict(prefill.get("template"))
+        user = as_dict(as_dict(svc.spec.get("prefill")).get("template"))
+        path: tuple[str | int, ...] = ("spec", "prefill", "template")
+        main, init = kserve_presets.pod_containers(effective, user, path)
+        spec = {"serviceAccountName": "default", **effective}
+        self.pods.append(
+            PodModel(
+                namespace=ns,
+                name=kserve_presets.child_name(name, "-kserve-prefill"),
+                labels={
+                    "app.kubernetes.io/component": "llminferenceservice-workload-prefill",
+                    "app.kubernetes.io/name": name,
+                    "app.kubernetes.io/part-of": "llminferenceservice",
+                    "kserve.io/component": "workload",
+                    "llm-d.ai/role": "prefill",
                 },
-            },
+                annotations={},
+                containers=main,
+                init_containers=init,
+                spec=spec,
+                origin="kserve",
+                source=svc,
+                role="model-server",
+                spec_path=path,
+                service_account=str(spec["serviceAccountName"]),
+                kind="LLMInferenceService",
+            )
         )
+
+    def kserve_resolution(self, svc: K8sObject) -> kserve_presets.Resolution:
+        """``svc``'s spec merged with the presets of its served profile and its baseRefs (memoized)."""
+        memo = self.cache.setdefault("kserve.resolutions", {})
+        if id(svc) not in memo:
+            configs = {(o.namespace, o.name): o.spec for o in self.of_kind("LLMInferenceServiceConfig",
+                                                                            KSERVE_GROUP)}
+            controller = self.cache.get("kserve.controller")
+            if controller is None:  # the tree's inferenceservice-config, if it holds one
+                controller = self.cache["kserve.controller"] = kserve_presets.controller_config(
+                    [o.obj for o in self.of_kind("ConfigMap", "") if o.name == "inferenceservice-config"])
+            memo[id(svc)] = (svc, kserve_presets.resolve(svc.name, svc.namespace or "default", svc.version,
+                                                         svc.spec, self.platform, configs, controller))
+        return memo[id(svc)][1]
+
+    def _kserve_route_pool_group(self, svc: K8sObject) -> str:
+        """The pool group the served version's route preset points at (release-v0.15: x-k8s; v0.20: GA)."""
+        rules = dig(self.kserve_resolution(svc).spec, ("router", "route", "http", "spec", "rules"))
+        for rule in as_list(rules):
+            for ref in as_list(as_dict(rule).get("backendRefs")):
+                if as_dict(ref).get("kind") == "InferencePool" and as_dict(ref).get("group") in POOL_GROUPS:
+                    return str(ref["group"])
+        return POOL_GROUPS[0]
 
     def _kserve_managed_route(self, svc: K8sObject, spec: dict[str, Any]) -> None:
         """The HTTPRoute KServe makes when ``router.route`` is set without refs to routes of the user."""
@@ -697,16 +769,13 @@ class Graph:
         ns, name = svc.namespace or "default", svc.name
         gateways = [g for g in as_list(as_dict(router.get("gateway")).get("refs")) if isinstance(g, dict)]
         if not gateways:
-            default = "opendatahub/inference-gateway"
-            if self.platform is not None and hasattr(self.platform, "fact"):
-                default = str(self.platform.fact("kserve_ingress_gateway", default) or default)
-            gw_ns, _, gw_name = default.rpartition("/")
+            gw_ns, _, gw_name = self.kserve_resolution(svc).gateway.rpartition("/")
             gateways = [{"name": gw_name, "namespace": gw_ns or ns}]
         scheduler = router.get("scheduler")
         if isinstance(scheduler, dict):
             pool = as_dict(as_dict(scheduler.get("pool")).get("ref")).get("name") or f"{name}-inference-pool"
             backend = {
-                "group": POOL_GROUPS[0],
+                "group": self._kserve_route_pool_group(svc),
                 "kind": "InferencePool",
                 "name": pool,
                 "port": KSERVE_MODEL_PORT,
@@ -740,7 +809,13 @@ class Graph:
         scheduler = as_dict(as_dict(spec.get("router")).get("scheduler"))
         sched_template = as_dict(scheduler.get("template"))
         epp_path: tuple[str | int, ...] = ("spec", "router", "scheduler")
-        if as_list(sched_template.get("containers")):
+        resolution = self.kserve_resolution(svc)
+        if "kserve-config-llm-scheduler" in resolution.applied:
+            user_template = sched_template
+            sched_template = as_dict(as_dict(as_dict(resolution.spec.get("router")).get("scheduler")).get(
+                "template"))
+            main, init = kserve_presets.pod_containers(sched_template, user_template, (*epp_path, "template"))
+        elif as_list(sched_template.get("containers")):
             main, init = containers_of(sched_template, (*epp_path, "template"))
         else:
             main, init = (

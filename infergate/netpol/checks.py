@@ -198,8 +198,10 @@ def np104(graph: Any) -> Iterator[Found]:
     if cluster is None:
         return
     ev = cluster.evaluator
-    # the output's pods, and istiod: the output's Istio runs it, and NP110 asks for policies selecting it
-    real = _real_pods(cluster) | sum(1 << i for i, e in enumerate(ev.endpoints) if e.role == "istiod")
+    # the output's pods, istiod (the output's Istio runs it, and NP110 asks for policies selecting it), and
+    # the pods of a Gateway the tree names but does not hold (the platform runs them)
+    real = _real_pods(cluster) | sum(1 << i for i, e in enumerate(ev.endpoints)
+                                     if e.role == "istiod" or (e.attrs or {}).get("provided"))
     for policy in cluster.policies:
         if not ev.selected(policy) & real:
             yield (policy.source, f"{policy.key} selects no pod the cluster runs (KServe- and Istio-created "

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infergate.core.graph import PROBE_LABEL
+from infergate.core.graph import GATEWAY_GROUP, GATEWAY_NAME_LABEL, KSERVE_GROUP, PROBE_LABEL
 from infergate.netpol.evaluate import Evaluator
 from infergate.netpol.model import PROTOCOLS, Endpoint, Namespace, PortSpec, external, pod
 from infergate.netpol.policy import Policy, PolicyError, parse_policy
@@ -67,6 +67,8 @@ DEFAULTS: dict[str, Any] = {
     # the node's cloud metadata server (GCE/GKE, AWS, Azure): it hands out the node's credentials
     "metadata_server_cidrs": ("169.254.169.254/32",),
     "metadata_server_ports": (80,),
+    # labels of the pods of a Gateway that is not in the tree, besides gateway-name (e.g. istio.io/rev)
+    "gateway_pod_labels": {},
 }
 
 
@@ -102,6 +104,21 @@ PORT_FACTS = ("api_server_ports", "metadata_server_ports")
 def fact_problem(key: str, value: Any) -> str | None:
     """Why a NetworkPolicy platform fact (snake_case key) is unusable, or None: the config is checked with
     this, so a typo is a config error instead of a crash of every NP rule."""
+    if key == "gateway_pod_labels":
+        ok = isinstance(value, Mapping) and all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in value.items())
+        return None if ok else "must be a table of label = value strings"
+    if key == "kserve_enable_tls":
+        return None if isinstance(value, bool) else "must be true or false"
+    if key == "kserve_ingress_gateway":
+        ns, _, name = str(value).partition("/")
+        ok = isinstance(value, str) and bool(ns) and bool(name) and "/" not in name
+        return None if ok else 'must be "NAMESPACE/NAME"'
+    if key == "profile":
+        from infergate.synth import profiles
+
+        known = profiles.names()
+        return None if value in known else f"{value!r} is no platform profile (known: {', '.join(known)})"
     if key not in CIDR_FACTS + PORT_FACTS:
         return None
     if not isinstance(value, list | tuple):
@@ -200,6 +217,7 @@ def build_cluster(graph: Any) -> Cluster:
             bad.append(BadPolicy(obj, str(exc), exc.path))
     endpoints.extend(_platform_endpoints(facts, namespaces))
     endpoints.extend(_istiod(graph, namespaces))
+    endpoints.extend(provided_gateways(graph, facts, namespaces))
     for name in [*sorted(namespaces), OTHER_NAMESPACE]:
         namespaces.setdefault(name, Namespace(name))
         endpoints.append(pod(name, PROBE_NAME, {}, (), role="any-pod", synthetic=True))
@@ -214,6 +232,10 @@ def _role(pod_model: Any) -> str:
         return "smoke"
     if labels.get("app.kubernetes.io/component") == BBR_COMPONENT:
         return "bbr"
+    if labels.get("llm-d.ai/role") == "prefill" and pod_model.origin == "kserve":
+        # the security model has no prefill/decode flows yet (decode -> prefill is needed, gateway -> prefill
+        # is not): KServe's prefill pods are judged as any other workload
+        return "other"
     return _GRAPH_ROLES.get(pod_model.role, "other")
 
 
@@ -238,6 +260,52 @@ def _istiod(graph: Any, namespaces: dict[str, Namespace]) -> list[Endpoint]:
         name = _unique(f"{ns}/(istiod of {obj.name})", taken)
         out.append(pod(ns, name, {"app": "istiod", "istio": "pilot"}, ISTIOD_PORTS,
                        role="istiod", synthetic=True, source=obj))
+    return out
+
+
+def referenced_gateways(graph: Any) -> dict[tuple[str, str], Any]:
+    """Gateways (namespace, name) that routes (KServe-managed ones included) and LLMInferenceService
+    ``router.gateway.refs`` attach to, with the first object naming each."""
+    found: dict[tuple[str, str], Any] = {}
+    for route in graph.of_kind("HTTPRoute", GATEWAY_GROUP, include_virtual=True):
+        for ref in route.spec.get("parentRefs") or ():
+            if not isinstance(ref, dict) or ref.get("kind", "Gateway") != "Gateway" \
+                    or ref.get("group", GATEWAY_GROUP) != GATEWAY_GROUP \
+                    or not isinstance(ref.get("name"), str):
+                continue
+            ns = ref.get("namespace") if isinstance(ref.get("namespace"), str) else route.namespace
+            found.setdefault((ns or "default", ref["name"]), route.owner or route)
+    for svc in graph.of_kind("LLMInferenceService", KSERVE_GROUP):
+        router = svc.spec.get("router") if isinstance(svc.spec.get("router"), dict) else {}
+        gateway = router.get("gateway") if isinstance(router.get("gateway"), dict) else {}
+        for ref in gateway.get("refs") or ():
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                ns = ref.get("namespace") if isinstance(ref.get("namespace"), str) else svc.namespace
+                found.setdefault((ns or "default", ref["name"]), svc)
+    return found
+
+
+def provided_gateways(graph: Any, facts: dict[str, Any], namespaces: dict[str, Namespace]) -> list[Endpoint]:
+    """The pods of every referenced Gateway the tree does not contain (the platform's: KServe's
+    ``router.gateway: {}`` attaches to the controller's default gateway, see ``kserve_ingress_gateway``).
+
+    Their labels are what Istio's gateway deployment controller sets (``gateway.networking.k8s.io/
+    gateway-name``), plus the platform fact ``gateway_pod_labels``; their namespace's labels are the tree's
+    Namespace if it has one, else only ``kubernetes.io/metadata.name``. They are sources of required flows
+    (gateway -> EPP, gateway -> vLLM) but no workload of the output (NP101 does not police their namespace).
+    """
+    out: list[Endpoint] = []
+    extra = {str(k): str(v) for k, v in dict(facts.get("gateway_pod_labels") or {}).items()}
+    for (ns, name), source in sorted(referenced_gateways(graph).items(), key=lambda kv: kv[0]):
+        if graph.get("Gateway", ns, name, GATEWAY_GROUP) is not None:
+            continue
+        namespaces.setdefault(ns, Namespace(ns))
+        labels = {GATEWAY_NAME_LABEL: name, **extra}
+        # listener ports are unknown: the ones clients use (the smoke test calls 443)
+        ports = (PortSpec(80, "TCP", "http"), PortSpec(443, "TCP", "https"),
+                 PortSpec(15021, "TCP", "status-port"))
+        out.append(pod(ns, f"(gateway {name}, not in the tree)", labels, ports, role="gateway",
+                       synthetic=True, source=source, attrs={"origin": "provided", "provided": True}))
     return out
 
 

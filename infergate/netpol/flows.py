@@ -130,6 +130,12 @@ def _dest_applies(spec: FlowSpec, dst: Endpoint) -> bool:
 DECLARED_SOURCES = ("monitoring",)
 
 
+def _counts_as_source(e: Endpoint) -> bool:
+    """Workloads of the output, declared platform pods (the scraper), and the pods of a gateway the tree
+    names but does not hold (the platform runs it)."""
+    return not e.synthetic or e.role in DECLARED_SOURCES or bool((e.attrs or {}).get("provided"))
+
+
 def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]:
     """Sources (or destinations) of a required flow with no allowed counterpart.
 
@@ -139,8 +145,8 @@ def required_violations(cluster: Cluster, spec: FlowSpec) -> Iterator[Violation]
     bit test. Only a violation's pair is explained.
     """
     ev = cluster.evaluator
-    sources = [e for e in cluster.endpoints if e.role in spec.sources
-               and (not e.synthetic or e.role in DECLARED_SOURCES) and _applies(spec, e)]
+    sources = [e for e in cluster.endpoints
+               if e.role in spec.sources and _counts_as_source(e) and _applies(spec, e)]
     dests = [e for e in cluster.endpoints if e.role == spec.to and _dest_applies(spec, e)]
     if not dests:
         return  # the platform does not say where that role is (e.g. no api_server_cidrs): not checkable
@@ -252,11 +258,22 @@ def _bits(bits: int) -> Iterator[int]:
 
 
 def unchecked(cluster: Cluster, model: SecurityModel) -> list[str]:
-    """Required flows that cannot be checked because no endpoint of the destination role is known."""
+    """Required flows that cannot be checked: no endpoint of the destination role is known, or (for flows
+    every destination needs) no source of it, e.g. EPPs with no gateway in the tree or named by a route."""
     present = {e.role for e in cluster.endpoints}
-    sources = {e.role for e in cluster.endpoints if not e.synthetic}
-    return [f"{spec.id}: no {spec.to} known (platform facts, output)" for spec in model.required
-            if spec.to not in present and spec.to not in OPTIONAL_ROLES and sources & set(spec.sources)]
+    sources = {e.role for e in cluster.endpoints if _counts_as_source(e)}
+    notes = [f"{spec.id}: no {spec.to} known (platform facts, output)" for spec in model.required
+             if spec.to not in present and spec.to not in OPTIONAL_ROLES and sources & set(spec.sources)]
+    for spec in model.required:
+        # only gateway flows: the other sources exist with what they serve (no EPP: no scheduler to reach)
+        if "destination" not in spec.each or "gateway" not in spec.sources or sources & set(spec.sources):
+            continue
+        dests = sorted(e.key for e in cluster.endpoints if e.role == spec.to and not e.synthetic)
+        if dests:
+            more = f" and {len(dests) - 1} more" if len(dests) > 1 else ""
+            notes.append(f"{spec.id}: no {'/'.join(spec.sources)} known to reach {spec.to} {dests[0]}{more} "
+                         "(no Gateway in the tree, and no route or LLMInferenceService names one)")
+    return notes
 
 
 def violations(cluster: Cluster, model: SecurityModel) -> Iterator[Violation]:

@@ -12,7 +12,20 @@ upstream, each function naming the one it follows:
 - k8s.io/kubernetes/pkg/apis/core/validation/validation.go: ValidateNamespaceName, ValidateServiceName
   (NameIsDNS1035Label), ValidatePodSpec, validateInitContainers, validateContainers, validateContainerPorts,
   ValidateServiceAccountName, ValidateService (ports), ValidateSecret (data keys);
-- k8s.io/kubernetes/pkg/apis/rbac/validation/validation.go: ValidateRBACName (path segment names).
+- k8s.io/kubernetes/pkg/apis/rbac/validation/validation.go: ValidateRBACName (path segment names),
+  ValidateRoleBinding / ValidateClusterRoleBinding, ValidateRole / ValidateClusterRole -> ValidatePolicyRule;
+  pkg/apis/rbac/v1/defaults.go SetDefaults_RoleBinding, SetDefaults_Subject (apiGroups defaulted first);
+- k8s.io/kubernetes/pkg/apis/networking/validation/validation.go: ValidateNetworkPolicySpec,
+  ValidateIngressCreate (ValidateIngressSpec, validateIngressRules, validateHTTPIngressPath,
+  validateIngressBackend, validateIngressTLS);
+- k8s.io/kubernetes/pkg/apis/autoscaling/validation/validation.go: validateHorizontalPodAutoscalerSpec,
+  ValidateCrossVersionObjectReference, validateMetricSpec, validateMetricTarget, validateScalingRules;
+- k8s.io/kubernetes/pkg/apis/policy/validation/validation.go: ValidatePodDisruptionBudgetSpec (with
+  apps validation ValidatePositiveIntOrPercent, IsNotMoreThan100Percent);
+- k8s.io/kubernetes/pkg/apis/core/validation/validation.go: ValidateContainerResourceRequirements ->
+  validateResourceRequirements, validateContainerResourceName, ValidateResourceQuantityValue (with
+  pkg/apis/core/helper IsNativeResource / IsExtendedResourceName / IsOvercommitAllowed); quantity syntax
+  in quantity.py (k8s.io/apimachinery/pkg/api/resource/quantity.go ParseQuantity).
 
 Each check yields ``(path, message)``; the engine turns them into V007 findings at the path's line.
 """
@@ -21,11 +34,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+import math
 import re
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 from infergate.netpol.validation import parse_cidr
+from infergate.validate import quantity
 
 Problem = tuple[tuple[str | int, ...], str]
 
@@ -46,6 +63,7 @@ CLUSTER_SCOPED = {"Namespace", "Node", "PersistentVolume", "ClusterRole", "Clust
                   "CSIDriver", "CSINode", "VolumeAttachment", "ClusterIssuer"}
 _WORKLOADS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"}
 RBAC = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+RBAC_GROUP = "rbac.authorization.k8s.io"
 _CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "networking.k8s.io/v1",
                 "policy/v1", "autoscaling/v2", "autoscaling/v1"}
 
@@ -149,6 +167,10 @@ def name_rule(api_version: str, kind: str) -> Any:
         return is_dns1035_label  # ValidateServiceName
     if api_version == "rbac.authorization.k8s.io/v1" and kind in RBAC:
         return is_path_segment_name  # ValidateRBACName
+    if api_version == "policy/v1" and kind == "PodDisruptionBudget":
+        # policy validation.go ValidatePodDisruptionBudget validates the spec only; the name gets the
+        # generic check of rest.BeforeCreate (ValidateObjectMetaAccessor with ValidatePathSegmentName)
+        return is_path_segment_name
     return is_dns1123_subdomain  # NameIsDNSSubdomain: most kinds, and every custom resource
 
 
@@ -174,6 +196,14 @@ def check(obj: dict[str, Any]) -> Iterator[Problem]:
         yield from network_policy(spec, ("spec",))
     elif kind in ("RoleBinding", "ClusterRoleBinding") and api_version == "rbac.authorization.k8s.io/v1":
         yield from role_binding(obj, kind)
+    elif kind in ("Role", "ClusterRole") and api_version == RBAC_GROUP + "/v1":
+        yield from policy_rules(obj, kind)
+    elif kind == "Ingress" and api_version == "networking.k8s.io/v1" and isinstance(spec, dict):
+        yield from ingress(obj, spec)
+    elif kind == "HorizontalPodAutoscaler" and api_version == "autoscaling/v2" and isinstance(spec, dict):
+        yield from hpa(spec)
+    elif kind == "PodDisruptionBudget" and api_version == "policy/v1" and isinstance(spec, dict):
+        yield from pdb(spec)
     if kind in _WORKLOADS and isinstance(spec, dict):
         yield from workload_selector(spec)
     for path, pod_spec in pod_specs(kind, spec):
@@ -361,6 +391,7 @@ def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
             elif field == "containers" and policy is not None:
                 yield (*here, "restartPolicy"), "Forbidden: may not be set for non-init containers"
             yield from _container_ports(container, here)
+            yield from container_resources(container, here)
             yield from _env(container, here)
             if not container.get("image"):  # validateContainers: image is required (templates too)
                 yield (*here, "image"), "Required value"
@@ -593,7 +624,8 @@ def role_binding(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
     ref = obj.get("roleRef")
     if isinstance(ref, dict):
         allowed = ("Role", "ClusterRole") if kind == "RoleBinding" else ("ClusterRole",)
-        if ref.get("apiGroup") != "rbac.authorization.k8s.io":
+        # rbac/v1/defaults.go SetDefaults_RoleBinding: an empty apiGroup is defaulted first
+        if ref.get("apiGroup") not in (None, "", RBAC_GROUP):
             yield ("roleRef", "apiGroup"), f"Unsupported value: {ref.get('apiGroup')!r}: supported values: " \
                                            '"rbac.authorization.k8s.io"'
         if ref.get("kind") not in allowed:
@@ -623,7 +655,8 @@ def role_binding(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
             if kind == "ClusterRoleBinding" and not subject.get("namespace"):
                 yield (*here, "namespace"), "Required value"
         elif skind in ("User", "Group"):
-            if subject.get("apiGroup") != "rbac.authorization.k8s.io":
+            # rbac/v1/defaults.go SetDefaults_Subject: an empty apiGroup becomes the RBAC group
+            if subject.get("apiGroup") not in (None, "", RBAC_GROUP):
                 yield (*here, "apiGroup"), f"Unsupported value: {subject.get('apiGroup')!r}: supported " \
                                            'values: "rbac.authorization.k8s.io"'
         elif isinstance(skind, str):
@@ -688,3 +721,440 @@ def _byte_fields(obj: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], A
         config = webhook.get("clientConfig") if isinstance(webhook, dict) else None
         if isinstance(config, dict) and "caBundle" in config:
             yield ("spec", "conversion", "webhook", "clientConfig", "caBundle"), config["caBundle"]
+
+
+# --- RBAC rules ---
+
+def policy_rules(obj: dict[str, Any], kind: str) -> Iterator[Problem]:
+    """rbac validation.go ValidateRole / ValidateClusterRole -> ValidatePolicyRule: verbs non-empty; a
+    rule is either about non-resource URLs (ClusterRole only, nothing else set) or names apiGroups and
+    resources; ClusterRole aggregationRule: at least one clusterRoleSelector, each a valid selector."""
+    rules = obj.get("rules")
+    for i, rule in enumerate(rules if isinstance(rules, list) else ()):
+        if not isinstance(rule, dict):
+            continue
+        here = ("rules", i)
+        if not rule.get("verbs"):
+            yield (*here, "verbs"), "Required value: verbs must contain at least one value"
+        if rule.get("nonResourceURLs"):
+            if kind == "Role":
+                yield (*here, "nonResourceURLs"), "Invalid value: namespaced rules cannot apply to " \
+                                                  "non-resource URLs"
+            if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
+                yield (*here, "nonResourceURLs"), "Invalid value: rules cannot apply to both regular " \
+                                                  "resources and non-resource URLs"
+            continue
+        if not rule.get("apiGroups"):
+            yield (*here, "apiGroups"), "Required value: resource rules must supply at least one api group"
+        if not rule.get("resources"):
+            yield (*here, "resources"), "Required value: resource rules must supply at least one resource"
+    aggregation = obj.get("aggregationRule") if kind == "ClusterRole" else None
+    if isinstance(aggregation, dict):
+        selectors = aggregation.get("clusterRoleSelectors")
+        if not selectors:
+            yield ("aggregationRule", "clusterRoleSelectors"), \
+                "Required value: at least one clusterRoleSelector required if aggregationRule is non-nil"
+        for i, selector in enumerate(selectors if isinstance(selectors, list) else ()):
+            yield from label_selector(selector, ("aggregationRule", "clusterRoleSelectors", i))
+
+
+# --- Ingress (networking.k8s.io/v1) ---
+
+_WILDCARD = re.compile(rf"\*\.{_LABEL}(\.{_LABEL})*")
+_INVALID_PATH_SEQUENCES = ("//", "/./", "/../", "%2f", "%2F")
+_INVALID_PATH_SUFFIXES = ("/..", "/.")
+
+
+def _is_ip(value: str) -> bool:
+    """k8s.io/utils/net ParseIPSloppy accepts IPv4 with leading zeros too."""
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        parts = value.split(".")
+        return len(parts) == 4 and all(p.isdigit() and p.isascii() and int(p) < 256 for p in parts)
+
+
+def _host(host: str) -> str | None:
+    """validateIngressRules / validateIngressTLS: a DNS name (not an IP), ``*.`` wildcards allowed
+    (IsWildcardDNS1123Subdomain)."""
+    if "*" in host:
+        if len(host) > 253:
+            return "must be no more than 253 characters"
+        if not _WILDCARD.fullmatch(host):
+            return ("a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, "
+                    "which must consist of lower case alphanumeric characters, '-' or '.' and end with an "
+                    "alphanumeric character")
+        return None
+    return is_dns1123_subdomain(host)
+
+
+def ingress(obj: dict[str, Any], spec: dict[str, Any]) -> Iterator[Problem]:
+    """networking validation.go ValidateIngressCreate -> ValidateIngressSpec, validateIngressRules,
+    validateHTTPIngressPath, validateIngressBackend, validateIngressTLS; ingressClassName a DNS-1123
+    subdomain; the kubernetes.io/ingress.class annotation must match ingressClassName."""
+    rules = spec.get("rules")
+    if not rules and not spec.get("defaultBackend"):
+        yield ("spec",), "Invalid value: either `defaultBackend` or `rules` must be specified"
+    if isinstance(spec.get("defaultBackend"), dict):
+        yield from _ingress_backend(spec["defaultBackend"], ("spec", "defaultBackend"))
+    for i, rule in enumerate(rules if isinstance(rules, list) else ()):
+        if not isinstance(rule, dict):
+            continue
+        here = ("spec", "rules", i)
+        host = rule.get("host")
+        if isinstance(host, str) and host:
+            if _is_ip(host):
+                yield (*here, "host"), f"Invalid value: {host!r}: must be a DNS name, not an IP address"
+            problem = _host(host)
+            if problem:
+                yield (*here, "host"), f"Invalid value: {host!r}: {problem}"
+        http = rule.get("http")
+        if not isinstance(http, dict):
+            continue
+        paths = http.get("paths")
+        if not paths:
+            yield (*here, "http", "paths"), "Required value"
+        for j, path in enumerate(paths if isinstance(paths, list) else ()):
+            if isinstance(path, dict):
+                yield from _ingress_path(path, (*here, "http", "paths", j))
+    tls = spec.get("tls")
+    for i, entry in enumerate(tls if isinstance(tls, list) else ()):
+        if not isinstance(entry, dict):
+            continue
+        hosts = entry.get("hosts")
+        for j, host in enumerate(hosts if isinstance(hosts, list) else ()):
+            host = "" if host is None else host  # an atomic list: a null item decodes to ""
+            problem = _host(host) if isinstance(host, str) else None
+            if problem:
+                yield ("spec", "tls", i, "hosts", j), f"Invalid value: {host!r}: {problem}"
+        secret_name = entry.get("secretName")
+        if isinstance(secret_name, str) and secret_name:  # validateTLSSecretName: ValidateSecretName
+            problem = is_dns1123_subdomain(secret_name)
+            if problem:
+                yield ("spec", "tls", i, "secretName"), f"Invalid value: {secret_name!r}: {problem}"
+    class_name = spec.get("ingressClassName")
+    if isinstance(class_name, str):
+        problem = is_dns1123_subdomain(class_name) if class_name else "Required value"
+        if problem:
+            yield ("spec", "ingressClassName"), f"Invalid value: {class_name!r}: {problem}"
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    annotations = meta.get("annotations")
+    annotated = annotations.get("kubernetes.io/ingress.class") if isinstance(annotations, dict) else None
+    if isinstance(annotated, str) and isinstance(class_name, str) and annotated != class_name:
+        yield ("metadata", "annotations", "kubernetes.io/ingress.class"), \
+            f"Invalid value: {annotated!r}: must match `ingressClassName` when both are specified"
+
+
+def _ingress_path(path: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateHTTPIngressPath: pathType required; Exact/Prefix paths absolute, without ``//``, ``/./``,
+    ``/../``, ``%2f`` and not ending in ``/..`` or ``/.``; ImplementationSpecific: absolute if set."""
+    path_type, value = path.get("pathType"), path.get("path")
+    value = value if isinstance(value, str) else ""
+    if path_type is None:
+        yield (*at, "pathType"), "Required value: pathType must be specified"
+        return
+    if path_type in ("Exact", "Prefix"):
+        if not value.startswith("/"):
+            yield (*at, "path"), f"Invalid value: {value!r}: must be an absolute path"
+        for seq in _INVALID_PATH_SEQUENCES:
+            if seq in value:
+                yield (*at, "path"), f"Invalid value: {value!r}: must not contain '{seq}'"
+        for suffix in _INVALID_PATH_SUFFIXES:
+            if value.endswith(suffix):
+                yield (*at, "path"), f"Invalid value: {value!r}: cannot end with '{suffix}'"
+    elif path_type == "ImplementationSpecific":
+        if value and not value.startswith("/"):
+            yield (*at, "path"), f"Invalid value: {value!r}: must be an absolute path"
+    else:
+        yield (*at, "pathType"), f"Unsupported value: {path_type!r}: supported values: \"Exact\", " \
+                                 "\"ImplementationSpecific\", \"Prefix\""
+    backend = path.get("backend")
+    yield from _ingress_backend(backend if isinstance(backend, dict) else {}, (*at, "backend"))
+
+
+def _ingress_backend(backend: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateIngressBackend: exactly one of service / resource; the service named as a Service
+    (ValidateServiceName, DNS-1035 in 1.33) with a port name xor number; the resource's kind and name
+    path segments (validateIngressTypedLocalObjectReference)."""
+    service, resource = backend.get("service"), backend.get("resource")
+    if isinstance(service, dict) and isinstance(resource, dict):
+        yield at, "Invalid value: cannot set both resource and service backends"
+    elif isinstance(resource, dict):
+        group = resource.get("apiGroup")
+        if isinstance(group, str) and is_dns1123_subdomain(group):
+            yield (*at, "resource", "apiGroup"), f"Invalid value: {group!r}: {is_dns1123_subdomain(group)}"
+        for field in ("kind", "name"):
+            value = resource.get(field)
+            problem = is_path_segment_name(value) if isinstance(value, str) and value else "Required value"
+            if problem:
+                yield (*at, "resource", field), f"Invalid value: {value!r}: {problem}" if value else problem
+    elif isinstance(service, dict):
+        name = service.get("name")
+        if not name:
+            yield (*at, "service", "name"), "Required value"
+        elif isinstance(name, str) and is_dns1035_label(name):
+            yield (*at, "service", "name"), f"Invalid value: {name!r}: {is_dns1035_label(name)}"
+        port = service.get("port") if isinstance(service.get("port"), dict) else {}
+        port_name, number = port.get("name"), port.get("number")
+        if port_name and number:
+            yield at, "Invalid value: cannot set both port name & port number"
+        elif isinstance(port_name, str) and port_name:
+            problem = is_port_name(port_name)
+            if problem:
+                yield (*at, "service", "port", "name"), f"Invalid value: {port_name!r}: {problem}"
+        elif isinstance(number, int) and number:
+            if not _port_num(number):
+                yield (*at, "service", "port", "number"), f"Invalid value: {number}: must be between 1 " \
+                                                          "and 65535, inclusive"
+        else:
+            yield at, "Required value: port name or number is required"
+    else:
+        yield at, "Invalid value: resource or service backend is required"
+
+
+# --- HorizontalPodAutoscaler (autoscaling/v2) ---
+
+_METRIC_SOURCES = {"Object": "object", "Pods": "pods", "Resource": "resource", "External": "external",
+                   "ContainerResource": "containerResource"}
+
+
+def hpa(spec: dict[str, Any]) -> Iterator[Problem]:
+    """autoscaling validation.go validateHorizontalPodAutoscalerSpec: minReplicas >= 1 (HPAScaleToZero is
+    alpha, off in 1.33), maxReplicas >= 1 and >= minReplicas, scaleTargetRef kind/name
+    (ValidateCrossVersionObjectReference: path segment names), validateMetrics -> validateMetricSpec
+    (one source, the one ``type`` names) and validateMetricTarget, validateBehavior."""
+    low, high = spec.get("minReplicas"), spec.get("maxReplicas")
+    low_ok = isinstance(low, int) and not isinstance(low, bool)
+    if low_ok and low < 1:
+        yield ("spec", "minReplicas"), f"Invalid value: {low}: must be greater than or equal to 1"
+    if isinstance(high, int) and not isinstance(high, bool):
+        if high < 1:
+            yield ("spec", "maxReplicas"), f"Invalid value: {high}: must be greater than 0"
+        if high < (low if low_ok else 1):  # SetDefaults_HorizontalPodAutoscaler: minReplicas 1
+            yield ("spec", "maxReplicas"), f"Invalid value: {high}: must be greater than or equal to " \
+                                           "`minReplicas`"
+    ref = spec.get("scaleTargetRef")
+    yield from _object_reference(ref if isinstance(ref, dict) else {}, ("spec", "scaleTargetRef"))
+    metrics = spec.get("metrics")
+    for i, metric in enumerate(metrics if isinstance(metrics, list) else ()):
+        if isinstance(metric, dict):
+            yield from _metric_spec(metric, ("spec", "metrics", i))
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        for direction in ("scaleUp", "scaleDown"):
+            if isinstance(behavior.get(direction), dict):
+                yield from _scaling_rules(behavior[direction], ("spec", "behavior", direction))
+
+
+def _object_reference(ref: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """ValidateCrossVersionObjectReference: kind and name required, each a valid path segment."""
+    for field in ("kind", "name"):
+        value = ref.get(field)
+        if not value:
+            yield (*at, field), "Required value"
+        elif isinstance(value, str) and is_path_segment_name(value):
+            yield (*at, field), f"Invalid value: {value!r}: {is_path_segment_name(value)}"
+
+
+def _metric_spec(metric: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    kind = metric.get("type")
+    if not kind:
+        yield (*at, "type"), "Required value: must specify a metric source type"
+    expected = _METRIC_SOURCES.get(kind) if isinstance(kind, str) else None
+    if expected is None:
+        yield (*at, "type"), f"Unsupported value: {kind!r}: supported values: " \
+                             + ", ".join(f'"{k}"' for k in sorted(_METRIC_SOURCES))
+    present = [f for f in _METRIC_SOURCES.values() if isinstance(metric.get(f), dict)]
+    if expected is not None and expected not in present:
+        yield (*at, expected), "Required value: must populate information for the given metric source"
+    for other in present:
+        if other != expected and len(present) > 1:
+            yield (*at, other), "Forbidden: must populate the given metric source only"
+    if expected in present and len(present) == 1:
+        source = metric[expected]
+        target = source.get("target") if isinstance(source.get("target"), dict) else {}
+        yield from _metric_target(target, (*at, expected, "target"))
+        if expected in ("resource", "containerResource"):
+            if not source.get("name"):
+                yield (*at, expected, "name"), "Required value: must specify a resource name"
+            if expected == "containerResource" and not source.get("container"):
+                yield (*at, expected, "container"), "Required value: must specify a container"
+            if target.get("averageUtilization") is None and target.get("averageValue") is None:
+                yield (*at, expected, "target", "averageUtilization"), \
+                    "Required value: must set either a target raw value or a target utilization"
+        else:
+            ident = source.get("metric") if isinstance(source.get("metric"), dict) else {}
+            if not ident.get("name"):
+                yield (*at, expected, "metric", "name"), "Required value: must specify a metric name"
+            if isinstance(ident.get("selector"), dict):
+                yield from label_selector(ident["selector"], (*at, expected, "metric", "selector"))
+            if expected == "pods" and target.get("averageValue") is None:
+                yield (*at, expected, "target", "averageValue"), "Required value: must specify a positive " \
+                                                                 "target averageValue"
+            if expected in ("object", "external") and target.get("value") is None \
+                    and target.get("averageValue") is None:
+                yield (*at, expected, "target", "averageValue"), "Required value: must set either a target " \
+                                                                 "value or averageValue"
+            if expected == "object":
+                described = source.get("describedObject")
+                yield from _object_reference(described if isinstance(described, dict) else {},
+                                             (*at, expected, "describedObject"))
+
+
+def _metric_target(target: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateMetricTarget: type Utilization/Value/AverageValue; value and averageValue positive
+    quantities; averageUtilization >= 1."""
+    kind = target.get("type")
+    if not kind:
+        yield (*at, "type"), "Required value: must specify a metric target type"
+    elif kind not in ("Utilization", "Value", "AverageValue"):
+        yield (*at, "type"), f"Invalid value: {kind!r}: must be either Utilization, Value, or AverageValue"
+    for field in ("value", "averageValue"):
+        if field in target and target[field] is not None:
+            parsed = quantity.from_json(target[field])
+            if isinstance(parsed, str):
+                yield (*at, field), f"Invalid value: {target[field]!r}: {parsed}"
+            elif parsed is not None and parsed <= 0:
+                yield (*at, field), f"Invalid value: {target[field]!r}: must be positive"
+    utilization = target.get("averageUtilization")
+    if isinstance(utilization, int) and not isinstance(utilization, bool) and utilization < 1:
+        yield (*at, "averageUtilization"), f"Invalid value: {utilization}: must be greater than 0"
+
+
+def _scaling_rules(rules: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateScalingRules: stabilizationWindowSeconds 0..3600, selectPolicy Max/Min/Disabled, each
+    policy of type Pods/Percent with value > 0 and periodSeconds 1..1800."""
+    window = rules.get("stabilizationWindowSeconds")
+    if isinstance(window, int) and not isinstance(window, bool):
+        if window < 0:
+            yield (*at, "stabilizationWindowSeconds"), f"Invalid value: {window}: must be greater than or " \
+                                                       "equal to zero"
+        elif window > 3600:
+            yield (*at, "stabilizationWindowSeconds"), f"Invalid value: {window}: must be less than or " \
+                                                       "equal to 3600"
+    select = rules.get("selectPolicy")
+    if select is not None and select not in ("Max", "Min", "Disabled"):
+        yield (*at, "selectPolicy"), f"Unsupported value: {select!r}: supported values: \"Disabled\", " \
+                                     "\"Max\", \"Min\""
+    policies = rules.get("policies")
+    for i, policy in enumerate(policies if isinstance(policies, list) else ()):
+        if not isinstance(policy, dict):
+            continue
+        here = (*at, "policies", i)
+        if policy.get("type") not in ("Pods", "Percent"):
+            yield (*here, "type"), f"Unsupported value: {policy.get('type')!r}: supported values: " \
+                                   "\"Percent\", \"Pods\""
+        value, period = policy.get("value"), policy.get("periodSeconds")
+        if isinstance(value, int) and not isinstance(value, bool) and value <= 0:
+            yield (*here, "value"), f"Invalid value: {value}: must be greater than zero"
+        if isinstance(period, int) and not isinstance(period, bool):
+            if period <= 0:
+                yield (*here, "periodSeconds"), f"Invalid value: {period}: must be greater than zero"
+            elif period > 1800:
+                yield (*here, "periodSeconds"), f"Invalid value: {period}: must be less than or equal to 1800"
+
+
+# --- PodDisruptionBudget (policy/v1) ---
+
+_PERCENT = re.compile(r"[0-9]+%")
+
+
+def pdb(spec: dict[str, Any]) -> Iterator[Problem]:
+    """policy validation.go ValidatePodDisruptionBudgetSpec: not both minAvailable and maxUnavailable;
+    each apps validation ValidatePositiveIntOrPercent (an int >= 0 or ``N%``) and
+    IsNotMoreThan100Percent; the selector (ValidateLabelSelector); unhealthyPodEvictionPolicy."""
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+        yield ("spec",), "Invalid value: minAvailable and maxUnavailable cannot be both set"
+    for field in ("minAvailable", "maxUnavailable"):
+        value = spec.get(field)
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int) and value < 0:
+            yield ("spec", field), f"Invalid value: {value}: must be greater than or equal to 0"
+        elif isinstance(value, str):
+            if not _PERCENT.fullmatch(value):
+                yield ("spec", field), f"Invalid value: {value!r}: a valid percent string must be a " \
+                                       "numeric string followed by an ending '%' (e.g. '1%',  or '93%')"
+            elif int(value[:-1]) > 100:
+                yield ("spec", field), f"Invalid value: {value!r}: must not be greater than 100%"
+    yield from label_selector(spec.get("selector"), ("spec", "selector"))
+    policy = spec.get("unhealthyPodEvictionPolicy")
+    if policy is not None and policy not in ("IfHealthyBudget", "AlwaysAllow"):
+        yield ("spec", "unhealthyPodEvictionPolicy"), f"Unsupported value: {policy!r}: supported values: " \
+                                                      "\"AlwaysAllow\", \"IfHealthyBudget\""
+
+
+# --- resource quantities in pods ---
+
+_STANDARD_CONTAINER_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
+
+
+def _is_native(name: str) -> bool:
+    """helper.IsNativeResource: no domain, or a kubernetes.io/ one."""
+    return "/" not in name or "kubernetes.io/" in name
+
+
+def _is_hugepages(name: str) -> bool:
+    return name.startswith("hugepages-")
+
+
+def _is_extended(name: str) -> bool:
+    """helper.IsExtendedResourceName: not native, not ``requests.``-prefixed, and ``requests.<name>`` a
+    qualified name."""
+    return not _is_native(name) and not name.startswith("requests.") \
+        and is_qualified_name("requests." + name) is None
+
+
+def container_resources(container: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """core validation.go ValidateContainerResourceRequirements -> validateResourceRequirements:
+    names (validateContainerResourceName: qualified; standard cpu/memory/ephemeral-storage/hugepages-*
+    without a domain, extended-resource syntax with one), values (Quantity syntax at decode time,
+    ValidateResourceQuantityValue: non-negative, whole numbers for extended resources), requests <= limits,
+    and requests == limits with the limit set for resources that cannot be overcommitted (extended,
+    hugepages; helper.IsOvercommitAllowed); hugepages need cpu or memory."""
+    resources = container.get("resources")
+    if not isinstance(resources, dict):
+        return
+    values: dict[str, dict[str, Fraction]] = {}
+    for kind in ("limits", "requests"):
+        table = resources.get(kind)
+        values[kind] = {}
+        for name, raw in (table.items() if isinstance(table, dict) else ()):
+            here = (*at, "resources", kind, name)
+            problem = is_qualified_name(name)
+            if problem:
+                yield here, f"Invalid value: {name!r}: {problem}"
+            elif "/" not in name and name not in _STANDARD_CONTAINER_RESOURCES and not _is_hugepages(name):
+                yield here, f"Invalid value: {name!r}: must be a standard resource for containers"
+            elif not _is_native(name) and not _is_extended(name):
+                yield here, f"Invalid value: {name!r}: doesn't follow extended resource name standard"
+            parsed = quantity.from_json(raw)
+            if isinstance(parsed, str):
+                yield here, f"Invalid value: {raw!r}: {parsed}"
+                continue
+            if parsed is None:
+                continue
+            values[kind][name] = parsed
+            if parsed < 0:
+                yield here, f"Invalid value: {raw!r}: must be greater than or equal to 0"
+            elif _is_extended(name) and math.ceil(parsed * 1000) % 1000:  # MilliValue() rounds up
+                yield here, f"Invalid value: {raw!r}: must be an integer"
+    limits, requests = values["limits"], values["requests"]
+    for name, request in requests.items():
+        overcommit = _is_native(name) and not _is_hugepages(name)
+        limit = limits.get(name)
+        here = (*at, "resources", "requests")
+        if limit is not None:
+            if request != limit and not overcommit:
+                yield here, f"Invalid value: {quantity.render(request)!r}: must be equal to {name} limit " \
+                            f"of {quantity.render(limit)}"
+            elif request > limit:
+                yield here, f"Invalid value: {quantity.render(request)!r}: must be less than or equal to " \
+                            f"{name} limit of {quantity.render(limit)}"
+        elif not overcommit and name in (resources.get("requests") or {}):
+            yield (*at, "resources", "limits"), "Required value: Limit must be set for non overcommitable " \
+                                                "resources"
+    names = set(limits) | set(requests)
+    if any(_is_hugepages(n) for n in names) and not names & {"cpu", "memory"}:
+        yield (*at, "resources"), "Forbidden: HugePages require cpu or memory"

@@ -58,7 +58,7 @@ def build(directory: Path, version: str, entries: list[lock.LockEntry]) -> None:
             _write_json(tmp / f"k{n}.json", {"schema": schema, "plan": None})
             kinds[gvk] = {"file": f"k{n}.json", "source": f"kubernetes {version}", "rules": 0}
         for n, crd in enumerate(crds):  # a CRD wins over a core kind of the same GVK (none today)
-            plan = cel_mod.extract_plan(crd.schema)
+            plan = cel_mod.extract_plan(crd.validated_schema)
             _write_json(tmp / f"c{n}.json", {"schema": crd_schema.json_schema(crd, meta_defs), "plan": plan})
             kinds[crd.gvk] = {"file": f"c{n}.json", "source": crd.source, "scope": crd.scope,
                               "crd": crd.crd_name, "rules": cel_mod.count_rules(plan)}
@@ -82,6 +82,7 @@ class SchemaStore:
         self.built = built  # True when this process had to build the store (a cold run)
         self._validators: dict[str, Any] = {}
         self._plans: dict[str, Any] = {}
+        self._schemas: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def open(cls, kubernetes_version: str = "1.33", profile: str | None = None) -> SchemaStore:
@@ -121,6 +122,9 @@ class SchemaStore:
         return self._plans[gvk]
 
     def schema(self, gvk: str) -> dict[str, Any]:
-        entry = self.index["kinds"][gvk]
-        with (self.directory / entry["file"]).open(encoding="utf-8") as fh:
-            return json.load(fh)["schema"]
+        """The kind's JSON schema as stored (read once per process; callers must not mutate it)."""
+        if gvk not in self._schemas:
+            entry = self.index["kinds"][gvk]
+            with (self.directory / entry["file"]).open(encoding="utf-8") as fh:
+                self._schemas[gvk] = json.load(fh)["schema"]
+        return self._schemas[gvk]

@@ -25,7 +25,9 @@ BUILTIN = RuleMeta(
     "V007", "builtin-validation", "the API server's built-in validation rejects the object",
     "Beyond its OpenAPI schema the API server validates names (DNS-1123), namespaces, label and annotation "
     "keys and values, Secret data (base64), Service and pod spec rules (container names, init container "
-    "restartPolicy, serviceAccountName, ports). It would reject this.")
+    "restartPolicy, serviceAccountName, ports, resource quantities and requests against limits), RBAC "
+    "rules and bindings, NetworkPolicies, Ingresses, HorizontalPodAutoscalers and PodDisruptionBudgets. "
+    "It would reject this.")
 SERVER_FIELD = RuleMeta(
     "V008", "server-populated-field", "a field only the API server writes is set",
     "metadata.uid, resourceVersion, creationTimestamp, managedFields, generation, selfLink or a status: the "

@@ -106,12 +106,62 @@ def gvk_index(version: str) -> dict[str, str]:
     return dict(sorted(index.items()))
 
 
+# OpenAPI ``required`` entries the API server does not enforce for built-in kinds. A built-in object is
+# decoded into Go structs (an absent field is its zero value), defaulted, then judged by the Go validation
+# functions only; the OpenAPI ``required`` list is documentation there. Where defaulting fills the field or
+# the validation accepts its zero value, requiring it would reject what the server accepts:
+NOT_ENFORCED_REQUIRED: dict[str, set[str]] = {
+    # pkg/apis/rbac/v1/defaults.go SetDefaults_RoleBinding / SetDefaults_ClusterRoleBinding: an empty
+    # roleRef.apiGroup becomes "rbac.authorization.k8s.io" before validation
+    "io.k8s.api.rbac.v1.RoleRef": {"apiGroup"},
+    # pkg/apis/networking/validation/validation.go ValidateNetworkPolicySpec: spec.podSelector is a struct
+    # (not a pointer); absent it is the empty selector, which ValidateLabelSelector accepts (all pods)
+    "io.k8s.api.networking.v1.NetworkPolicySpec": {"podSelector"},
+}
+
+
+def _server_required(defs: dict[str, Any]) -> dict[str, Any]:
+    """``defs`` with the unenforced ``required`` entries removed (copies only the definitions touched)."""
+    out = dict(defs)
+    for name, fields in NOT_ENFORCED_REQUIRED.items():
+        if name in out and out[name].get("required"):
+            kept = [f for f in out[name]["required"] if f not in fields]
+            out[name] = {k: v for k, v in out[name].items() if k != "required"} | ({"required": kept} if kept
+                                                                                     else {})
+    return out
+
+
+STATUS_PREFIX = "status."
+
+
+def _status_copies(defs: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """The definitions under the root's ``status``, copied (as ``status.<name>``) without ``required``:
+    a client's status is reset on create (each kind's strategy PrepareForCreate) and never validated, so
+    only its types count (decoding and the typed patch check them). Even a list-map item without its
+    key field is accepted there (the differential test shows it: a Deployment status condition without
+    ``type``). ``root``'s status reference is rewritten in place."""
+    status = root.get("properties", {}).get("status")
+    names = _REF.findall(json.dumps(status)) if isinstance(status, dict) else []
+    if not names:
+        return {}
+    copies = {}
+    for name, node in closure(defs, names).items():
+        copy = json.loads(json.dumps(node).replace('"#/$defs/', f'"#/$defs/{STATUS_PREFIX}'))
+        copy.pop("required", None)
+        copies[STATUS_PREFIX + name] = copy
+    root["properties"] = {**root["properties"], "status": json.loads(
+        json.dumps(status).replace('"#/$defs/', f'"#/$defs/{STATUS_PREFIX}'))}
+    return copies
+
+
 def kind_schema(version: str, definition: str) -> dict[str, Any]:
-    """A self-contained strict schema for one kind."""
+    """A self-contained strict schema for one kind (``required`` as the server enforces it)."""
     defs = definitions(version)
     root = {k: v for k, v in defs[definition].items() if k not in ("$schema", "$id")}
+    inner = _server_required(closure(defs, [definition]))
+    status = _status_copies(defs, root)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **root,
-            "$defs": closure(defs, [definition])}
+            "$defs": dict(sorted({**inner, **status}.items()))}
 
 
 def object_meta_defs(version: str) -> dict[str, Any]:

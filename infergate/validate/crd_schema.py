@@ -11,7 +11,9 @@ What the conversion encodes (apiextensions-apiserver semantics, strict field val
     ``name``/``generateName``;
   * value validations inside ``allOf``/``anyOf``/``oneOf``/``not`` are kept as written (they may not add
     fields, so no ``additionalProperties`` is injected there);
-  * ``x-kubernetes-list-type: set`` -> ``uniqueItems``; ``format`` is not checked (as kubeconform).
+  * ``x-kubernetes-list-type: set`` -> ``uniqueItems``; ``map``/``set`` are kept (null items, see
+    structural.py); ``format: byte`` becomes ``x-infergate-format: byte`` (base64, structural.py), other
+    formats are not checked (as kubeconform).
 CEL rules (``x-kubernetes-validations``) are lifted into a separate plan (see ``cel.py``).
 
 Which CRDs count: the lock entries a platform profile names (infergate/synth/data/profiles.yaml; the
@@ -50,6 +52,17 @@ class CrdVersion:
     source: str  # lock entry name
     scope: str
     schema: dict[str, Any]  # the CRD's openAPIV3Schema, untouched
+    status_subresource: bool = False  # the version serves /status: a client's status is reset on create
+
+    @property
+    def validated_schema(self) -> dict[str, Any]:
+        """What the server validates on create: with the status subresource, the status is dropped
+        first (customResourceStrategy PrepareForCreate), so its rules (``required``, enums, CEL) never
+        run; the typed patch of server-side apply still checks its types (json_schema keeps them)."""
+        if not self.status_subresource or "status" not in self.schema.get("properties", {}):
+            return self.schema
+        return {**self.schema, "properties": {k: v for k, v in self.schema["properties"].items()
+                                              if k != "status"}}
 
     @property
     def gvk(self) -> str:
@@ -90,8 +103,9 @@ def chosen_crds(entries: list[lock.LockEntry] | None = None) -> tuple[list[CrdVe
                 if not ver.get("served", True):
                     continue
                 schema = (ver.get("schema") or {}).get("openAPIV3Schema") or {"type": "object"}
+                status = "status" in (ver.get("subresources") or spec.get("subresources") or {})
                 out.append(CrdVersion(spec["group"], ver["name"], spec["names"]["kind"], name, entry.name,
-                                      spec.get("scope", "Namespaced"), schema))
+                                      spec.get("scope", "Namespaced"), schema, status))
     out.sort(key=lambda c: c.gvk)
     return out, sorted(notes)
 
@@ -100,6 +114,9 @@ def convert(node: dict[str, Any], *, keep_docs: bool = False, in_logic: bool = F
     """One structural-schema node -> JSON Schema (recursively)."""
     out: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "x-kubernetes-list-type" and value in ("map", "set"):
+            out[key] = value  # structural.null_items: server-side apply refuses null items there
+            continue
         if key.startswith("x-kubernetes-") or key == "default" or key == "nullable":
             continue
         if key in _DOC_KEYS and not keep_docs:
@@ -112,7 +129,9 @@ def convert(node: dict[str, Any], *, keep_docs: bool = False, in_logic: bool = F
         elif key in _LOGIC_KEYS:
             out[key] = [convert(child, keep_docs=keep_docs, in_logic=True) for child in value]
         elif key == "format":
-            continue  # the API server checks few formats and kubeconform none; see module docstring
+            if value == "byte":  # checked by structural.byte_fields (base64), as the server does
+                out["x-infergate-format"] = "byte"
+            continue  # other formats: the API server checks few and kubeconform none
         else:
             out[key] = value
     nullable = node.get("nullable") is True
@@ -144,6 +163,22 @@ def convert(node: dict[str, Any], *, keep_docs: bool = False, in_logic: bool = F
     return out
 
 
+# value validations (not types): a status the server drops before validating is not held to them
+_VALUE_KEYWORDS = {"required", "enum", "const", "pattern", "minimum", "maximum", "exclusiveMinimum",
+                   "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "minItems", "maxItems",
+                   "minProperties", "maxProperties", "oneOf", "allOf", "not", "x-infergate-format"}
+
+
+def types_only(node: Any) -> Any:
+    """A converted schema node without its value validations (types, unknown fields and list types stay:
+    the typed patch checks those). ``anyOf`` stays: int-or-string is written as one."""
+    if isinstance(node, dict):
+        return {k: types_only(v) for k, v in node.items() if k not in _VALUE_KEYWORDS}
+    if isinstance(node, list):
+        return [types_only(v) for v in node]
+    return node
+
+
 def _metadata_schema(crd_meta: dict[str, Any] | None, keep_docs: bool) -> dict[str, Any]:
     """ObjectMeta, narrowed by what the CRD says about ``name``/``generateName`` (never widened)."""
     ref = {"$ref": "#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"}
@@ -159,6 +194,8 @@ def json_schema(crd: CrdVersion, object_meta_defs: dict[str, Any], *,
     """A self-contained JSON Schema for one served version (ObjectMeta definitions embedded)."""
     schema = convert(crd.schema, keep_docs=keep_docs)
     props = schema.setdefault("properties", {})
+    if crd.status_subresource and isinstance(props.get("status"), dict):
+        props["status"] = types_only(props["status"])
     props["apiVersion"] = {"type": "string", "enum": [f"{crd.group}/{crd.version}"]}
     props["kind"] = {"type": "string", "enum": [crd.kind]}
     props["metadata"] = _metadata_schema(crd.schema.get("properties", {}).get("metadata"), keep_docs)

@@ -13,6 +13,7 @@ the object is recovered (last value wins), reported as V006 at its path, and val
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from infergate.core.findings import Finding, Severity, finding_for, load_problem_finding
 from infergate.core.loader import Document, LoadProblem, line_of, load_files
 from infergate.core.reporters import RuleMeta
-from infergate.validate import builtin, codes, dupkeys, normalize
+from infergate.validate import builtin, codes, dupkeys, normalize, structural
 from infergate.validate.cache import SchemaStore
 from infergate.validate.cel import Evaluator, Violation
 
@@ -57,6 +58,7 @@ class Validator:
         self.evaluator = Evaluator()
         self.first_unevaluated: dict[str, Finding] = {}
         self.skipped_missing = 0
+        self._byte_kinds: dict[str, bool] = {}
 
     def _finding(self, doc: Document, meta: RuleMeta, message: str, path: tuple[str | int, ...] = (),
                  severity: Severity | None = None) -> Finding:
@@ -82,12 +84,16 @@ class Validator:
         findings: list[Finding] = []
         validator = self.store.validator(gvk)
         plan = self.store.plan(gvk)
+        is_crd = bool(self.store.index["kinds"][gvk].get("crd"))
         schema_ok = validator.is_valid(obj)
-        if not schema_ok and self._normalize(doc, gvk, plan):
+        if not schema_ok:
+            original = doc.obj
+            self._normalize(doc, gvk, plan, is_crd)
             obj = doc.obj
-            schema_ok = validator.is_valid(obj)
+            schema_ok = validator.is_valid(obj) if obj is not original else False
         if not schema_ok:
             findings.extend(self._schema_findings(doc, validator))
+        findings.extend(self._structural_findings(doc, gvk, is_crd))
         if plan:
             findings.extend(self._cel_findings(doc, plan, schema_ok))
         for path, message in builtin.check(obj):
@@ -96,20 +102,39 @@ class Validator:
             findings.append(self._finding(doc, codes.SERVER_FIELD, message, path))
         return findings
 
-    def _normalize(self, doc: Document, gvk: str, plan: dict[str, Any] | None) -> bool:
-        """Nulls dropped and defaults applied as the server does before validating (normalize.py); True
-        when that changed the object (``doc.obj`` is then the normalized copy)."""
+    def _normalize(self, doc: Document, gvk: str, plan: dict[str, Any] | None, is_crd: bool) -> None:
+        """Nulls dropped and defaults applied as the server does before validating (normalize.py);
+        ``doc.obj`` becomes the normalized copy when that changed anything.
+
+        A custom resource's metadata field of the wrong type (``namespace: []``, a number as a label
+        value) stays an error: objectmeta/coerce.go GetObjectMeta would drop it on a create or update,
+        but under server-side apply (the generated Applications set ServerSideApply=true) the typed
+        patch refuses it first (".metadata.namespace: expected string", a 500)."""
         obj = copy.deepcopy(doc.obj)
-        if self.store.index["kinds"][gvk].get("crd"):
+        if is_crd:
             if isinstance(obj.get("metadata"), dict):  # ObjectMeta is decoded as a Go struct
                 normalize.drop_nulls(obj["metadata"])
             normalize.apply_defaults(obj, plan)
         else:
             normalize.drop_nulls(obj)
-        if obj == doc.obj:
-            return False
-        doc.obj = obj
-        return True
+        if obj != doc.obj:
+            doc.obj = obj
+
+    def _structural_findings(self, doc: Document, gvk: str, is_crd: bool) -> list[Finding]:
+        """structural.py: null items in associative lists (every kind), ``format: byte`` (CRDs)."""
+        out = []
+        if structural.has_null_item(doc.obj):
+            for path, message in structural.null_items(doc.obj, self.store.schema(gvk)):
+                out.append(self._finding(doc, codes.SCHEMA, message, path))
+        if is_crd and self._has_byte_fields(gvk):
+            for path, message in structural.byte_fields(doc.obj, self.store.schema(gvk)):
+                out.append(self._finding(doc, codes.SCHEMA, message, path))
+        return out
+
+    def _has_byte_fields(self, gvk: str) -> bool:
+        if gvk not in self._byte_kinds:
+            self._byte_kinds[gvk] = structural.BYTE_MARK in json.dumps(self.store.schema(gvk))
+        return self._byte_kinds[gvk]
 
     def _schema_findings(self, doc: Document, validator: Any) -> list[Finding]:
         out = []
