@@ -323,6 +323,23 @@ def container_from(raw: dict[str, Any], path: tuple[str | int, ...], init: bool 
     )
 
 
+def preset_pod_containers(
+    effective: Mapping[str, Any], user: Mapping[str, Any], path: tuple[str | int, ...]
+) -> tuple[list[Any], list[Any]]:
+    """Containers of an effective pod spec; each located at the user's container of the same name (the
+    finding's line), else at the pod spec the user wrote (a container only a preset or baseRef adds)."""
+    out: tuple[list[Any], list[Any]] = ([], [])
+    for key, init, bucket in (("containers", False, out[0]), ("initContainers", True, out[1])):
+        mine = {kserve_presets.merge_key(c.get("name")): i
+                for i, c in enumerate(as_list(user.get(key))) if isinstance(c, dict)}
+        for c in as_list(effective.get(key)):
+            if isinstance(c, dict):
+                name = kserve_presets.merge_key(c.get("name"))
+                where = (*path, key, mine[name]) if name in mine else path
+                bucket.append(container_from(c, where, init=init))
+    return out
+
+
 def containers_of(
     spec: dict[str, Any], spec_path: tuple[str | int, ...]
 ) -> tuple[list[Container], list[Container]]:
@@ -626,7 +643,7 @@ class Graph:
         ns, name = svc.namespace or "default", svc.name
         if resolution.workload_merged:  # what KServe runs: the presets and baseRefs under the user's template
             effective = as_dict(resolution.spec.get("template"))
-            main, init = kserve_presets.pod_containers(effective, template, ("spec", "template"))
+            main, init = preset_pod_containers(effective, template, ("spec", "template"))
         else:  # preset files not synced: the preset's known defaults on the user's fragment
             effective = template
             main, init = containers_of(template, ("spec", "template"))
@@ -684,7 +701,7 @@ class Graph:
              {**multihost.worker_labels(name, has_leader), **group}, "-worker"),
         ):
             if resolution.workload_merged:
-                main, init = kserve_presets.pod_containers(pod_spec, user, path)
+                main, init = preset_pod_containers(pod_spec, user, path)
             else:
                 main, init = containers_of(pod_spec, path)
             self.pods.append(
@@ -711,7 +728,7 @@ class Graph:
         effective = as_dict(prefill.get("template"))
         user = as_dict(as_dict(svc.spec.get("prefill")).get("template"))
         path: tuple[str | int, ...] = ("spec", "prefill", "template")
-        main, init = kserve_presets.pod_containers(effective, user, path)
+        main, init = preset_pod_containers(effective, user, path)
         spec = {"serviceAccountName": "default", **effective}
         self.pods.append(
             PodModel(
@@ -814,7 +831,7 @@ class Graph:
             user_template = sched_template
             sched_template = as_dict(as_dict(as_dict(resolution.spec.get("router")).get("scheduler")).get(
                 "template"))
-            main, init = kserve_presets.pod_containers(sched_template, user_template, (*epp_path, "template"))
+            main, init = preset_pod_containers(sched_template, user_template, (*epp_path, "template"))
         elif as_list(sched_template.get("containers")):
             main, init = containers_of(sched_template, (*epp_path, "template"))
         else:
