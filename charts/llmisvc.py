@@ -18,8 +18,9 @@ from typing import Any
 from constructs import Construct
 from infergate.charts.common import labels
 from infergate.charts.resources import LLMInferenceService, LLMInferenceServiceSpec, ModelSpec, RouterSpec
+from infergate.charts.worker import PipelineParallelConfig, add_worker, owns_pipeline_config
 
-from infergate.synth import scaling
+from infergate.synth import multihost, scaling
 from infergate.synth.config import Environment, Model
 
 MODEL_DIR = "/mnt/models"  # where KServe's storage initializer puts spec.model.uri
@@ -124,6 +125,10 @@ class ModelServer(Construct):
             "router": router(model, env),
             "template": template,
         }
+        if multihost.multi_host(model):  # one pod per host of the slice: KServe's LeaderWorkerSet
+            add_worker(spec, model)
+            if owns_pipeline_config(model, env):
+                PipelineParallelConfig(self, "pipeline-config", model, env)
         if model.autoscaling:  # KServe's CEL rule: spec.scaling or spec.replicas, never both
             del spec["replicas"]
             spec["scaling"] = model.autoscaling.spec()

@@ -19,14 +19,15 @@ from infergate.charts.epp import GRPC_PORT
 from infergate.charts.monitoring import scraper_ports
 
 from infergate.netpol.cluster import SMOKE_POD_LABELS
+from infergate.synth import multihost
 from infergate.synth.config import Environment, Model
 
 NS_LABEL = "kubernetes.io/metadata.name"
 
 
-@cache  # one jsii round trip per port number and synth, not one per rule (bench/synth.py)
-def _port(number: int, protocol: str = "TCP") -> k8s.NetworkPolicyPort:
-    return k8s.NetworkPolicyPort(port=k8s.IntOrString.from_number(number), protocol=protocol)
+@cache  # one jsii round trip per port (range) and synth, not one per rule (bench/synth.py)
+def _port(number: int, protocol: str = "TCP", end: int | None = None) -> k8s.NetworkPolicyPort:
+    return k8s.NetworkPolicyPort(port=k8s.IntOrString.from_number(number), protocol=protocol, end_port=end)
 
 
 def _ns_pods(namespace: str, pod_labels: dict[str, str] | None) -> k8s.NetworkPolicyPeer:
@@ -182,6 +183,33 @@ class NetworkPoliciesChart(Chart):
                          k8s.NetworkPolicyEgressRule(to=_ip_blocks(plat.api_server_cidrs),
                                                      ports=[_port(p) for p in plat.api_server_ports]),
                      ])
+        if multihost.multi_host(model):
+            self._slice(model)
+
+    def _slice(self, model: Model) -> None:
+        """The hosts of a multi-host slice (one LeaderWorkerSet) reach each other on the runtime's ports.
+
+        Pods are named by the LWS controller's set label (leader and workers carry it); the Ray head's GCS
+        port by the leader's KServe component as well. Ports and their sources: infergate/synth/multihost.py.
+        """
+        plat = self.env.platform
+        group = multihost.group_selector(model.name)
+        leader = {**group, "app.kubernetes.io/component": multihost.LEADER_COMPONENT}
+        members = k8s.NetworkPolicyPeer(pod_selector=k8s.LabelSelector(match_labels=group))
+        every_host = [_port(p.number, end=p.end) for p in multihost.GROUP_PORTS if not p.leader_only]
+        head = [_port(p.number, end=p.end) for p in multihost.GROUP_PORTS if p.leader_only]
+        self._policy(f"{model.name}-slice-ingress", group, component="model-server",
+                     ingress=[k8s.NetworkPolicyIngressRule(from_=[members], ports=every_host)])
+        self._policy(f"{model.name}-ray-head-ingress", leader, component="model-server",
+                     ingress=[k8s.NetworkPolicyIngressRule(from_=[members], ports=head)])
+        self._policy(f"{model.name}-slice-egress", group, component="model-server", egress=[
+            k8s.NetworkPolicyEgressRule(to=[members], ports=every_host),
+            k8s.NetworkPolicyEgressRule(
+                to=[k8s.NetworkPolicyPeer(pod_selector=k8s.LabelSelector(match_labels=leader))], ports=head),
+            # every host runs KServe's storage initializer: the model download, over HTTPS only
+            k8s.NetworkPolicyEgressRule(to=_ip_blocks(plat.model_download_cidrs, plat.model_download_except),
+                                        ports=[_port(443)]),
+        ])
 
 
 # --- metrics scraping (environment `monitoring:`) ---------------------------------------------------------

@@ -228,6 +228,8 @@ class LLMInferenceServiceSpec(TypedDict):
     replicas: NotRequired[int]
     router: NotRequired[RouterSpec]
     template: NotRequired[dict[str, Any]]  # a PodSpec, merged over the controller's preset
+    worker: NotRequired[dict[str, Any]]  # a PodSpec: multi-host workers (KServe makes a LeaderWorkerSet)
+    parallelism: NotRequired[dict[str, int]]  # tensor/pipeline/data...: pipeline sizes the LWS group
     scaling: NotRequired[dict[str, Any]]  # v1alpha2 ScalingSpec (infergate.synth.scaling)
     labels: NotRequired[dict[str, str]]  # onto the workload pods, Service and VariantAutoscaling
 

@@ -17,6 +17,8 @@ from infergate.core.graph import Graph
 from infergate.netpol import checks
 
 NP_DOCS = "https://kubernetes.io/docs/concepts/services-networking/network-policies/"
+RAY_PORTS = "https://docs.ray.io/en/latest/ray-core/configure.html#ports-configurations"
+LWS_TPU = "https://github.com/kubernetes-sigs/lws/blob/v0.10.0/pkg/utils/accelerators/tpu.go"
 MODEL = "policies/data/security-model.yaml"
 
 
@@ -356,13 +358,19 @@ def np104(graph: Graph) -> Iterator[Hit]:
     "required-flow-denied",
     Severity.ERROR,
     summary="a flow the stack needs is denied (gateway->model server/EPP/istiod, EPP->model server/API "
-    "server, DNS, model download)",
+    "server, DNS, model download, the hosts of a multi-host slice to each other)",
     rationale=f"The flows in `{MODEL}` are what serving needs. The reference deployment's default deny also "
     "covered the endpoint picker and nothing allowed the gateway to reach its gRPC port 9002: the "
     "InferencePool's `failureMode: FailOpen` hid it and requests were routed without scheduling. A flow "
     "allowed for some addresses only (an ipBlock over part of the download range) is not allowed. The "
-    "finding lands on the policy that should allow the flow (or the default deny isolating it).",
-    links=(NP_DOCS,),
+    "hosts of a multi-host TPU slice (KServe's LeaderWorkerSet: leader = model-server, workers = "
+    "model-worker) must reach each other on the runtime's ports, or the leader waits for hosts that never "
+    "join: Ray's GCS TCP/6379 (head only), raylet node manager 6380 and object manager 6381, dashboard agent "
+    "6382/6384, runtime-env agent 6383 and worker processes 10002-10101 (Ray's port settings, random by "
+    "default, pinned by infergate), the TPU runtime's 8471 and TPU_PROCESS_PORT 8476 (LeaderWorkerSet's "
+    "default); the chips' own ICI links are not TCP and no policy sees them. The finding lands on the "
+    "policy that should allow the flow (or the default deny isolating it).",
+    links=(NP_DOCS, RAY_PORTS, LWS_TPU),
     fix="Add an allow rule for the flow named in the message (source and destination, port, protocol); "
     "remember that both the source's egress and the destination's ingress must allow it.",
     bad=(
@@ -385,9 +393,10 @@ def np105(graph: Graph) -> Iterator[Hit]:
     "server, anything but the gateway->EPP gRPC)",
     rationale=f"`{MODEL}` forbids lateral movement: only the gateway and the endpoint picker talk to vLLM, "
     "model servers do not talk to each other, and only the gateway may use the endpoint picker's ext_proc "
-    "port (whoever can, can steer traffic). A flow open for some addresses only (an ipBlock over part of "
-    "the pod CIDR admits some pods, unpredictably) counts as open. The finding lands on the ingress rule "
-    "that admits the flow.",
+    "port (whoever can, can steer traffic). Only the hosts of a multi-host slice reach each other's Ray and "
+    "TPU ports: whoever joins a Ray cluster runs code on it. A flow open for some addresses only (an "
+    "ipBlock over part of the pod CIDR admits some pods, unpredictably) counts as open. The finding lands "
+    "on the ingress rule that admits the flow.",
     links=(NP_DOCS,),
     fix="Narrow the rule's `from` to the gateway's namespace and pods (and the endpoint picker's pods).",
     bad=(

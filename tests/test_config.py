@@ -44,8 +44,10 @@ CASES = [
      "unknown topology '3x3' for tpu-v6e-slice"),
     ("wrong accelerator label", "accelerator: tpu-v6e-slice", "accelerator: tpu-v6e", "accelerator: tpu-v6e",
      "models[0].accelerator", "unknown TPU accelerator"),
-    ("multi-host topology", "    topology: 2x2\n", "    topology: 4x4\n", "topology: 4x4",
-     "models[0].topology", "spans 4 hosts"),
+    # multi-host topologies are served (tests/test_multihost.py); their vLLM flags are generated too
+    ("generated multi-host flag", "extraArgs: [\"--disable-log-requests\"]",
+     "extraArgs: [\"--pipeline-parallel-size=4\"]", "--pipeline-parallel-size=4",
+     "models[0].vllm.extraArgs[0]", "is generated (from the TPU table's host count)"),
     ("name too long", "  - name: qwen2-3b-pattern1\n", "  - name: " + "q" * 44 + "\n", "q" * 44,
      "models[0].name", "too long for an LLMInferenceService"),
     ("unknown top-level key", "kubernetesVersion: \"1.33\"\n", "kubernetesVersion: \"1.33\"\nclusters: {}\n",

@@ -38,7 +38,7 @@ def _cached_files(home: Path) -> list[Path]:
 
 def test_lock_pins_every_mirrored_file_with_its_hash(mirror: Path) -> None:
     entries = crds.read_lock()
-    assert len(entries) == 59  # 40 CRD files (profiles + 4 metrics monitors), 18 KServe presets, SARIF
+    assert len(entries) == 60  # 41 CRD files (profiles, 4 metrics monitors, LWS), 18 KServe presets, SARIF
     for entry in entries:
         data = (mirror / entry.mirror).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry.sha256, entry.name
@@ -50,7 +50,7 @@ def test_lock_pins_every_mirrored_file_with_its_hash(mirror: Path) -> None:
 def test_sync_from_mirror_is_verified_and_idempotent(mirror: Path, cache_home: Path) -> None:
     results = crds.sync(mirror=mirror)
     assert all(source != "cached" for _, source in results)
-    assert len(_cached_files(cache_home)) == 59
+    assert len(_cached_files(cache_home)) == 60
     assert all(source == "cached" for _, source in crds.sync(mirror=mirror))
 
 

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
 from infergate.netpol.command import cluster_from_path, run_flows
 from infergate.netpol.flows import violations
 from infergate.netpol.security_model import security_model
-from tests.conftest import REPO, example_env_dirs, requires_examples
+from infergate.project.discovery import require_project
+from infergate.synth.run import synthesize
+from tests.conftest import FIXTURE_ENVS, REPO, example_env_dirs, make_project, requires_examples
 
 GOLDEN = REPO / "tests" / "golden" / "flows"
 ENV_DIRS = example_env_dirs()
 PATTERNS = [p for p in ("pattern1", "pattern3") if p in ENV_DIRS]
+MULTIHOST_ENV = (FIXTURE_ENVS / "multihost" / "multihost.yaml").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("env", PATTERNS)
@@ -68,3 +72,27 @@ def test_readme_diagram_is_current() -> None:
     assert block == run_flows(ENV_DIRS["pattern1"], "mermaid"), \
         "regenerate: infergate flows examples/pattern1/dist/pattern1 --format mermaid " \
         "(README, NetworkPolicy reachability)"
+
+
+
+# The multi-host fixture (a v6e 4x4 slice: leader + workers of one LeaderWorkerSet, beside a single-host
+# model), synthesized into a project of its own so the flows see its environment's platform facts.
+@pytest.fixture(scope="module")
+def multihost_dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("multihost") / "proj", {"multihost": MULTIHOST_ENV})
+    synthesize(require_project(root), None, root / "dist")
+    return root / "dist" / "multihost"
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [("table", "txt"), ("mermaid", "mmd")])
+def test_multihost_matrix_matches_golden(multihost_dist: Path, fmt: str, suffix: str) -> None:
+    output = run_flows(multihost_dist, fmt)
+    golden = GOLDEN / f"multihost.{suffix}"
+    if os.environ.get("INFERGATE_UPDATE_GOLDEN"):
+        golden.write_text(output, encoding="utf-8")
+    assert output == golden.read_text(encoding="utf-8")
+
+
+def test_multihost_dist_satisfies_the_security_model(multihost_dist: Path) -> None:
+    cluster = cluster_from_path(multihost_dist)
+    assert [v.describe() for v in violations(cluster, security_model())] == []

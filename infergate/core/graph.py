@@ -19,6 +19,7 @@ from typing import Any
 from infergate.core import kserve_presets
 from infergate.core.loader import Document
 from infergate.core.world import RefNote, World
+from infergate.synth import multihost
 
 # Kinds that live outside namespaces (the ones this stack meets; unknown kinds count as namespaced).
 CLUSTER_SCOPED = frozenset(
@@ -345,6 +346,23 @@ def container_from(raw: dict[str, Any], path: tuple[str | int, ...], init: bool 
     )
 
 
+def preset_pod_containers(
+    effective: Mapping[str, Any], user: Mapping[str, Any], path: tuple[str | int, ...]
+) -> tuple[list[Any], list[Any]]:
+    """Containers of an effective pod spec; each located at the user's container of the same name (the
+    finding's line), else at the pod spec the user wrote (a container only a preset or baseRef adds)."""
+    out: tuple[list[Any], list[Any]] = ([], [])
+    for key, init, bucket in (("containers", False, out[0]), ("initContainers", True, out[1])):
+        mine = {kserve_presets.merge_key(c.get("name")): i
+                for i, c in enumerate(as_list(user.get(key))) if isinstance(c, dict)}
+        for c in as_list(effective.get(key)):
+            if isinstance(c, dict):
+                name = kserve_presets.merge_key(c.get("name"))
+                where = (*path, key, mine[name]) if name in mine else path
+                bucket.append(container_from(c, where, init=init))
+    return out
+
+
 def containers_of(
     spec: dict[str, Any], spec_path: tuple[str | int, ...]
 ) -> tuple[list[Container], list[Container]]:
@@ -643,6 +661,8 @@ class Graph:
             spec_path = (*path, "spec")
             main, init = containers_of(spec, spec_path)
             labels = str_map(meta.get("labels"))
+            if obj.kind == "LeaderWorkerSet":  # the LWS controller labels every pod of the set
+                labels[multihost.LWS_NAME_LABEL] = obj.name
             self.pods.append(
                 PodModel(
                     namespace=obj.namespace or "default",
@@ -715,9 +735,49 @@ class Graph:
         ns, name = svc.namespace or "default", svc.name
         template = as_dict(spec.get("template"))
         resolution = self.kserve_resolution(svc)
+        if isinstance(spec.get("worker"), dict):
+            self._kserve_multi_node_pods(svc, resolution)
+        else:
+            self._kserve_single_node_pod(svc, template, resolution)
+        # the workload Service KServe always creates: appProtocol https (hard-coded in release-v0.15; v0.20
+        # writes http unless inferenceservice-config enables LLMInferenceService TLS)
+        protocol = "https" if resolution.tls else "http"
+        self.add_virtual(
+            svc,
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": f"{name}-kserve-workload-svc", "namespace": ns},
+                "spec": {
+                    "selector": {
+                        "app.kubernetes.io/part-of": "llminferenceservice",
+                        "app.kubernetes.io/name": name,
+                        "kserve.io/component": "workload",
+                    },
+                    "ports": [
+                        {
+                            "name": protocol,
+                            "appProtocol": protocol,
+                            "port": KSERVE_MODEL_PORT,
+                            "targetPort": KSERVE_MODEL_PORT,
+                            "protocol": "TCP",
+                        }
+                    ],
+                },
+            },
+        )
+        if managed_scheduler(spec):
+            self._kserve_managed_router(svc, spec)
+        self._kserve_managed_route(svc, spec)
+
+    def _kserve_single_node_pod(
+        self, svc: K8sObject, template: dict[str, Any], resolution: kserve_presets.Resolution
+    ) -> None:
+        spec = svc.spec
+        ns, name = svc.namespace or "default", svc.name
         if resolution.workload_merged:  # what KServe runs: the presets and baseRefs under the user's template
             effective = as_dict(resolution.spec.get("template"))
-            main, init = kserve_presets.pod_containers(effective, template, ("spec", "template"))
+            main, init = preset_pod_containers(effective, template, ("spec", "template"))
         else:  # preset files not synced: the preset's known defaults on the user's fragment
             effective = template
             main, init = containers_of(template, ("spec", "template"))
@@ -750,36 +810,51 @@ class Graph:
                 kind="LLMInferenceService",
             )
         )
-        # the workload Service KServe always creates: appProtocol https (hard-coded in release-v0.15; v0.20
-        # writes http unless inferenceservice-config enables LLMInferenceService TLS)
-        protocol = "https" if resolution.tls else "http"
-        self.add_virtual(
-            svc,
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": f"{name}-kserve-workload-svc", "namespace": ns},
-                "spec": {
-                    "selector": {
-                        "app.kubernetes.io/part-of": "llminferenceservice",
-                        "app.kubernetes.io/name": name,
-                        "kserve.io/component": "workload",
-                    },
-                    "ports": [
-                        {
-                            "name": protocol,
-                            "appProtocol": protocol,
-                            "port": KSERVE_MODEL_PORT,
-                            "targetPort": KSERVE_MODEL_PORT,
-                            "protocol": "TCP",
-                        }
-                    ],
-                },
-            },
-        )
-        if managed_scheduler(spec):
-            self._kserve_managed_router(svc, spec)
-        self._kserve_managed_route(svc, spec)
+
+    def _kserve_multi_node_pods(self, svc: K8sObject, resolution: kserve_presets.Resolution) -> None:
+        """The LeaderWorkerSet KServe makes of ``template`` (leader) + ``worker``: its pods, with the labels
+        KServe (workload_multi_node.go) and the LWS controller give them, each over what the merged configs
+        (the tree's pipeline-parallel config, baseRefs) add. Without a leader template LWS runs the worker
+        template as leader too, and KServe puts the pool labels on the workers."""
+        ns, name = svc.namespace or "default", svc.name
+        merged = resolution.spec if resolution.workload_merged else svc.spec
+        user_template, user_worker = as_dict(svc.spec.get("template")), as_dict(svc.spec.get("worker"))
+        template = as_dict(merged.get("template")) or user_template
+        worker = as_dict(merged.get("worker")) or user_worker
+        has_leader = bool(template)
+        account = multihost.lws_name(name)  # KServe's multi-node ServiceAccount
+        group = multihost.group_selector(name)
+        leader_labels = (multihost.leader_labels(name) if has_leader
+                         else multihost.worker_labels(name, has_leader_template=False))
+        leader = ((template, user_template, ("spec", "template")) if has_leader
+                  else (worker, user_worker, ("spec", "worker")))
+        for role, (pod_spec, user, path), pod_labels, suffix in (
+            ("model-server", leader, {**leader_labels, **group, multihost.LWS_WORKER_INDEX_LABEL: "0"}, ""),
+            # worker-index 1..size-1 differs per worker: left out
+            ("model-worker", (worker, user_worker, ("spec", "worker")),
+             {**multihost.worker_labels(name, has_leader), **group}, "-worker"),
+        ):
+            if resolution.workload_merged:
+                main, init = preset_pod_containers(pod_spec, user, path)
+            else:
+                main, init = containers_of(pod_spec, path)
+            self.pods.append(
+                PodModel(
+                    namespace=ns,
+                    name=f"{multihost.lws_name(name)}{suffix}",
+                    labels=pod_labels,
+                    annotations={},
+                    containers=main,
+                    init_containers=init,
+                    spec={**pod_spec, "serviceAccountName": account},
+                    origin="kserve",
+                    source=svc,
+                    role=role,
+                    spec_path=path,
+                    service_account=account,
+                    kind="LLMInferenceService",
+                )
+            )
 
     def _kserve_prefill_pod(self, svc: K8sObject, prefill: dict[str, Any]) -> None:
         """The prefill pods of a prefill/decode service (KServe's ``<name>-kserve-prefill`` workload)."""
@@ -787,7 +862,7 @@ class Graph:
         effective = as_dict(prefill.get("template"))
         user = as_dict(as_dict(svc.spec.get("prefill")).get("template"))
         path: tuple[str | int, ...] = ("spec", "prefill", "template")
-        main, init = kserve_presets.pod_containers(effective, user, path)
+        main, init = preset_pod_containers(effective, user, path)
         spec = {"serviceAccountName": "default", **effective}
         self.pods.append(
             PodModel(
@@ -892,7 +967,7 @@ class Graph:
             user_template = sched_template
             sched_template = as_dict(as_dict(as_dict(resolution.spec.get("router")).get("scheduler")).get(
                 "template"))
-            main, init = kserve_presets.pod_containers(sched_template, user_template, (*epp_path, "template"))
+            main, init = preset_pod_containers(sched_template, user_template, (*epp_path, "template"))
         elif as_list(sched_template.get("containers")):
             main, init = containers_of(sched_template, (*epp_path, "template"))
         else:

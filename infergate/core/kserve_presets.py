@@ -18,9 +18,9 @@ KServe's GlobalConfig (TLS, default gateway) is a cluster setting: see ``global_
 read from. Not modelled: the ODH overlay's other patches (only its images of vLLM, the scheduler and the
 routing sidecar are applied), pipeline-parallel presets (KServe names them but ships none: the controller
 fails, so nothing is merged), the ``kserve-config-llm-tokenizer`` preset of later releases,
-``shutdownTimeout``/``kvTransferConfig`` template functions (rendered as their default / empty), the pods
-of ``worker`` (LeaderWorkerSet workers: only the leader, ``template``, is a pod of the graph), and versioned
-config names (``LLM_INFERENCE_SERVICE_VERSIONED_CONFIG``): the presets are looked up by their plain names.
+``shutdownTimeout``/``kvTransferConfig`` template functions (rendered as their default / empty), and
+versioned config names (``LLM_INFERENCE_SERVICE_VERSIONED_CONFIG``): the presets are looked up by their plain
+names. (The pods of ``worker`` are the graph's: infergate/core/graph.py, infergate/synth/multihost.py.)
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _key(value: Any) -> Any:
+def merge_key(value: Any) -> Any:
     """A merge key as a dict key (user input: an unhashable key matches nothing)."""
     try:
         hash(value)
@@ -228,17 +228,17 @@ def _merge_list(base: list[Any], patch: list[Any], key: str, context: str, path:
     """Lists with a patch merge key: items with the same key merge. The patch's items come first, in its
     order (SMP's ``$setElementOrder``), then the base's other items: an item the user wrote keeps its index,
     so findings point at the user's line."""
-    by_key = {_key(item.get(key)): item for item in base if isinstance(item, dict) and key in item}
+    by_key = {merge_key(item.get(key)): item for item in base if isinstance(item, dict) and key in item}
     by_key.pop(None, None)
     out, used = [], set()
     for item in patch:
-        k = _key(item.get(key)) if isinstance(item, dict) else None
+        k = merge_key(item.get(key)) if isinstance(item, dict) else None
         if k is not None and k in by_key:
             used.add(k)
             out.append(_merge(by_key[k], item, context, path))
         else:
             out.append(item)
-    out += [item for item in base if not (isinstance(item, dict) and _key(item.get(key)) in used)]
+    out += [item for item in base if not (isinstance(item, dict) and merge_key(item.get(key)) in used)]
     return out
 
 
@@ -606,22 +606,4 @@ def _odh_overlay(cfg: Mapping[str, Any]) -> dict[str, Any]:
                 c["image"] = ODH_LLM_IMAGE
             elif "routing-sidecar" in str(c.get("name")):
                 c["image"] = ODH_SIDECAR_IMAGE
-    return out
-
-
-def pod_containers(
-    effective: Mapping[str, Any], user: Mapping[str, Any], path: tuple[str | int, ...]
-) -> tuple[list[Any], list[Any]]:
-    """Containers of an effective pod spec; each located at the user's container of the same name (the
-    finding's line), else at the pod spec the user wrote (a container only a preset or baseRef adds)."""
-    from infergate.core.graph import container_from  # graph imports this module
-
-    out: tuple[list[Any], list[Any]] = ([], [])
-    for key, init, bucket in (("containers", False, out[0]), ("initContainers", True, out[1])):
-        mine = {_key(c.get("name")): i for i, c in enumerate(_list(user.get(key))) if isinstance(c, dict)}
-        for c in _list(effective.get(key)):
-            if isinstance(c, dict):
-                name = _key(c.get("name"))
-                where = (*path, key, mine[name]) if name in mine else path
-                bucket.append(container_from(c, where, init=init))
     return out

@@ -269,7 +269,8 @@ def np106(graph: Any) -> Iterator[Found]:
 # --- model servers' egress, and the control plane ------------------------------------------------------
 def _model_servers(cluster: Cluster) -> list[int]:
     ev = cluster.evaluator
-    return [i for i in iter_bits(ev.real_pods) if ev.endpoints[i].role == "model-server"]
+    # the workers of a multi-host slice run vLLM's model code too (Ray workers), with the same credentials
+    return [i for i in iter_bits(ev.real_pods) if ev.endpoints[i].role in ("model-server", "model-worker")]
 
 
 def _every_port(rule: Rule) -> bool:

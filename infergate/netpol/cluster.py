@@ -28,6 +28,7 @@ from infergate.core.graph import GATEWAY_GROUP, GATEWAY_NAME_LABEL, KSERVE_GROUP
 from infergate.netpol.evaluate import Evaluator
 from infergate.netpol.model import PROTOCOLS, Endpoint, Namespace, PortSpec, external, pod
 from infergate.netpol.policy import Policy, PolicyError, parse_policy
+from infergate.synth.multihost import LWS_NAME_LABEL
 
 NETPOL_GROUP = "networking.k8s.io"
 KSERVE_MODEL_PORT = 8000  # kserve-config-llm-template's container port
@@ -37,15 +38,18 @@ OTHER_NAMESPACE = "(any other namespace)"  # cannot collide with a real namespac
 PROBE_NAME = "(any pod)"
 
 # Roles, in the order the matrix shows them ("probe" is none of them: see the module docstring).
-ROLES = ("gateway", "epp", "model-server", "smoke", "bbr", "other", "any-pod", "monitoring", "istiod", "dns",
-         "api-server", "internet")
+ROLES = ("gateway", "epp", "model-server", "model-worker", "smoke", "bbr", "other", "any-pod", "monitoring",
+         "istiod", "dns", "api-server", "internet")
 PROBE_ROLE = "probe"
 # The smoke-test Job's pods (charts/smoke.py); its NetworkPolicies select them by these labels.
 SMOKE_POD_LABELS = {"app.kubernetes.io/component": "smoke-test", "app.kubernetes.io/managed-by": "infergate"}
 # GIE's Body-Based Router (charts/bbr.py, gateway.sharedPath) labels its pods with this component
 BBR_COMPONENT = "body-based-router"
-OPTIONAL_ROLES = ("bbr",)  # exist only with an option: their absence leaves nothing unchecked
-_GRAPH_ROLES = {"gateway": "gateway", "epp": "epp", "model-server": "model-server"}
+# exist only with an option (model-worker: a multi-host slice): their absence leaves nothing unchecked
+OPTIONAL_ROLES = ("bbr", "model-worker")
+# model-worker: the worker pods of a multi-host LLMInferenceService (its leader is a model-server)
+_GRAPH_ROLES = {"gateway": "gateway", "epp": "epp", "model-server": "model-server",
+                "model-worker": "model-worker"}
 # Model URI schemes the storage initializer fetches over the pod network (oci:// is pulled by the
 # kubelet and pvc:// is a volume: neither needs pod egress).
 NETWORK_URI_SCHEMES = ("hf", "s3", "gs", "http", "https", "azure", "hdfs", "webhdfs")
@@ -202,7 +206,9 @@ def build_cluster(graph: Any) -> Cluster:
         name = _unique(f"{p.namespace}/{p.name}", taken, last)  # two controllers may share a name
         endpoints.append(pod(p.namespace, name, p.labels, ports, role=_role(p),
                              source=p.source, attrs={"model_uri": uri, "origin": p.origin,
-                                                     "metrics_open": metrics_open(p)}))
+                                                     "metrics_open": metrics_open(p),
+                                                     # one LeaderWorkerSet: the pods of one slice
+                                                     "group": p.labels.get(LWS_NAME_LABEL)}))
     policies: list[Policy] = []
     bad: list[BadPolicy] = []
     for obj in graph.of_kind("NetworkPolicy", NETPOL_GROUP):

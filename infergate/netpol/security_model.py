@@ -17,6 +17,7 @@ from infergate.netpol.model import PROTOCOLS
 MODEL_PATH = Path(infergate.policies.__file__).resolve().parent / "data" / "security-model.yaml"
 ANY_PORT = "*"
 _CONDITIONS = ("model-uri-needs-network", "metrics-open")  # the second: on destinations (flows.py)
+_SCOPES = ("namespace", "group")  # group: the pods of one LeaderWorkerSet (endpoint attr "group")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +29,9 @@ class FlowSpec:
     why: str
     match: str = "all"
     each: tuple[str, ...] = ("source",)
-    scope: str | None = None
+    scope: str | None = None  # namespace | group: only pairs in the same namespace / LeaderWorkerSet count
     when: str | None = None
+    exempt: str | None = None  # group: pairs inside one LeaderWorkerSet (a multi-host slice) are not checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +73,13 @@ def _flow(entry: Any, kind: str, index: int) -> FlowSpec:
     each = tuple(entry.get("each", ["source"]))
     if match not in ("all", "any") or not set(each) <= {"source", "destination"}:
         raise ConfigError(f"{where}: match is all|any, each is [source, destination]", file=str(MODEL_PATH))
-    if entry.get("scope") not in (None, "namespace") or entry.get("when") not in (None, *_CONDITIONS):
-        raise ConfigError(f"{where}: unknown scope or when", file=str(MODEL_PATH))
+    if entry.get("scope") not in (None, *_SCOPES) or entry.get("when") not in (None, *_CONDITIONS) \
+            or entry.get("exempt") not in (None, "group"):
+        raise ConfigError(f"{where}: unknown scope or when, or an exempt other than group",
+                          file=str(MODEL_PATH))
     return FlowSpec(entry["id"], tuple(r for r in sources if r not in excluded), to, ports,
-                    str(entry.get("why", "")).strip(), match, each, entry.get("scope"), entry.get("when"))
+                    str(entry.get("why", "")).strip(), match, each, entry.get("scope"), entry.get("when"),
+                    entry.get("exempt"))
 
 
 def parse_model(data: Any) -> SecurityModel:

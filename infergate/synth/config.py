@@ -934,9 +934,6 @@ def _model(index: int, raw: dict[str, Any], profile: Profile, gateway: Gateway, 
                           f"characters); use at most {SERVICE_NAME_MAX - len(longest)}")
     tpu_slice = _accelerator(raw, here, errors)
     image = _model_image(raw, tpu_slice, images or {}, here, errors)
-    if not tpu_slice.single_host:
-        raise errors.fail([*here, "topology"], f"{raw['topology']} spans {tpu_slice.hosts} hosts; infergate "
-                          "generates single-host TPU serving only (multi-host needs LeaderWorkerSet)")
     router = raw.get("router", "explicit")
     default_prefix = f"/{namespace}/{name}"
     prefix = raw.get("pathPrefix", default_prefix).rstrip("/") or "/"
@@ -1049,6 +1046,9 @@ _OWNED_VLLM_FLAGS = {
     "--tensor-parallel-size": "the TPU/GPU table", "--ssl-certfile": "vllm.tls", "--ssl-keyfile": "vllm.tls",
     "--enable-prefix-caching": "vllm.prefixCaching", "--dtype": "vllm.dtype",
     "--max-model-len": "vllm.maxModelLen",
+    # multi-host slices (infergate/synth/multihost.py)
+    "--pipeline-parallel-size": "the TPU table's host count",
+    "--distributed-executor-backend": "the topology",
 }
 _KNOWN_SCORERS = frozenset({"prefix-cache-scorer", "load-aware-scorer", "kv-cache-utilization-scorer",
                             "queue-scorer", "lora-affinity-scorer"})
