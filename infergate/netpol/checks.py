@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from infergate.netpol.addresses import address_set, to_networks
-from infergate.netpol.cluster import PROBE_ROLE, Cluster, build_cluster
+from infergate.netpol.cluster import Cluster, build_cluster
 from infergate.netpol.evaluate import DENIED, PARTIAL, RuleRef, iter_bits
 from infergate.netpol.flows import Violation, forbidden_violations, required_violations
 from infergate.netpol.model import Endpoint
@@ -24,7 +24,10 @@ from infergate.netpol.policy import EGRESS, INGRESS, Policy, Rule
 from infergate.netpol.security_model import security_model
 
 Found = tuple[Any, str, tuple[str | int, ...]]  # (K8sObject, message, path)
-PUBLIC_ROLES = ("gateway",)  # workloads meant to be reached from anywhere
+# the workloads whose legitimate clients the security model names (gateways are meant to be reached from
+# anywhere, probes serve nothing); for any other pod who may connect is its owner's design (Argo CD opens
+# its metrics ports to every namespace for Prometheus, its API server to all)
+GUARDED_ROLES = ("model-server", "epp", "bbr")
 # plus the platform's API server ports: what egress "to the outside" uses (6443: kube-apiserver's default
 # secure port on self-managed clusters, where the in-cluster Service's 443 is translated to it)
 EXTERNAL_PORTS = (80, 443, 6443)
@@ -124,7 +127,7 @@ def _non_public_selected(cluster: Cluster, policy: Policy) -> list[Endpoint]:
     selected = ev.selected(policy)
     # an isolation probe wears a workload's labels but serves nothing: no rule exposes it
     return [e for e in (ev.endpoints[i] for i in iter_bits(selected & _real_pods(cluster)))
-            if e.role not in (*PUBLIC_ROLES, PROBE_ROLE)]
+            if e.role in GUARDED_ROLES]
 
 
 def _real_pods(cluster: Cluster) -> int:
