@@ -76,22 +76,27 @@ def np101(graph: Any) -> Iterator[Found]:
         members = ev.ns_members.get(ns, 0) & ev.real_pods
         if ns in probes:
             members |= 1 << probes[ns]
-        open_bits = 0
-        missing = []
-        for direction, isolated in ((INGRESS, ev.ingress_isolated), (EGRESS, ev.egress_isolated)):
-            if members & ~isolated:
-                missing.append(direction)
-                open_bits |= members & ~isolated
-        if not missing:
+        # per direction: a pod isolated for Ingress but not Egress must not read as open both ways
+        gaps: list[tuple[str, int]] = [(d, members & ~iso) for d, iso in
+                                       ((INGRESS, ev.ingress_isolated), (EGRESS, ev.egress_isolated))
+                                       if members & ~iso]
+        if not gaps:
             continue
         target = declared
         if target is None:
             target = sorted((p.source for p in pods), key=lambda o: (o.doc.file, o.doc.line))[0]
         names = ", ".join(sorted({p.name for p in pods}))
-        shown = sorted({"any other pod" if ev.endpoints[i].role == "any-pod" else ev.endpoints[i].name
-                        for i in iter_bits(open_bits)})
+
+        def shown(bits: int) -> str:
+            return ", ".join(sorted({"any other pod" if ev.endpoints[i].role == "any-pod"
+                                     else ev.endpoints[i].name for i in iter_bits(bits)}))
+
+        if len(gaps) == 2 and gaps[0][1] == gaps[1][1]:
+            open_text = f"{shown(gaps[0][1])} for Ingress and Egress"
+        else:
+            open_text = "; ".join(f"{shown(bits)} for {d}" for d, bits in gaps)
         yield (target, f"namespace {ns} runs workloads ({names}) but no NetworkPolicy isolates "
-               f"{', '.join(shown)} for {' and '.join(missing)}: add a default deny (podSelector: {{}}, "
+               f"{open_text}: add a default deny (podSelector: {{}}, "
                "policyTypes: [Ingress, Egress]) and allow the flows of the security model on top",
                ("metadata",))
 
