@@ -67,3 +67,18 @@ def test_recall_on_reference_defects(review: corpus.Review, defect: str, spec: d
     assert hits, f"{defect}: no {spec['code']} finding in {spec['scope']} mentioning {spec['match']!r}"
     # a recall hit must also be reviewed as a true positive
     assert all(e is not None and e.verdict == "tp" for f, e in review.verdicts if f in hits)
+
+
+def test_expected_entries_match_by_file_code_line_and_message() -> None:
+    finding = corpus.Finding("s", "s/a.yaml", 7, "NP105", "error", "required flow pods-to-dns is denied")
+    assert corpus.Expected("s/a.yaml", "NP105", "tp", "r").covers(finding)
+    assert corpus.Expected("s/a.yaml", "NP105", "tp", "r", line=7, match="pods-to-dns").covers(finding)
+    assert not corpus.Expected("s/a.yaml", "NP105", "tp", "r", line=8).covers(finding)
+    assert not corpus.Expected("s/a.yaml", "NP105", "tp", "r", match="gateway-to-epp").covers(finding)
+    assert not corpus.Expected("s/b.yaml", "NP105", "tp", "r").covers(finding)
+
+
+def test_bad_input_and_tracebacks_count_as_crashes() -> None:
+    assert corpus.ScopeRun("s", 2, [], "s/a.yaml:3: E001 ...", 0, 1).crashed
+    assert corpus.ScopeRun("s", 1, [], "Traceback (most recent call last):", 0, 1).crashed
+    assert not corpus.ScopeRun("s", 1, [], "", 0, 1).crashed
