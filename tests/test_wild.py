@@ -11,9 +11,8 @@ from tests.wild import corpus
 
 MIN_PRECISION = 0.95
 # FP causes another branch of issue 14 removes (open world: objects a guide creates out of band become
-# info findings). While the golden still lists such FPs the precision bar is a strict xfail; once that
-# branch lands the findings vanish, their entries go stale (test_no_stale_expectations) and are deleted.
-PENDING_CAUSES = ("world:",)
+# info findings; their entries say `until: world`). While they occur, the precision bar is an xfail if
+# they alone keep precision below it; once that branch lands they vanish and the bar is a plain assert.
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +43,7 @@ def test_precision(review: corpus.Review) -> None:
     assert tp + fp == len(review.findings)
     if review.precision < MIN_PRECISION:
         pending = sum(1 for _, e in review.verdicts
-                      if e is not None and e.verdict == "fp" and (e.cause or "").startswith(PENDING_CAUSES))
+                      if e is not None and e.verdict == "fp" and e.until)
         if pending and tp / (tp + fp - pending) >= MIN_PRECISION:
             pytest.xfail(f"precision {review.precision:.1%} ({tp}/{tp + fp}); {pending} FPs wait for the "
                          f"open-world branch")
@@ -55,7 +54,7 @@ def _recall_cases() -> list:
     _, _, recall = corpus.load_expected()
     cases = []
     for name, spec in sorted(recall.items()):
-        marks = [pytest.mark.xfail(strict=True, reason=spec["pending"])] if spec.get("pending") else []
+        marks = [pytest.mark.xfail(reason=spec["pending"])] if spec.get("pending") else []
         cases.append(pytest.param(name, spec, id=name, marks=marks))
     return cases
 
