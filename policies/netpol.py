@@ -243,12 +243,15 @@ def np101(graph: Graph) -> Iterator[Hit]:
     "NP102",
     "peer-admits-every-pod",
     Severity.ERROR,
-    summary="an ingress rule admits every pod of every namespace to a non-public workload",
+    summary="an ingress rule admits every pod of every namespace to a model server, EPP or BBR",
     rationale="`namespaceSelector: {}` with an empty or absent podSelector, a rule without `from`, or an "
     "ipBlock covering the pod CIDR admits every pod of the cluster. The reference deployment added such a "
     'peer "for kubelet health probes": kubelet probes come from the node, not from a pod, and are allowed '
     "anyway - the peer only opened vLLM to every pod and made the gateway-only rule pointless. (Egress to "
-    "everything is the source's business; the destination's ingress decides, see NP106.)",
+    "everything is the source's business; the destination's ingress decides, see NP106.) Judged for the "
+    "workloads whose clients the security model names (model server, EPP, BBR); for any other pod who "
+    "may connect is its owner's design (Argo CD's install opens its metrics ports to every namespace for "
+    "Prometheus), which infergate cannot check.",
     links=(NP_DOCS + "#behavior-of-to-and-from-selectors",),
     fix="Delete the peer (probes need no rule) or name the namespaces and pods that must connect.",
     bad=(

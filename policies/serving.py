@@ -400,19 +400,17 @@ def _ref_missing(
     "INF307",
     "llmisvc-router-invalid",
     Severity.ERROR,
-    summary="an LLMInferenceService router that KServe rejects or never reconciles (scheduler "
-    "without route; "
-    "refs that name nothing; baseRefs to configs not provided)",
-    rationale="KServe resolves `spec.router` at reconcile time, not at admission: a scheduler "
-    "without a route, "
-    "a route/gateway/pool ref naming nothing, or a baseRef to a missing "
-    "LLMInferenceServiceConfig "
-    "leaves the service `Ready=False` (RouterReady/PresetsCombined) with no workload — the apply "
-    "succeeds and nothing serves.",
+    summary="an LLMInferenceService router that KServe rejects or never reconciles (refs that name "
+    "nothing; baseRefs to configs not provided)",
+    rationale="KServe resolves `spec.router` at reconcile time, not at admission: a route/gateway/pool "
+    "ref naming nothing, or a baseRef to a missing LLMInferenceServiceConfig, leaves the service "
+    "`Ready=False` (RouterReady/PresetsCombined) — the apply succeeds and nothing serves. A scheduler "
+    "without `router.route` is not one of these: KServe still creates the EPP and the InferencePool and "
+    "only skips the managed HTTPRoute (the user routes to the pool themselves, e.g. KServe's gpt-oss "
+    "sample with an AIGatewayRoute; `reconcileHTTPRoutes` in KServe's llmisvc router.go).",
     links=(KSERVE_LLMISVC,),
-    fix="Give a scheduler a route (`router.route: {}` for a managed one); make every ref name an "
-    "object of the "
-    "output (or a KServe well-known config); use either refs or an inline spec, not both.",
+    fix="Make every ref name an object of the output (or a KServe well-known config); use either refs "
+    "or an inline spec, not both.",
     bad=(
         """\
 apiVersion: serving.kserve.io/v1alpha1
@@ -425,7 +423,7 @@ spec:
   baseRefs:
   - {name: kserve-config-llm-tpu}  # <-
   router:
-    scheduler: {}  # <-
+    scheduler: {}
     gateway:
       refs:
       - {name: no-such-gateway, namespace: gateway}  # <-
@@ -468,13 +466,9 @@ def inf307(graph: Graph) -> Iterator[Hit]:
         router = spec.get("router")
         if not isinstance(router, dict):
             continue
+        # a scheduler without a route is valid: KServe reconciles the EPP and pool and skips only the
+        # managed HTTPRoute (bring-your-own route to the pool)
         route, scheduler = router.get("route"), router.get("scheduler")
-        if isinstance(scheduler, dict) and not isinstance(route, dict):
-            yield Hit(
-                svc,
-                "router.scheduler without router.route: KServe creates no route to the scheduler",
-                ("spec", "router", "scheduler"),
-            )
         http = as_dict(as_dict(route).get("http"))
         if as_list(http.get("refs")) and http.get("spec"):
             yield Hit(

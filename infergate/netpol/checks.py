@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from infergate.netpol.addresses import address_set, to_networks
-from infergate.netpol.cluster import PROBE_ROLE, Cluster, build_cluster
+from infergate.netpol.cluster import Cluster, build_cluster
 from infergate.netpol.evaluate import DENIED, PARTIAL, RuleRef, iter_bits
 from infergate.netpol.flows import Violation, forbidden_violations, required_violations
 from infergate.netpol.model import Endpoint
@@ -24,7 +24,10 @@ from infergate.netpol.policy import EGRESS, INGRESS, Policy, Rule
 from infergate.netpol.security_model import security_model
 
 Found = tuple[Any, str, tuple[str | int, ...]]  # (K8sObject, message, path)
-PUBLIC_ROLES = ("gateway",)  # workloads meant to be reached from anywhere
+# the workloads whose legitimate clients the security model names (gateways are meant to be reached from
+# anywhere, probes serve nothing); for any other pod who may connect is its owner's design (Argo CD opens
+# its metrics ports to every namespace for Prometheus, its API server to all)
+GUARDED_ROLES = ("model-server", "epp", "bbr")
 # plus the platform's API server ports: what egress "to the outside" uses (6443: kube-apiserver's default
 # secure port on self-managed clusters, where the in-cluster Service's 443 is translated to it)
 EXTERNAL_PORTS = (80, 443, 6443)
@@ -73,22 +76,27 @@ def np101(graph: Any) -> Iterator[Found]:
         members = ev.ns_members.get(ns, 0) & ev.real_pods
         if ns in probes:
             members |= 1 << probes[ns]
-        open_bits = 0
-        missing = []
-        for direction, isolated in ((INGRESS, ev.ingress_isolated), (EGRESS, ev.egress_isolated)):
-            if members & ~isolated:
-                missing.append(direction)
-                open_bits |= members & ~isolated
-        if not missing:
+        # per direction: a pod isolated for Ingress but not Egress must not read as open both ways
+        gaps: list[tuple[str, int]] = [(d, members & ~iso) for d, iso in
+                                       ((INGRESS, ev.ingress_isolated), (EGRESS, ev.egress_isolated))
+                                       if members & ~iso]
+        if not gaps:
             continue
         target = declared
         if target is None:
             target = sorted((p.source for p in pods), key=lambda o: (o.doc.file, o.doc.line))[0]
         names = ", ".join(sorted({p.name for p in pods}))
-        shown = sorted({"any other pod" if ev.endpoints[i].role == "any-pod" else ev.endpoints[i].name
-                        for i in iter_bits(open_bits)})
+
+        def shown(bits: int) -> str:
+            return ", ".join(sorted({"any other pod" if ev.endpoints[i].role == "any-pod"
+                                     else ev.endpoints[i].name for i in iter_bits(bits)}))
+
+        if len(gaps) == 2 and gaps[0][1] == gaps[1][1]:
+            open_text = f"{shown(gaps[0][1])} for Ingress and Egress"
+        else:
+            open_text = "; ".join(f"{shown(bits)} for {d}" for d, bits in gaps)
         yield (target, f"namespace {ns} runs workloads ({names}) but no NetworkPolicy isolates "
-               f"{', '.join(shown)} for {' and '.join(missing)}: add a default deny (podSelector: {{}}, "
+               f"{open_text}: add a default deny (podSelector: {{}}, "
                "policyTypes: [Ingress, Egress]) and allow the flows of the security model on top",
                ("metadata",))
 
@@ -124,7 +132,7 @@ def _non_public_selected(cluster: Cluster, policy: Policy) -> list[Endpoint]:
     selected = ev.selected(policy)
     # an isolation probe wears a workload's labels but serves nothing: no rule exposes it
     return [e for e in (ev.endpoints[i] for i in iter_bits(selected & _real_pods(cluster)))
-            if e.role not in (*PUBLIC_ROLES, PROBE_ROLE)]
+            if e.role in GUARDED_ROLES]
 
 
 def _real_pods(cluster: Cluster) -> int:
