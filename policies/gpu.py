@@ -270,41 +270,70 @@ def _tolerates_gpu(pod: PodModel) -> bool:
     return False
 
 
+def _targets_gke(pod: PodModel) -> bool:
+    """The pod names a GKE node label (cloud.google.com/...) in its node selector or required affinity: only
+    then are GKE's GPU labels and taint facts about its cluster."""
+    keys = set(as_dict(pod.spec.get("nodeSelector")))
+    affinity = as_dict(as_dict(as_dict(pod.spec.get("affinity")).get("nodeAffinity")).get(
+        "requiredDuringSchedulingIgnoredDuringExecution"))
+    for term in as_list(affinity.get("nodeSelectorTerms")):
+        keys |= {str(as_dict(e).get("key")) for e in as_list(as_dict(term).get("matchExpressions"))}
+    return any(str(k).startswith("cloud.google.com/") for k in keys)
+
+
+def _requests_gpus(pod: PodModel) -> bool:
+    return any(any(v is not None for v in _gpu_count(c)) for c in pod.containers)
+
+
+_GKE_POOL_POD = _pod(machine=None).replace("cloud.google.com/gke-accelerator: nvidia-l4",
+                                           "cloud.google.com/gke-nodepool: gpu-pool")
+_NO_REQUEST_POD = (_pod(machine=None)
+                   .replace("      tolerations: [{key: nvidia.com/gpu, operator: Equal, value: present, "
+                            "effect: NoSchedule}]\n", "")
+                   .replace(', nvidia.com/gpu: "4"}', "}")
+                   .replace('          limits: {nvidia.com/gpu: "4"}\n', "")
+                   .replace("--tensor-parallel-size=4", "--tensor-parallel-size=1"))
+
+
 @rule(
     "GPU413",
     "gpu-scheduling-missing",
     Severity.WARNING,
-    summary="a GPU pod without the nvidia.com/gpu NoSchedule toleration or without a "
-    "cloud.google.com/gke-accelerator node selector",
+    summary="a pod on GKE GPU nodes without the cloud.google.com/gke-accelerator node selector, or selecting "
+    "GPU nodes without requesting GPUs and without the nvidia.com/gpu toleration",
     rationale="GKE taints GPU node pools `nvidia.com/gpu=present:NoSchedule` in clusters that also have "
-    "other nodes, and a cluster often has several GPU types. GKE's ExtendedResourceToleration admission adds "
-    "the toleration to pods that request nvidia.com/gpu, so a missing one only bites elsewhere (Autopilot "
-    "compute classes, other admission setups, pods that select GPU nodes without requesting GPUs) — but "
-    "without the accelerator selector the pod lands on whichever GPU has room: an 8B model sized for H100s "
-    "on an L4, or the other way round. Stating both keeps dist/ the record of where a model runs.",
+    "other nodes, and a cluster often has several GPU types. Its ExtendedResourceToleration admission adds "
+    "the toleration to pods that request nvidia.com/gpu, so only a pod that selects GPU nodes without "
+    "requesting GPUs needs to carry it (it stays Pending otherwise). Without the accelerator selector a GPU "
+    "pod lands on whichever GPU has room: an 8B model sized for H100s on an L4, or the other way round. "
+    "Judged only on pods that target GKE (a `cloud.google.com/` node label in their selector or required "
+    "affinity): elsewhere the cluster's GPU labels and taints are unknown, and portable samples leave them "
+    "out on purpose.",
     links=(GKE_GPU,),
-    fix="Add `tolerations: [{key: nvidia.com/gpu, operator: Equal, value: present, effect: NoSchedule}]` "
-    "and `nodeSelector: {cloud.google.com/gke-accelerator: <GPU>}` (infergate emits both from the table).",
+    fix="Add `nodeSelector: {cloud.google.com/gke-accelerator: <GPU>}`, and the toleration `{key: "
+    "nvidia.com/gpu, operator: Equal, value: present, effect: NoSchedule}` to pods that do not request GPUs "
+    "(infergate emits both from the table).",
     bad=(
-        mark_line(_pod(machine=None)
-                  .replace("      nodeSelector:\n        cloud.google.com/gke-accelerator: nvidia-l4\n", "")
-                  .replace("      tolerations: [{key: nvidia.com/gpu, operator: Equal, value: present, "
-                           "effect: NoSchedule}]\n", "      tolerations: []\n"),
-                  "tolerations: []"),
+        mark_line(_GKE_POOL_POD, "nodeSelector:"),
+        mark_line(_NO_REQUEST_POD, "nodeSelector:"),
     ),
-    good=(_pod(), _pod(machine=None)),
+    good=(_pod(), _pod(machine=None),
+          _pod(machine=None).replace(  # a portable pod: no GKE node label, not judged
+              "      nodeSelector:\n        cloud.google.com/gke-accelerator: nvidia-l4\n", "")),
 )
 def gpu413(graph: Graph) -> Iterator[Hit]:
     for pod in gpu_pods(graph):
+        if not _targets_gke(pod):
+            continue
         missing = []
-        if not _tolerates_gpu(pod):
-            missing.append("the nvidia.com/gpu NoSchedule toleration")
+        if not _requests_gpus(pod) and not _tolerates_gpu(pod):
+            missing.append("the nvidia.com/gpu NoSchedule toleration (it requests no GPU, so GKE adds none)")
         if not _selected(pod, acc.GPU_ACCELERATOR_LABEL):
             missing.append(f"a {acc.GPU_ACCELERATOR_LABEL} node selector")
         if missing:
             where = "nodeSelector" if "nodeSelector" in pod.spec else "tolerations"
             path = (*pod.spec_path, where) if where in pod.spec else pod.spec_path
-            yield Hit(pod.source, f"GPU pod {pod.name} lacks {', '.join(missing)}", path)
+            yield Hit(pod.source, f"GPU pod {pod.name} lacks {' and '.join(missing)}", path)
 
 
 # Bytes per weight. vLLM's --dtype auto keeps a bf16/fp16 checkpoint's dtype and casts fp32 to fp16, so

@@ -96,8 +96,8 @@ def _service_backends(graph: Graph, svc: K8sObject) -> list[PodModel]:
 
 
 def scrape_targets(graph: Graph, monitor: K8sObject, ep: Endpoint) -> list[tuple[PodModel, int | str | None]]:
-    """(pod, the pod port the scrape reaches) for one endpoint; the port is None where a selected Service has
-    no port of that name (nothing is scraped there)."""
+    """(pod, the pod port the scrape reaches) for one endpoint. A ServiceMonitor endpoint reaches only the
+    selected Services that have a port of its name, at that port's targetPort."""
     if monitor.kind != "ServiceMonitor":
         return [(pod, ep.port) for pod in selected_pods(graph, monitor)]
     targets: list[tuple[PodModel, int | str | None]] = []
@@ -106,7 +106,9 @@ def scrape_targets(graph: Graph, monitor: K8sObject, ep: Endpoint) -> list[tuple
         if ep.service_port:
             ports = [as_dict(p) for p in as_list(svc.spec.get("ports"))]
             match = next((p for p in ports if p.get("name") == ep.port), None)
-            target = None if match is None else match.get("targetPort", match.get("port"))
+            if match is None:  # prometheus-operator makes no target of a Service without that port name
+                continue
+            target = match.get("targetPort", match.get("port"))
             if isinstance(target, str) and target.isdigit():
                 target = int(target)
         targets += [(pod, target) for pod in _service_backends(graph, svc)]
