@@ -143,6 +143,22 @@ CASES.update({
     "pod-env-name-bad": _deployment({"containers": [{**_C, "env": [{"name": "A=B", "value": "x"}]}]}),
     "pod-probe-port-range": _deployment({"containers": [{**_C, "readinessProbe": {
         "httpGet": {"port": 70000, "path": "/"}}}]}),
+    # found by the mutations after issue 13 grew the examples: seccomp type enum (built-in validation) and
+    # a Gateway address whose defaulted type IPAddress holds its value to ipv4|ipv6 inside a oneOf
+    "pod-seccomp-type-bad": _deployment({"securityContext": {"seccompProfile": {"type": "Bad_Name"}},
+                                         "containers": [_C]}),
+    "container-seccomp-localhost-no-profile": _deployment({"containers": [{**_C, "securityContext": {
+        "seccompProfile": {"type": "Localhost"}}}]}),
+    "gateway-address-not-ip": {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                               "metadata": {"name": "g"}, "spec": {
+                                   "gatewayClassName": "istio",
+                                   "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+                                   "addresses": [{"value": "$(VAR)"}]}},
+    "gateway-address-hostname-ok": {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                                    "metadata": {"name": "g2"}, "spec": {
+                                        "gatewayClassName": "istio",
+                                        "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+                                        "addresses": [{"type": "Hostname", "value": "gw.example.com"}]}},
 })
 
 # the four classes the mutations found (each failed before its fix)

@@ -130,3 +130,31 @@ def test_package_version_matches_importlib_metadata() -> None:
     from infergate.validate import core_schema
 
     assert core_schema.package_version() == metadata.version("kubernetes-validate")
+
+
+def test_string_formats_follow_the_api_servers_sloppy_parser() -> None:
+    from infergate.validate import formats
+
+    assert formats.is_ipv4("34.7.208.8") and formats.is_ipv4("010.001.1.1")  # leading zeros: decimal
+    assert not formats.is_ipv4("$(VAR)") and not formats.is_ipv4("1.2.3") and not formats.is_ipv4("256.1.1.1")
+    assert formats.is_ipv6("fd00::1") and not formats.is_ipv6("fe80::1%eth0")  # no zones
+    assert formats.is_ipv4("::ffff:1.2.3.4") and formats.is_ipv6("::ffff:1.2.3.4")  # has '.' and ':'
+    assert formats.is_cidr("10.0.0.0/8") and formats.is_cidr("fd00::/64") and formats.is_cidr("10.0.0.0/08")
+    assert not formats.is_cidr("10.0.0.0") and not formats.is_cidr("10.0.0.0/33")
+
+
+def test_gateway_address_value_is_checked_inside_one_of(tmp_path: Path) -> None:
+    """Gateway API types addresses[].value as anyOf ipv4|ipv6 inside a oneOf on `type`: the server rejects
+    a non-IP value of type IPAddress (found by the differential mutations)."""
+    from infergate.validate.run import validate_paths
+
+    gw = tmp_path / "gw.yaml"
+    text = ("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: n}\n"
+            "spec:\n  gatewayClassName: istio\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n"
+            "  addresses: [{value: VALUE}]\n")
+    gw.write_text(text.replace("VALUE", "'$(VAR)'"))
+    bad, _ = validate_paths([gw])
+    gw.write_text(text.replace("VALUE", "34.7.208.8"))
+    good, _ = validate_paths([gw])
+    assert [f.code for f in bad if f.severity.value == "error"] and not [
+        f for f in good if f.severity.value == "error"]

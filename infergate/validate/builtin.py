@@ -367,6 +367,7 @@ def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
     volume_list = spec.get("volumes") if isinstance(spec.get("volumes"), list) else []
     volumes = {v.get("name") for v in volume_list if isinstance(v, dict)}
     yield from _volumes(volume_list, (*at, "volumes"))
+    yield from _security_profiles(spec.get("securityContext"), (*at, "securityContext"))
     names: set[str] = set()
     for field in ("initContainers", "containers"):
         containers = spec.get(field)
@@ -391,6 +392,7 @@ def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
             elif field == "containers" and policy is not None:
                 yield (*here, "restartPolicy"), "Forbidden: may not be set for non-init containers"
             yield from _container_ports(container, here)
+            yield from _security_profiles(container.get("securityContext"), (*here, "securityContext"))
             yield from container_resources(container, here)
             yield from _env(container, here)
             if not container.get("image"):  # validateContainers: image is required (templates too)
@@ -413,6 +415,31 @@ def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
                 for hook in ("postStart", "preStop"):
                     if isinstance(lifecycle.get(hook), dict):
                         yield from _handler(lifecycle[hook], (*here, "lifecycle", hook))
+
+
+_PROFILE_TYPES = ("Localhost", "RuntimeDefault", "Unconfined")
+
+
+def _security_profiles(context: Any, at: tuple[str | int, ...]) -> Iterator[Problem]:
+    """validateSeccompProfileField / validateAppArmorProfileField (pkg/apis/core/validation/validation.go):
+    the type is one of three, and localhostProfile is required with Localhost and forbidden otherwise."""
+    if not isinstance(context, dict):
+        return
+    for field in ("seccompProfile", "appArmorProfile"):
+        profile = context.get(field)
+        if not isinstance(profile, dict):
+            continue
+        here = (*at, field)
+        kind, local = profile.get("type"), profile.get("localhostProfile")
+        if kind is None or kind == "":
+            yield (*here, "type"), "Required value: type is required when " + field + " is set"
+        elif kind not in _PROFILE_TYPES:
+            yield (*here, "type"), f"Unsupported value: {kind!r}: supported values: " + ", ".join(
+                f'"{v}"' for v in _PROFILE_TYPES)
+        elif kind == "Localhost" and not local:
+            yield (*here, "localhostProfile"), f"Required value: must be set when {field}.type is Localhost"
+        elif kind != "Localhost" and local is not None:
+            yield (*here, "localhostProfile"), f"Invalid value: only with {field}.type Localhost"
 
 
 def _container_ports(container: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
@@ -609,7 +636,9 @@ def network_policy(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[
                 if isinstance(block, dict):
                     excepts = block.get("except") if isinstance(block.get("except"), list) else []
                     cidrs: list[tuple[tuple[str | int, ...], Any]] = [(("cidr",), block.get("cidr"))]
-                    cidrs += [(("except", k), value) for k, value in enumerate(excepts)]
+                    # a null item of a []string decodes to "" (Go's JSON decoder), not a valid CIDR
+                    cidrs += [(("except", k), "" if value is None else value)
+                              for k, value in enumerate(excepts)]
                     for step, value in cidrs:
                         if isinstance(value, str):
                             parsed = parse_cidr(value)

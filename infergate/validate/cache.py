@@ -24,7 +24,7 @@ import jsonschema_rs
 
 from infergate.crds import lockfile as lock
 from infergate.validate import cel as cel_mod
-from infergate.validate import core_schema, crd_schema
+from infergate.validate import core_schema, crd_schema, formats
 from infergate.validate.crdset import profile_entries
 
 FORMAT = "1"
@@ -108,7 +108,8 @@ class SchemaStore:
         entry = self.index["kinds"][gvk]
         with (self.directory / entry["file"]).open(encoding="utf-8") as fh:
             data = json.load(fh)
-        self._validators[gvk] = jsonschema_rs.validator_for(data["schema"])
+        self._validators[gvk] = jsonschema_rs.validator_for(
+            data["schema"], formats=formats.VALIDATOR_FORMATS, validate_formats=True)
         self._plans[gvk] = data["plan"]
 
     def validator(self, gvk: str) -> Any:

@@ -69,6 +69,8 @@ def _url(value: str) -> str:
 
 
 def _is_url(value: str) -> bool:
+    if not isinstance(value, str):  # cel-go: no isURL overload for a non-string (an evaluation error)
+        raise TypeError(f"no such overload: isURL({type(value).__name__})")
     try:
         _parse_request_uri(value)
     except ValueError:

@@ -33,6 +33,7 @@ import yaml
 
 from infergate.core.errors import InfergateError
 from infergate.crds import lockfile as lock
+from infergate.validate import formats
 from infergate.validate.crdset import profile_entries
 
 PREFERENCE = ("gie/odh-kserve-v0.15-gateway-inference-extension",)
@@ -131,7 +132,9 @@ def convert(node: dict[str, Any], *, keep_docs: bool = False, in_logic: bool = F
         elif key == "format":
             if value == "byte":  # checked by structural.byte_fields (base64), as the server does
                 out["x-infergate-format"] = "byte"
-            continue  # other formats: the API server checks few and kubeconform none
+            elif value in formats.CHECKS:  # evaluated by the schema validator, inside oneOf/anyOf too
+                out["format"] = formats.PREFIX + value
+            continue  # other formats: not decisive for the pinned CRDs (numbers, status timestamps)
         else:
             out[key] = value
     nullable = node.get("nullable") is True
@@ -166,7 +169,8 @@ def convert(node: dict[str, Any], *, keep_docs: bool = False, in_logic: bool = F
 # value validations (not types): a status the server drops before validating is not held to them
 _VALUE_KEYWORDS = {"required", "enum", "const", "pattern", "minimum", "maximum", "exclusiveMinimum",
                    "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "minItems", "maxItems",
-                   "minProperties", "maxProperties", "oneOf", "allOf", "not", "x-infergate-format"}
+                   "minProperties", "maxProperties", "oneOf", "allOf", "not", "x-infergate-format",
+                   "format"}
 
 
 def types_only(node: Any) -> Any:

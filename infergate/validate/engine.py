@@ -59,6 +59,7 @@ class Validator:
         self.first_unevaluated: dict[str, Finding] = {}
         self.skipped_missing = 0
         self._byte_kinds: dict[str, bool] = {}
+        self._default_kinds: dict[str, bool] = {}
 
     def _finding(self, doc: Document, meta: RuleMeta, message: str, path: tuple[str | int, ...] = (),
                  severity: Severity | None = None) -> Finding:
@@ -86,11 +87,15 @@ class Validator:
         plan = self.store.plan(gvk)
         is_crd = bool(self.store.index["kinds"][gvk].get("crd"))
         schema_ok = validator.is_valid(obj)
-        if not schema_ok:
+        # a default can also make a valid-looking object invalid (Gateway addresses[].type defaults to
+        # IPAddress, which then holds `value` to ipv4|ipv6 in a oneOf): CRs with defaults are checked as
+        # the server sees them
+        if not schema_ok or (is_crd and self._has_defaults(gvk, plan)):
             original = doc.obj
             self._normalize(doc, gvk, plan, is_crd)
             obj = doc.obj
-            schema_ok = validator.is_valid(obj) if obj is not original else False
+            if obj is not original:
+                schema_ok = validator.is_valid(obj)
         if not schema_ok:
             findings.extend(self._schema_findings(doc, validator))
         findings.extend(self._structural_findings(doc, gvk, is_crd))
@@ -101,6 +106,11 @@ class Validator:
         for path, message in builtin.server_populated(obj):
             findings.append(self._finding(doc, codes.SERVER_FIELD, message, path))
         return findings
+
+    def _has_defaults(self, gvk: str, plan: dict[str, Any] | None) -> bool:
+        if gvk not in self._default_kinds:
+            self._default_kinds[gvk] = _plan_has_defaults(plan)
+        return self._default_kinds[gvk]
 
     def _normalize(self, doc: Document, gvk: str, plan: dict[str, Any] | None, is_crd: bool) -> None:
         """Nulls dropped and defaults applied as the server does before validating (normalize.py);
@@ -236,3 +246,13 @@ def validate_files(files: list[Path], problems: list[LoadProblem], validator: Va
     result.cel_transition_skipped = validator.evaluator.transition_skipped - skipped_before
     result.skipped_missing = validator.skipped_missing - missing_before
     return result
+
+
+def _plan_has_defaults(plan: Any) -> bool:
+    """Whether a CEL/defaulting plan (cel.extract_plan) sets any structural default."""
+    if not isinstance(plan, dict):
+        return False
+    if plan.get("d"):
+        return True
+    return any(_plan_has_defaults(sub) for key in ("p", "a", "i")
+               for sub in ((plan.get(key) or {}).values() if key == "p" else [plan.get(key)]))
