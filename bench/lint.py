@@ -38,6 +38,7 @@ CHECKOV_VENV = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / 
 SOURCE = REPO / "examples" / "pattern1" / "dist" / "pattern1"
 SHARED_DIRS = ("gateway", "mesh", "pki", "namespaces")  # once per corpus (argocd/ names dist paths: left out)
 MODEL_NS = "llm-d-inference-scheduling"
+MODEL_NAME = "qwen2-3b-pattern1"
 
 
 def _toml(value: object) -> str:
@@ -91,8 +92,9 @@ def write_corpus(directory: Path, objects: int) -> tuple[int, Path]:
         folder = directory / team
         folder.mkdir()
         (folder / "namespace.yaml").write_text(namespace.replace(MODEL_NS, team))
-        for name, text in team_files:
-            (folder / name).write_text(text.replace(MODEL_NS, team))
+        for name, text in team_files:  # a model per team: its smoke Job/ConfigMap in the gateway
+            # namespace get names of their own (one copy per team would be CD503 duplicates)
+            (folder / name).write_text(text.replace(MODEL_NS, team).replace(MODEL_NAME, f"qwen-{team}"))
         teams.append(team)
         count += per_team
     gateway = directory / "gateway-Gateway.inference-gateway.yaml"  # admit routes from every team namespace

@@ -8,6 +8,8 @@ from pathlib import Path
 import jsonschema_rs
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from infergate.core import loader
 from infergate.validate import cel as cel_mod
@@ -32,6 +34,41 @@ def test_fast_path_agrees_with_the_strict_loader(source: str) -> None:
         return  # the strict path handles it: nothing to compare
     strict = yaml.load(source, Loader=loader._StrictLoader)
     assert repr(fast) == repr(strict)
+
+
+_TOKENS = ["on", "'on'", '"no"', "off", "y", "n", "yes", "No", "1", "-1", ".5", "0x1F", "true", "null", "~",
+           "a", "b c", "v1", "8080-tcp", "-x", "--port=8000", "'1'", '"true"', "x: y"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(_TOKENS), st.sampled_from(_TOKENS), st.sampled_from(
+    ["{k}: {v}\n", "- {k}: {v}\n", "{k}: [{v}]\n", "{k}: {{{v}: {k}}}\n", "{k}:\n  - {v}\n"])),
+    min_size=1, max_size=4))
+def test_fast_path_agrees_with_the_strict_loader_on_generated_documents(parts: list[tuple[str, str, str]]
+                                                                       ) -> None:
+    """Keys and values YAML 1.1 and 1.2 read differently, quoted and not, in block and flow shapes: the fast
+    path either declines or gives what the strict loader gives."""
+    source = "".join(shape.format(k=k, v=v) for k, v, shape in parts)
+    try:
+        strict = yaml.load(source, Loader=loader._StrictLoader)
+    except yaml.YAMLError:
+        return
+    fast = loader._fast_load(source)
+    if fast is not loader._NOT_FAST:
+        assert repr(fast) == repr(strict), source
+
+
+def test_fast_path_agrees_with_the_strict_loader_on_the_repositorys_yaml() -> None:
+    root = Path(__file__).resolve().parent.parent
+    compared = 0
+    for path in sorted([*root.glob("examples/*/dist/**/*.yaml"), *root.glob("tests/**/*.yaml")]):
+        for _, source in loader._split_documents(path.read_text(encoding="utf-8", errors="replace")):
+            fast = loader._fast_load(source)
+            if fast is loader._NOT_FAST:
+                continue
+            assert repr(fast) == repr(yaml.load(source, Loader=loader._StrictLoader)), path
+            compared += 1
+    assert compared > 500
 
 
 def test_fast_path_is_taken_for_ordinary_manifests() -> None:

@@ -164,12 +164,40 @@ def _gc_paused() -> Iterator[None]:
 _Task = tuple[str, list[Path], Platform, LintConfig, tuple[str, ...], tuple[str, ...]]
 
 
-def _lint_scope(task: _Task) -> tuple[list[Finding], dict[str, Any], list[LoadProblem], set[str]]:
+def _lint_scope(task: _Task, load_workers: int = 1) -> tuple[list[Finding], dict[str, Any], list[LoadProblem],
+                                                              set[str]]:
     _, files, facts, config, select, ignore = task
     with _gc_paused():
-        documents, problems = load_files(files)
+        documents, problems = _load_parallel(files, load_workers) if load_workers > 1 else load_files(files)
         found, part = lint_documents(documents, platform=facts, config=config, select=select, ignore=ignore)
     return found, part, problems, {d.file for d in documents}
+
+
+# below this many files a second process costs more than it saves (fork + pickling the documents back)
+PARALLEL_LOAD_MIN_FILES = 2000
+
+
+def _load_chunk(files: list[Path]) -> tuple[list[Document], list[LoadProblem]]:
+    with _gc_paused():
+        return load_files(files)
+
+
+def _load_parallel(files: list[Path], workers: int) -> tuple[list[Document], list[LoadProblem]]:
+    """Parsing is most of a big scope's CPU (YAML): one scope's files parsed by ``workers`` processes in
+    contiguous chunks, joined in file order, so the result is the serial one."""
+    if len(files) < PARALLEL_LOAD_MIN_FILES:
+        return load_files(files)
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = -(-len(files) // workers)
+    chunks = [files[i:i + size] for i in range(0, len(files), size)]
+    documents: list[Document] = []
+    problems: list[LoadProblem] = []
+    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
+        for docs, probs in pool.map(_load_chunk, chunks):
+            documents.extend(docs)
+            problems.extend(probs)
+    return documents, problems
 
 
 def _lint_paths(
@@ -203,8 +231,8 @@ def _lint_paths(
 
         with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
             results = list(pool.map(_lint_scope, tasks))  # map keeps the scopes' order
-    else:
-        results = [_lint_scope(task) for task in tasks]
+    else:  # one scope (or one worker): --jobs parallelizes its parsing instead
+        results = [_lint_scope(task, workers if len(tasks) == 1 else 1) for task in tasks]
     findings: list[Finding] = []
     totals: dict[str, Any] = {"objects": 0, "suppressed": 0, "rules": 0}
     seen: set[str] = set()
