@@ -332,3 +332,22 @@ spec:
     assert not [f for f in findings if "Gateway opendatahub/inference-gateway" in f.message], findings
     closed = LintConfig(platform=platform_from({"closed_world": True}, "test"))
     assert not [f for f in lint_paths([tree], config=closed, select=["GW204"])[0]]
+
+
+def test_jobs_parse_one_big_scope_in_parallel_with_the_same_report(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """One scope: --jobs splits its files between processes for parsing; the findings and summary are the
+    serial ones (the threshold is lowered so a small tree takes the parallel path)."""
+    from infergate.lint import engine
+
+    monkeypatch.setattr(engine, "PARALLEL_LOAD_MIN_FILES", 1)
+    calls: list[int] = []
+    real = engine._load_parallel
+    monkeypatch.setattr(engine, "_load_parallel", lambda files, workers: calls.append(workers) or real(
+        files, workers))
+    tree = _tree(tmp_path / "repo", {f"r{i}.yaml": ROUTE.replace("name: model", f"name: model-{i}")
+                                     for i in range(6)} | {"broken.yaml": "a: [\n"})
+    serial = lint_paths([tree], jobs=1)
+    parallel = lint_paths([tree], jobs=2)
+    assert calls == [2] and serial == parallel
+    assert any(f.code == "E001" for f in serial[0])  # load problems travel back from the workers too

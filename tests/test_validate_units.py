@@ -42,7 +42,10 @@ _TOKENS = ["on", "'on'", '"no"', "off", "y", "n", "yes", "No", "1", "-1", ".5", 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
 @given(st.lists(st.tuples(st.sampled_from(_TOKENS), st.sampled_from(_TOKENS), st.sampled_from(
-    ["{k}: {v}\n", "- {k}: {v}\n", "{k}: [{v}]\n", "{k}: {{{v}: {k}}}\n", "{k}:\n  - {v}\n"])),
+    ["{k}: {v}\n", "- {k}: {v}\n", "{k}: [{v}]\n", "{k}: {{{v}: {k}}}\n", "{k}:\n  - {v}\n",
+     # block scalars holding what is risky outside them, and headers that only look like one
+     "{k}: |\n  *{v} !x &y 0:1 - - z\n", "- |-\n  {v} <<: *a\n", "{k}: >\n  {v}\n\n  = 017\n",
+     "{k}: {v} # |\n", "- {k}: |2\n    {v}\n  {k}: *b\n", "{k}: '|'\n  {v}: &c 1\n"])),
     min_size=1, max_size=4))
 def test_fast_path_agrees_with_the_strict_loader_on_generated_documents(parts: list[tuple[str, str, str]]
                                                                        ) -> None:
@@ -56,6 +59,12 @@ def test_fast_path_agrees_with_the_strict_loader_on_generated_documents(parts: l
     fast = loader._fast_load(source)
     if fast is not loader._NOT_FAST:
         assert repr(fast) == repr(strict), source
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True)
+@given(st.text(alphabet="0123456789_eE: xé-\n", max_size=24))
+def test_risky_number_walk_equals_the_regex(text: str) -> None:
+    assert loader._has_risky_number(text) == bool(loader._RISKY_NUMBER.search(text))
 
 
 def test_fast_path_agrees_with_the_strict_loader_on_the_repositorys_yaml() -> None:

@@ -191,10 +191,12 @@ def _load_parallel(files: list[Path], workers: int) -> tuple[list[Document], lis
 
     size = -(-len(files) // workers)
     chunks = [files[i:i + size] for i in range(0, len(files), size)]
-    documents: list[Document] = []
-    problems: list[LoadProblem] = []
-    with ProcessPoolExecutor(max_workers=len(chunks)) as pool:
-        for docs, probs in pool.map(_load_chunk, chunks):
+    # this process parses the first chunk itself while the workers parse the rest: one process fewer
+    # to start, and a chunk fewer to pickle back
+    with ProcessPoolExecutor(max_workers=len(chunks) - 1) as pool:
+        pending = pool.map(_load_chunk, chunks[1:])
+        documents, problems = load_files(chunks[0])
+        for docs, probs in pending:
             documents.extend(docs)
             problems.extend(probs)
     return documents, problems
