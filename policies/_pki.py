@@ -34,9 +34,11 @@ def acme_issuer(graph: Graph, cert: K8sObject) -> str | None:
     if group != CERT_GROUP or kind not in ("Issuer", "ClusterIssuer"):
         return None  # an external issuer (Vault, Google CAS...) is no ACME server
     namespace = None if kind == "ClusterIssuer" else cert.namespace
-    issuer = graph.get(kind, namespace, name, CERT_GROUP)
-    if issuer is not None:
-        return name if "acme" in issuer.spec else None
+    if graph.get(kind, namespace, name, CERT_GROUP) is not None:
+        # in the tree: read it, unless the scope defines it twice (never judged from an arbitrary copy)
+        found = graph.resolve(kind, namespace, name, CERT_GROUP, referrer=cert, path=("spec", "issuerRef"),
+                              need="whether its issuer is ACME")
+        return name if found.obj is not None and "acme" in found.obj.spec else None
     platform = graph.platform
     known = platform.fact("acme_issuers", ()) if platform is not None and hasattr(platform, "fact") else ()
     wanted = f"ClusterIssuer/{name}" if kind == "ClusterIssuer" else f"{cert.namespace}/{name}"
@@ -73,6 +75,10 @@ def pod_sources(graph: Graph) -> Iterator[PodSource]:
         if ref.get("kind") != "ConfigMap" or ref.get("group", ""):
             continue
         cm = graph.get("ConfigMap", gw.namespace, str(ref.get("name", "")), "")
+        if cm is not None:  # a ConfigMap defined twice in the scope is not read (REF002 says so)
+            cm = graph.resolve("ConfigMap", gw.namespace, str(ref.get("name", "")), "", referrer=gw,
+                               path=("spec", "infrastructure", "parametersRef"),
+                               need="the gateway pods' deployment patch").obj
         text = as_dict(cm.obj.get("data")).get("deployment") if cm is not None else None
         if not isinstance(text, str):
             continue

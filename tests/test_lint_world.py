@@ -351,3 +351,35 @@ def test_jobs_parse_one_big_scope_in_parallel_with_the_same_report(tmp_path: Pat
     parallel = lint_paths([tree], jobs=2)
     assert calls == [2] and serial == parallel
     assert any(f.code == "E001" for f in serial[0])  # load problems travel back from the workers too
+
+
+def test_a_duplicated_issuer_is_not_read_from_an_arbitrary_copy() -> None:
+    """Two ClusterIssuers of one name in a scope (one ACME, one CA): whether a Certificate is ACME-signed is
+    not decided from either copy."""
+    from infergate.policies._pki import acme_issuer
+
+    from infergate.core.graph import Graph
+    from infergate.core.loader import load_text
+
+    text = """\
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: le}
+spec: {acme: {server: https://acme.example/dir, privateKeySecretRef: {name: k}, solvers: []}}
+---
+apiVersion: cert-manager.io/v1
+kind: ClusterIssuer
+metadata: {name: le}
+spec: {ca: {secretName: ca}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: c, namespace: n}
+spec: {secretName: s, dnsNames: [a.example.com], issuerRef: {kind: ClusterIssuer, name: le}}
+"""
+    graph = Graph(list(load_text(text, "t.yaml")), None)
+    cert = graph.of_kind("Certificate")[0]
+    assert acme_issuer(graph, cert) is None
+    single = Graph(list(load_text(text.split("---\n", 1)[1].replace("ca: {secretName: ca}", "acme: {}"),
+                                  "t.yaml")), None)
+    assert acme_issuer(single, single.of_kind("Certificate")[0]) == "le"
