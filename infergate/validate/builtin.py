@@ -365,7 +365,7 @@ def pod(spec: dict[str, Any], at: tuple[str | int, ...]) -> Iterator[Problem]:
             if problem:
                 yield (*at, field), f"Invalid value: {value!r}: {problem}"
     volume_list = spec.get("volumes") if isinstance(spec.get("volumes"), list) else []
-    volumes = {v.get("name") for v in volume_list if isinstance(v, dict)}
+    volumes = {v.get("name") for v in volume_list if isinstance(v, dict) and isinstance(v.get("name"), str)}
     yield from _volumes(volume_list, (*at, "volumes"))
     yield from _security_profiles(spec.get("securityContext"), (*at, "securityContext"))
     names: set[str] = set()

@@ -46,15 +46,18 @@ def parse_ip_sloppy(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
         return None
 
 
+# a format constrains strings only (JSON Schema): another type is the `type` keyword's business
 def is_ipv4(text: str) -> bool:
-    return parse_ip_sloppy(text) is not None and "." in text
+    return not isinstance(text, str) or (parse_ip_sloppy(text) is not None and "." in text)
 
 
 def is_ipv6(text: str) -> bool:
-    return parse_ip_sloppy(text) is not None and ":" in text
+    return not isinstance(text, str) or (parse_ip_sloppy(text) is not None and ":" in text)
 
 
 def is_cidr(text: str) -> bool:
+    if not isinstance(text, str):
+        return True
     address, slash, prefix = text.partition("/")
     if not slash or not prefix.isascii() or not prefix.isdigit() or len(prefix) > 3:
         return False  # the pre-1.17 parser (sloppy) reads "08" as 8, like the octets
