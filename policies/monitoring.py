@@ -19,7 +19,6 @@ from typing import Any
 from infergate.policies import Hit, rule
 from infergate.policies._examples import mark_line
 from infergate.policies._inference import serves_tls
-from infergate.policies.scaling import service_labels
 
 from infergate.core.findings import Severity
 from infergate.core.graph import Container, Graph, K8sObject, PodModel, as_dict, as_list
@@ -85,7 +84,7 @@ def selected_services(graph: Graph, monitor: K8sObject) -> list[K8sObject]:
     # include KServe's workload Service, which the graph models from its LLMInferenceService
     services = graph.of_kind("Service", "", include_virtual=True) if namespaces is None else [
         svc for ns in namespaces for svc in graph.in_namespace("Service", ns, "", include_virtual=True)]
-    return [svc for svc in services if graph.selector_matches(selector, service_labels(svc))]
+    return [svc for svc in services if graph.selector_matches(selector, svc.labels)]
 
 
 def _service_backends(graph: Graph, svc: K8sObject) -> list[PodModel]:

@@ -42,11 +42,6 @@ KEDA_GROUP = "keda.sh"
 ISVC_CONFIG = "inferenceservice-config"  # KServe's controller ConfigMap (in KServe's namespace)
 WVA_CONFIG_KEY = "autoscaling-wva-controller-config"
 METRICS_PATH = "/metrics"
-# Labels KServe v0.20 puts on the workload Service it creates (workload.go reconcileWorkloadService).
-WORKLOAD_SERVICE_LABELS = {
-    "app.kubernetes.io/component": "llminferenceservice-workload",
-    "app.kubernetes.io/part-of": "llminferenceservice",
-}
 _METRIC_LIST = " and ".join(METRICS.values())
 
 
@@ -130,14 +125,6 @@ def _pod_monitor_scrapes(graph: Graph, monitor: K8sObject, pod: PodModel) -> boo
     return False
 
 
-def service_labels(svc: K8sObject) -> dict[str, str]:
-    if svc.virtual and svc.owner is not None and svc.owner.kind == "LLMInferenceService":
-        # the graph's stand-in carries no labels; KServe's real Service does (plus spec.labels)
-        return {**WORKLOAD_SERVICE_LABELS, "app.kubernetes.io/name": svc.owner.name,
-                **str_map(svc.owner.spec.get("labels"))}
-    return svc.labels
-
-
 def _service_monitor_scrapes(graph: Graph, monitor: K8sObject, pod: PodModel) -> bool:
     namespaces = _namespaces_of(monitor)
     if namespaces is not None and pod.namespace not in namespaces:
@@ -145,7 +132,7 @@ def _service_monitor_scrapes(graph: Graph, monitor: K8sObject, pod: PodModel) ->
     selector = as_dict(monitor.spec.get("selector"))
     endpoints = [e for e in map(as_dict, as_list(monitor.spec.get("endpoints"))) if _metrics_path(e)]
     for svc in graph.in_namespace("Service", pod.namespace, "", include_virtual=True):
-        if not graph.selector_matches(selector, service_labels(svc)):
+        if not graph.selector_matches(selector, svc.labels):
             continue
         pod_selector = str_map(svc.spec.get("selector"))
         if not pod_selector or not graph.selector_matches({"matchLabels": pod_selector}, pod.labels):

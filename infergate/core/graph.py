@@ -71,6 +71,12 @@ KSERVE_EPP_LABELS = {
     "app.kubernetes.io/part-of": "llminferenceservice",
 }
 KSERVE_MODEL_PORT = 8000
+# Labels KServe puts on the workload Service it creates (v0.20 workload.go reconcileWorkloadService), over
+# which spec.labels are laid: what a ServiceMonitor selects it by.
+KSERVE_WORKLOAD_SERVICE_LABELS = {
+    "app.kubernetes.io/component": "llminferenceservice-workload",
+    "app.kubernetes.io/part-of": "llminferenceservice",
+}
 KSERVE_TLS_DIR = "/var/run/kserve/tls"
 KSERVE_EPP_IMAGE = "quay.io/opendatahub/llm-d-inference-scheduler:release-v0.4"
 KSERVE_EPP_PORTS = (("grpc", 9002), ("grpc-health", 9003), ("metrics", 9090), ("zmq", 5557))
@@ -747,7 +753,10 @@ class Graph:
             {
                 "apiVersion": "v1",
                 "kind": "Service",
-                "metadata": {"name": f"{name}-kserve-workload-svc", "namespace": ns},
+                "metadata": {"name": f"{name}-kserve-workload-svc", "namespace": ns,
+                             "labels": {**KSERVE_WORKLOAD_SERVICE_LABELS, "app.kubernetes.io/name": name,
+                                        **{k: v for k, v in as_dict(spec.get("labels")).items()
+                                           if isinstance(k, str) and isinstance(v, str)}}},
                 "spec": {
                     "selector": {
                         "app.kubernetes.io/part-of": "llminferenceservice",
