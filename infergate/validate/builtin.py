@@ -68,34 +68,32 @@ _CORE_GROUPS = {"v1", "apps/v1", "batch/v1", "rbac.authorization.k8s.io/v1", "ne
                 "policy/v1", "autoscaling/v2", "autoscaling/v1"}
 
 
+def _bounded_match(value: str, limit: int, pattern: re.Pattern[str], message: str) -> str | None:
+    """The shape of validation.go's name checks: a length limit, then a pattern (message or None)."""
+    if len(value) > limit:
+        return f"must be no more than {limit} characters"
+    return None if pattern.fullmatch(value) else message
+
+
 def is_dns1123_label(value: str) -> str | None:
     """validation.go IsDNS1123Label: the message, or None when valid."""
-    if len(value) > 63:
-        return "must be no more than 63 characters"
-    if not DNS1123_LABEL.fullmatch(value):
-        return ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
-                "must start and end with an alphanumeric character")
-    return None
+    return _bounded_match(value, 63, DNS1123_LABEL, "a lowercase RFC 1123 label must consist of lower "
+                          "case alphanumeric characters or '-', and must start and end with an "
+                          "alphanumeric character")
 
 
 def is_dns1123_subdomain(value: str) -> str | None:
     """validation.go IsDNS1123Subdomain."""
-    if len(value) > 253:
-        return "must be no more than 253 characters"
-    if not DNS1123_SUBDOMAIN.fullmatch(value):
-        return ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-                "'.', and must start and end with an alphanumeric character")
-    return None
+    return _bounded_match(value, 253, DNS1123_SUBDOMAIN, "a lowercase RFC 1123 subdomain must consist "
+                          "of lower case alphanumeric characters, '-' or '.', and must start and end with "
+                          "an alphanumeric character")
 
 
 def is_dns1035_label(value: str) -> str | None:
     """validation.go IsDNS1035Label."""
-    if len(value) > 63:
-        return "must be no more than 63 characters"
-    if not DNS1035_LABEL.fullmatch(value):
-        return ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
-                "alphabetic character, and end with an alphanumeric character")
-    return None
+    return _bounded_match(value, 63, DNS1035_LABEL, "a DNS-1035 label must consist of lower case "
+                          "alphanumeric characters or '-', start with an alphabetic character, and end with "
+                          "an alphanumeric character")
 
 
 def is_path_segment_name(value: str) -> str | None:
@@ -132,12 +130,11 @@ def is_qualified_name(value: str) -> str | None:
 
 def is_label_value(value: str) -> str | None:
     """validation.go IsValidLabelValue."""
-    if len(value) > 63:
-        return "must be no more than 63 characters"
-    if value and not _QUALIFIED.fullmatch(value):
-        return ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
-                "'.', and must start and end with an alphanumeric character")
-    return None
+    if not value:
+        return None
+    return _bounded_match(value, 63, _QUALIFIED, "a valid label must be an empty string or consist of "
+                          "alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                          "alphanumeric character")
 
 
 def is_port_name(value: str) -> str | None:
