@@ -530,6 +530,33 @@ def gw205(graph: Graph) -> Iterator[Hit]:
                 )
 
 
+# a Gateway whose HTTPS listener has a hostname, with its certificate (GW206's examples)
+_HOSTNAME_LISTENER = """\
+# context: stack
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: inference-gateway, namespace: gateway}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - name: https
+    hostname: api.example.com
+    port: 443
+    protocol: HTTPS
+    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gateway-tls}]}
+    allowedRoutes: {namespaces: {from: All}}
+---
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: gateway-tls, namespace: gateway}
+spec:
+  secretName: gateway-tls
+  dnsNames: [api.example.com]
+  issuerRef: {kind: ClusterIssuer, name: ca-issuer}
+---
+"""
+
+
 @rule(
     "GW206",
     "inference-route-without-hostnames",
@@ -543,29 +570,7 @@ def gw205(graph: Graph) -> Iterator[Hit]:
            "https://gateway-api.sigs.k8s.io/api-types/httproute/#hostnames"),
     fix="Set `spec.hostnames` on the route (infergate: `gateway.hostnames`, or `hostnames` per model).",
     bad=(
-        """\
-# context: stack
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: inference-gateway, namespace: gateway}
-spec:
-  gatewayClassName: istio
-  listeners:
-  - name: https
-    hostname: api.example.com
-    port: 443
-    protocol: HTTPS
-    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gateway-tls}]}
-    allowedRoutes: {namespaces: {from: All}}
----
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: gateway-tls, namespace: gateway}
-spec:
-  secretName: gateway-tls
-  dnsNames: [api.example.com]
-  issuerRef: {kind: ClusterIssuer, name: ca-issuer}
----
+        _HOSTNAME_LISTENER + """\
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: model, namespace: demo}
@@ -576,29 +581,7 @@ spec:  # <-
 """,
     ),
     good=(
-        """\
-# context: stack
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: inference-gateway, namespace: gateway}
-spec:
-  gatewayClassName: istio
-  listeners:
-  - name: https
-    hostname: api.example.com
-    port: 443
-    protocol: HTTPS
-    tls: {mode: Terminate, certificateRefs: [{kind: Secret, name: gateway-tls}]}
-    allowedRoutes: {namespaces: {from: All}}
----
-apiVersion: cert-manager.io/v1
-kind: Certificate
-metadata: {name: gateway-tls, namespace: gateway}
-spec:
-  secretName: gateway-tls
-  dnsNames: [api.example.com]
-  issuerRef: {kind: ClusterIssuer, name: ca-issuer}
----
+        _HOSTNAME_LISTENER + """\
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: model, namespace: demo}
